@@ -1,0 +1,440 @@
+"""The ``veille`` command: one Typer app; each capability adds its commands here.
+
+Commands parse their options, call one library function and render its
+result; they hold no logic of their own.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from veille import __version__
+from veille.output import console, fail, print_json, print_table
+from veille.store import migrate
+from veille.store.db import Database, open_database
+from veille.vocab import AgencyKind, OffenceType, PlatformCategory
+
+app = typer.Typer(
+    name="veille",
+    help="Veille: intake, hash matching, linking, triage and threat intelligence against "
+    "child sexual exploitation. Hash-first: media is never needed.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema: migrations.", no_args_is_help=True)
+import_app = typer.Typer(help="Import records from files.", no_args_is_help=True)
+reports_app = typer.Typer(help="Read reports, as an agency.", no_args_is_help=True)
+agencies_app = typer.Typer(help="Agencies (tenants): add, list, import.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(reports_app, name="reports")
+app.add_typer(agencies_app, name="agencies")
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"veille {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Veille command line."""
+
+
+def ready_database() -> Database:
+    """The configured database, refusing to run on an un-migrated schema."""
+    database = open_database()
+    if not migrate.is_up_to_date(database):
+        current = migrate.current_revisions(database)
+        state = "empty" if not current else f"at revision {migrate.describe(current)}"
+        fail(f"the database is {state}; run 'veille init' (or 'veille db upgrade') first", 2)
+    return database
+
+
+@app.command("init")
+def init_command() -> None:
+    """Create the data folder and the database, and migrate it to the newest schema."""
+    from veille.config import get_settings
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    database = open_database()
+    revision = migrate.upgrade(database)
+    console.print(f"database ready at revision {revision}: {database.engine.url!r}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "heads",
+) -> None:
+    """Apply the pending migrations (never run them by hand)."""
+    database = open_database()
+    before = migrate.describe(migrate.current_revisions(database))
+    after = migrate.upgrade(database, revision)
+    console.print(f"database upgraded from {before} to {after}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and the newest one available."""
+    database = open_database()
+    console.print(
+        f"current: {migrate.describe(migrate.current_revisions(database))}; "
+        f"newest: {migrate.describe(migrate.head_revisions())}"
+    )
+
+
+def _parse_day(value: str | None, option: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date (expected YYYY-MM-DD)", 2)
+        raise
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+@import_app.command("reports")
+def import_reports_command(
+    file: Annotated[
+        Path,
+        typer.Argument(help="JSON Lines (.jsonl) or CSV (.csv) file.", exists=True, dir_okay=False),
+    ],
+    as_agency: Annotated[
+        str | None,
+        typer.Option("--as", help="Agency that owns lines without an owner_agency field."),
+    ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option(help="Source of lines without one (idempotency key with external_id)."),
+    ] = None,
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from the extension).")
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(help="Import the valid lines and write the invalid ones to a rejects file."),
+    ] = False,
+    rejects: Annotated[
+        Path | None, typer.Option(help="Rejects file (default: FILE.rejected.EXT).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import reports; by default a file with any invalid line is refused whole."""
+    from veille.intake.importer import ImportRefused, import_reports
+
+    database = ready_database()
+    with _progress() as progress:
+        task = progress.add_task(f"importing {file.name}", total=file.stat().st_size)
+        try:
+            summary = import_reports(
+                database,
+                file,
+                file_format=file_format,
+                owner_agency=as_agency,
+                source=source,
+                skip_invalid=skip_invalid,
+                rejects_path=rejects,
+                on_progress=lambda n: progress.advance(task, n),
+            )
+        except ImportRefused as refused:
+            summary = refused.summary
+        except ValueError as error:
+            fail(str(error), 2)
+            raise
+    result = {
+        "imported": summary.imported,
+        "unchanged": summary.unchanged,
+        "rejected": summary.rejected,
+        "written": summary.written,
+        "rejects_file": str(summary.rejects_path) if summary.rejects_path else None,
+        "errors": [str(error) for error in summary.errors],
+    }
+    if as_json:
+        print_json(result)
+    else:
+        for error in summary.errors[:20]:
+            console.print(f"[red]{error}[/]", highlight=False)
+        if len(summary.errors) > 20:
+            console.print(f"... and {len(summary.errors) - 20} more")
+        console.print(
+            f"imported {summary.imported}, unchanged {summary.unchanged}, "
+            f"rejected {summary.rejected}"
+            + (
+                ""
+                if summary.written
+                else " — nothing was written (use --skip-invalid to keep the valid lines)"
+            )
+            + (f"; rejected lines in {summary.rejects_path}" if summary.rejects_path else "")
+        )
+    if not summary.written:
+        raise typer.Exit(1)
+
+
+def _viewer(session: Any, as_agency: str | None, all_agencies: bool) -> Any:
+    from veille.store.agencies import AgencyNotFound, find_agency
+    from veille.store.audit import current_actor
+    from veille.store.reports import Viewer
+
+    if all_agencies:
+        return Viewer.administrator(current_actor())
+    if as_agency is None:
+        fail(
+            "say which agency you act for with --as AGENCY (or --all-agencies as an administrator)",
+            2,
+        )
+    try:
+        agency = find_agency(session, as_agency or "")
+    except AgencyNotFound as error:
+        fail(str(error), 2)
+        raise
+    return Viewer(actor=current_actor(), agency_id=agency.id)
+
+
+AsOption = Annotated[str | None, typer.Option("--as", help="Agency you act for (name or id).")]
+AllOption = Annotated[
+    bool, typer.Option("--all-agencies", help="Administrator view of every report (audited).")
+]
+
+
+def report_summary(report: Any) -> dict[str, Any]:
+    """The fields of a report shown in lists."""
+    return {
+        "id": report.id,
+        "received_at": report.received_at,
+        "country": report.derived_country,
+        "channel": report.channel,
+        "platform_category": report.platform_category,
+        "offences": [row.offence_type for row in report.offences],
+        "marking": report.marking,
+        "owner": report.owner.name,
+    }
+
+
+def report_detail(report: Any) -> dict[str, Any]:
+    """Every stored field of one report."""
+    return {
+        **report_summary(report),
+        "source": report.source,
+        "external_id": report.external_id,
+        "reporter_kind": report.reporter_kind,
+        "incident_at": report.incident_at,
+        "stated_country": report.stated_country,
+        "derived_country": report.derived_country,
+        "country_reason": report.country_reason,
+        "platform": report.platform,
+        "flags": [row.flag for row in report.flags],
+        "summary": report.summary,
+        "identifiers": [
+            {"kind": i.kind, "value": i.value, "platform": i.platform or None}
+            for i in report.identifiers
+        ],
+        "media": [
+            {
+                "file_name": m.file_name,
+                "size_bytes": m.size_bytes,
+                "media_type": m.media_type,
+                "md5": m.md5,
+                "sha1": m.sha1,
+                "sha256": m.sha256,
+                "pdq": m.pdq,
+                "pdq_quality": m.pdq_quality,
+            }
+            for m in report.media
+        ],
+    }
+
+
+@reports_app.command("list")
+def reports_list(
+    as_agency: AsOption = None,
+    all_agencies: AllOption = False,
+    country: Annotated[
+        list[str] | None, typer.Option(help="Derived country (ISO alpha-2); repeatable.")
+    ] = None,
+    category: Annotated[
+        list[PlatformCategory] | None, typer.Option(help="Platform category; repeatable.")
+    ] = None,
+    offence: Annotated[
+        list[OffenceType] | None, typer.Option(help="Offence type; repeatable.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Received on or after (YYYY-MM-DD).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="Received before (YYYY-MM-DD).")] = None,
+    agency: Annotated[str | None, typer.Option(help="Owning agency (name or id).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="Rows to show.")] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """List the reports you may see, newest first, with filters."""
+    from veille.geo import CountryError, normalise_country
+    from veille.store.agencies import AgencyNotFound, find_agency
+    from veille.store.reports import ReportFilter, list_reports
+
+    database = ready_database()
+    with database.session() as session:
+        viewer = _viewer(session, as_agency, all_agencies)
+        try:
+            countries = [normalise_country(c) for c in country or []]
+            owner_id = find_agency(session, agency).id if agency else None
+        except (CountryError, AgencyNotFound) as error:
+            fail(str(error), 2)
+            raise
+        criteria = ReportFilter(
+            countries=countries,
+            categories=category or [],
+            offences=offence or [],
+            received_from=_parse_day(since, "--from"),
+            received_before=_parse_day(until, "--to"),
+            owner_agency_id=owner_id,
+        )
+        rows, total = list_reports(session, viewer, criteria, limit=limit, offset=offset)
+        shown = [report_summary(report) for report in rows]
+    if as_json:
+        print_json({"total": total, "reports": shown})
+    else:
+        print_table(f"{len(shown)} of {total} reports", shown, list(shown[0]) if shown else ["id"])
+
+
+@reports_app.command("show")
+def reports_show(
+    report_id: Annotated[int, typer.Argument(help="Report id.")],
+    as_agency: AsOption = None,
+    all_agencies: AllOption = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one report (the read is written to the audit log)."""
+    from veille.store.reports import ReportNotFound, get_report
+
+    database = ready_database()
+    missing: str | None = None
+    with database.session() as session:
+        viewer = _viewer(session, as_agency, all_agencies)
+        try:
+            detail = report_detail(get_report(session, viewer, report_id))
+        except ReportNotFound as error:
+            # Caught inside the session so that the failed read stays in the audit log.
+            missing = str(error)
+    if missing is not None:
+        fail(missing, 1)
+    if as_json:
+        print_json(detail)
+        return
+    for key, value in detail.items():
+        if key in ("identifiers", "media"):
+            continue
+        console.print(f"[bold]{key}[/]: {'' if value is None else _text(value)}", highlight=False)
+    if detail["identifiers"]:
+        print_table("identifiers", detail["identifiers"], ["kind", "value", "platform"])
+    if detail["media"]:
+        print_table(
+            "media", detail["media"], ["file_name", "media_type", "md5", "pdq", "pdq_quality"]
+        )
+
+
+def _text(value: Any) -> str:
+    from veille.output import to_json
+
+    if isinstance(value, list):
+        return ", ".join(str(getattr(item, "value", item)) for item in value)
+    return (
+        str(getattr(value, "value", value))
+        if not isinstance(value, datetime)
+        else to_json(value).strip('"')
+    )
+
+
+@agencies_app.command("add")
+def agencies_add(
+    name: Annotated[str, typer.Argument(help="Unique agency name.")],
+    kind: Annotated[AgencyKind, typer.Option(help="Kind of agency.")],
+    country: Annotated[str, typer.Option(help="ISO 3166-1 country code.")],
+    contact: Annotated[str | None, typer.Option(help="Contact address.")] = None,
+) -> None:
+    """Add an agency."""
+    from veille.geo import CountryError
+    from veille.store.agencies import AgencyExists, AgencySpec, add_agency
+
+    database = ready_database()
+    try:
+        with database.session() as session:
+            agency = add_agency(session, AgencySpec(name, kind, country, contact))
+            console.print(
+                f"agency {agency.id} added: {agency.name} ({agency.kind.value}, {agency.country})"
+            )
+    except (AgencyExists, CountryError, ValueError) as error:
+        fail(f"{error}", 2)
+
+
+@agencies_app.command("list")
+def agencies_list(as_json: JsonOption = False) -> None:
+    """List the agencies."""
+    from veille.store.agencies import list_agencies
+
+    database = ready_database()
+    with database.session() as session:
+        rows = [
+            {"id": a.id, "name": a.name, "kind": a.kind, "country": a.country, "contact": a.contact}
+            for a in list_agencies(session)
+        ]
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(f"{len(rows)} agencies", rows, ["id", "name", "kind", "country", "contact"])
+
+
+@agencies_app.command("import")
+def agencies_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="JSON Lines: name, kind, country, contact.", exists=True, dir_okay=False
+        ),
+    ],
+) -> None:
+    """Create the agencies of a JSON Lines file that do not exist yet (idempotent)."""
+    from veille.store.agencies import ensure_agencies, load_agency_specs
+
+    database = ready_database()
+    try:
+        specs = load_agency_specs(file)
+        with database.session() as session:
+            created, unchanged = ensure_agencies(session, specs)
+    except ValueError as error:
+        fail(str(error), 2)
+        raise
+    console.print(f"agencies: {created} created, {unchanged} already present")

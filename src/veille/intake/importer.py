@@ -1,0 +1,426 @@
+"""Bulk import of report files (JSON Lines or CSV) into the store.
+
+One pass over the file validates every line and writes valid reports in
+batches inside a single transaction. If any line is invalid the transaction
+is rolled back (nothing is written) unless ``skip_invalid`` is set, in which
+case good lines are kept and bad lines go to a rejects file. Re-importing a
+report with the same (source, external id) and the same content changes
+nothing; the same key with different content is an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection, insert, select, tuple_
+
+from veille.intake import readers
+from veille.intake.readers import RawRecord
+from veille.intake.schema import ReportIn, region_hint
+from veille.linking.normalise import phone_country
+from veille.store.audit import current_actor
+from veille.store.db import Database
+from veille.store.models import (
+    Agency,
+    AuditEvent,
+    Identifier,
+    MediaItem,
+    Report,
+    ReportFlagRow,
+    ReportIdentifier,
+    ReportOffence,
+)
+from veille.store.types import utcnow
+from veille.vocab import CountryReason, IdentifierKind
+
+BATCH_SIZE = 2000
+MAX_ERRORS_KEPT = 1000
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A valid line waiting for its batch to be written."""
+
+    line: int
+    text: str
+    record: ReportIn
+    source: str
+    digest: str
+    owner_id: int
+
+
+@dataclass(frozen=True)
+class LineError:
+    """Why one line was rejected."""
+
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.field}: {self.reason}"
+
+
+@dataclass
+class ImportSummary:
+    """What an import did."""
+
+    imported: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[LineError] = field(default_factory=list)
+    written: bool = False
+    rejects_path: Path | None = None
+    new_report_ids: list[int] = field(default_factory=list)
+
+    @property
+    def refused(self) -> bool:
+        """True when invalid lines made the whole import roll back."""
+        return self.rejected > 0 and not self.written
+
+
+class ImportRefused(Exception):
+    """The file has invalid lines and ``skip_invalid`` was not set; nothing was written."""
+
+    def __init__(self, summary: ImportSummary) -> None:
+        first = "; ".join(str(error) for error in summary.errors[:3])
+        super().__init__(f"{summary.rejected} invalid line(s), nothing imported: {first}")
+        self.summary = summary
+
+
+def _errors_from_validation(line: int, error: ValidationError) -> list[LineError]:
+    found = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "identifier":
+            location += ".value"
+        found.append(LineError(line, location or "(record)", item["msg"]))
+    return found
+
+
+def validate_record(raw: RawRecord) -> ReportIn | list[LineError]:
+    """The validated report of one raw line, or the reasons it is invalid."""
+    if raw.error is not None:
+        return [LineError(raw.line, raw.error.field, raw.error.reason)]
+    assert raw.fields is not None
+    try:
+        return ReportIn.model_validate(raw.fields, context={"region": region_hint(raw.fields)})
+    except ValidationError as error:
+        return _errors_from_validation(raw.line, error)
+
+
+def derive_country(record: ReportIn) -> tuple[str | None, CountryReason]:
+    """The derived country of an imported record and why.
+
+    A country given by the sender wins; otherwise the first phone number's
+    country, then the stated country.
+    """
+    if record.derived_country:
+        return record.derived_country, CountryReason.PROVIDED
+    for identifier in record.identifiers:
+        if identifier.kind is IdentifierKind.PHONE:
+            country = phone_country(identifier.value)
+            if country:
+                return country, CountryReason.PHONE
+    if record.stated_country:
+        return record.stated_country, CountryReason.STATED
+    return None, CountryReason.UNKNOWN
+
+
+class _BatchWriter:
+    """Writes batches of validated reports on one connection (one transaction)."""
+
+    def __init__(
+        self, connection: Connection, default_source: str, default_owner: int | None
+    ) -> None:
+        self.connection = connection
+        self.default_source = default_source
+        self.default_owner = default_owner
+        self.agency_ids: dict[str, int] = {
+            name: agency_id
+            for agency_id, name in connection.execute(select(Agency.id, Agency.name))
+        }
+        self.identifier_ids: dict[tuple[str, str, str], int] = {}
+
+    def owner_of(self, record: ReportIn) -> int | None:
+        if record.owner_agency is not None:
+            return self.agency_ids.get(record.owner_agency.strip())
+        return self.default_owner
+
+    def existing(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        found: dict[tuple[str, str], str] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            rows = self.connection.execute(
+                select(Report.source, Report.external_id, Report.content_sha256).where(
+                    tuple_(Report.source, Report.external_id).in_(chunk)
+                )
+            )
+            for source, external_id, digest in rows:
+                found[(source, external_id)] = digest
+        return found
+
+    def identifier_id_map(self, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
+        missing = [key for key in keys if key not in self.identifier_ids]
+        for start in range(0, len(missing), 300):
+            chunk = missing[start : start + 300]
+            rows = self.connection.execute(
+                select(Identifier.id, Identifier.kind, Identifier.value, Identifier.platform).where(
+                    tuple_(Identifier.kind, Identifier.value, Identifier.platform).in_(chunk)
+                )
+            )
+            for identifier_id, kind, value, platform in rows:
+                self.identifier_ids[(kind.value, value, platform)] = identifier_id
+        new = [key for key in missing if key not in self.identifier_ids]
+        if new:
+            rows = self.connection.execute(
+                insert(Identifier).returning(
+                    Identifier.id,
+                    Identifier.kind,
+                    Identifier.value,
+                    Identifier.platform,
+                    sort_by_parameter_order=True,
+                ),
+                [
+                    {"kind": kind, "value": value, "platform": platform}
+                    for kind, value, platform in new
+                ],
+            )
+            for identifier_id, kind, value, platform in rows:
+                self.identifier_ids[(kind.value, value, platform)] = identifier_id
+        # Bound the cache: a 2M-report import must not hold every identifier.
+        if len(self.identifier_ids) > 500_000:
+            self.identifier_ids = {key: self.identifier_ids[key] for key in keys}
+        return self.identifier_ids
+
+    def write(self, batch: Sequence[_Pending]) -> list[int]:
+        """Insert the reports of a batch; returns their ids in order."""
+        report_rows: list[dict[str, Any]] = []
+        for item in batch:
+            record = item.record
+            country, reason = derive_country(record)
+            report_rows.append(
+                {
+                    "source": item.source,
+                    "external_id": record.external_id,
+                    "content_sha256": item.digest,
+                    "channel": record.channel,
+                    "reporter_kind": record.reporter_kind,
+                    "received_at": record.received_at,
+                    "incident_at": record.incident_at,
+                    "stated_country": record.stated_country,
+                    "derived_country": country,
+                    "country_reason": reason,
+                    "platform": record.platform,
+                    "platform_category": record.platform_category,
+                    "summary": record.summary,
+                    "marking": record.marking,
+                    "owner_agency_id": item.owner_id,
+                }
+            )
+        ids = list(
+            self.connection.scalars(
+                insert(Report).returning(Report.id, sort_by_parameter_order=True), report_rows
+            )
+        )
+        offences: list[dict[str, Any]] = []
+        flags: list[dict[str, Any]] = []
+        media: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        identifier_keys: set[tuple[str, str, str]] = set()
+        records = [item.record for item in batch]
+        for record, report_id in zip(records, ids, strict=True):
+            offences.extend(
+                {"report_id": report_id, "offence_type": o} for o in record.offence_types
+            )
+            flags.extend({"report_id": report_id, "flag": f} for f in record.flags)
+            media.extend({"report_id": report_id, **item.model_dump()} for item in record.media)
+            for identifier in record.identifiers:
+                identifier_keys.add((identifier.kind.value, identifier.value, identifier.platform))
+        identifier_ids = self.identifier_id_map(identifier_keys)
+        for record, report_id in zip(records, ids, strict=True):
+            linked = {
+                identifier_ids[(i.kind.value, i.value, i.platform)] for i in record.identifiers
+            }
+            links.extend({"report_id": report_id, "identifier_id": i} for i in sorted(linked))
+        for table, rows in (
+            (ReportOffence, offences),
+            (ReportFlagRow, flags),
+            (MediaItem, media),
+            (ReportIdentifier, links),
+        ):
+            if rows:
+                self.connection.execute(insert(table), rows)
+        return ids
+
+
+def _open_lines(path: Path, on_progress: ProgressCallback | None) -> Iterator[bytes]:
+    with path.open("rb") as stream:
+        for raw in stream:
+            if on_progress is not None:
+                on_progress(len(raw))
+            yield raw
+
+
+def read_records(
+    path: Path, file_format: str, on_progress: ProgressCallback | None = None
+) -> Iterator[RawRecord]:
+    """The raw records of a report file in ``jsonl`` or ``csv`` format."""
+    lines = readers.decoded_lines(_open_lines(path, on_progress))
+    if file_format == "jsonl":
+        return readers.read_jsonl(lines)
+    if file_format == "csv":
+        return readers.read_csv(lines)
+    raise ValueError(f"format: expected jsonl or csv, got {file_format!r}")
+
+
+def import_reports(
+    database: Database,
+    path: Path,
+    *,
+    file_format: str | None = None,
+    owner_agency: str | None = None,
+    source: str | None = None,
+    skip_invalid: bool = False,
+    rejects_path: Path | None = None,
+    on_progress: ProgressCallback | None = None,
+    actor: str | None = None,
+) -> ImportSummary:
+    """Import a report file; see the module docstring for the rules.
+
+    ``owner_agency`` owns lines that do not name one; ``source`` keys
+    idempotency for lines that do not name one (default ``import:<owner>``).
+    Raises :class:`ImportRefused` when lines are invalid and ``skip_invalid``
+    is false.
+    """
+    file_format = file_format or readers.detect_format(path)
+    summary = ImportSummary()
+    rejects: IO[str] | None = None
+    if skip_invalid:
+        rejects_path = rejects_path or path.with_name(path.stem + ".rejected" + path.suffix)
+    pending: list[_Pending] = []
+    seen_in_file: dict[tuple[str, str], str] = {}
+    try:
+        with database.engine.begin() as connection:
+            owner_id = None
+            writer = _BatchWriter(connection, "", None)
+            if owner_agency is not None:
+                owner_id = writer.agency_ids.get(owner_agency)
+                if owner_id is None:
+                    raise ValueError(
+                        f"--as: no agency named {owner_agency!r} (see 'veille agencies list')"
+                    )
+            default_source = source or (f"import:{owner_agency}" if owner_agency else "import")
+
+            def reject(line: int, text: str, errors: Iterable[LineError]) -> None:
+                nonlocal rejects
+                summary.rejected += 1
+                for error in errors:
+                    if len(summary.errors) < MAX_ERRORS_KEPT:
+                        summary.errors.append(error)
+                if skip_invalid and rejects_path is not None:
+                    if rejects is None:
+                        rejects = rejects_path.open("w", encoding="utf-8", errors="surrogateescape")
+                        if header is not None:
+                            rejects.write(header)
+                    rejects.write(text if text.endswith("\n") else text + "\n")
+
+            def flush() -> None:
+                if not pending:
+                    return
+                existing = writer.existing([(p.source, p.record.external_id) for p in pending])
+                fresh = []
+                for item in pending:
+                    known = existing.get((item.source, item.record.external_id))
+                    if known is None:
+                        fresh.append(item)
+                    elif known == item.digest:
+                        summary.unchanged += 1
+                    else:
+                        reason = (
+                            f"{item.record.external_id!r} from source {item.source!r} "
+                            "was imported before with different content"
+                        )
+                        reject(item.line, item.text, [LineError(item.line, "external_id", reason)])
+                pending.clear()
+                if fresh and (skip_invalid or summary.rejected == 0):
+                    summary.new_report_ids.extend(writer.write(fresh))
+                    summary.imported += len(fresh)
+
+            header: str | None = None
+            for raw in read_records(path, file_format, on_progress):
+                if raw.is_header:
+                    header = raw.text
+                    continue
+                result = validate_record(raw)
+                if isinstance(result, list):
+                    reject(raw.line, raw.text, result)
+                    continue
+                record_source = result.source or default_source
+                record_owner = writer.owner_of(result)
+                if record_owner is None:
+                    field_name = "owner_agency"
+                    reason = (
+                        f"no agency named {result.owner_agency!r}"
+                        if result.owner_agency
+                        else "no owning agency: name one in the line or pass --as AGENCY"
+                    )
+                    reject(raw.line, raw.text, [LineError(raw.line, field_name, reason)])
+                    continue
+                digest = result.content_sha256()
+                key = (record_source, result.external_id)
+                earlier = seen_in_file.get(key)
+                if earlier is not None:
+                    if earlier == digest:
+                        summary.unchanged += 1
+                    else:
+                        reject(
+                            raw.line,
+                            raw.text,
+                            [
+                                LineError(
+                                    raw.line,
+                                    "external_id",
+                                    f"{result.external_id!r} appears earlier in the file with different content",
+                                )
+                            ],
+                        )
+                    continue
+                if len(seen_in_file) < 5_000_000:
+                    seen_in_file[key] = digest
+                pending.append(
+                    _Pending(raw.line, raw.text, result, record_source, digest, record_owner)
+                )
+                if len(pending) >= BATCH_SIZE:
+                    flush()
+            flush()
+            if summary.rejected and not skip_invalid:
+                summary.imported = 0
+                summary.new_report_ids.clear()
+                connection.rollback()
+                raise ImportRefused(summary)
+            connection.execute(
+                insert(AuditEvent).values(
+                    actor=actor or current_actor(),
+                    agency_id=owner_id,
+                    action="report.import",
+                    object_type="file",
+                    object_id=path.name[:200],
+                    detail=f"imported {summary.imported}, unchanged {summary.unchanged}, rejected {summary.rejected}",
+                    at=utcnow(),
+                    success=True,
+                )
+            )
+            summary.written = True
+    finally:
+        if rejects is not None:
+            rejects.close()
+    if rejects is not None:
+        summary.rejects_path = rejects_path
+    return summary
