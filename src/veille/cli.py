@@ -438,3 +438,13 @@ def agencies_import(
         fail(str(error), 2)
         raise
     console.print(f"agencies: {created} created, {unchanged} already present")
+
+
+def _register_capability_commands() -> None:
+    from veille.capabilities import capability_modules
+
+    for module in capability_modules("commands"):
+        module.register(app)
+
+
+_register_capability_commands()

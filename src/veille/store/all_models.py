@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from veille.capabilities import capability_modules
 from veille.store.models import Base
+
+for _module in capability_modules("models"):
+    pass
 
 metadata = Base.metadata
 
