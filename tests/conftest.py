@@ -81,7 +81,9 @@ class EngineFactory:
 
 
 @pytest.fixture(scope="session")
-def engine_factories(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, EngineFactory]]:
+def engine_factories(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, EngineFactory]]:
     root = tmp_path_factory.mktemp("databases")
     factories = {kind: EngineFactory(kind, root) for kind in ("sqlite", "postgresql")}
     yield factories
@@ -114,9 +116,7 @@ def migrated_database(
 def empty_all_tables(database: Database) -> None:
     """Delete every row of every Veille table and restart id sequences."""
     tables = [
-        name
-        for name in inspect(database.engine).get_table_names()
-        if name != "alembic_version"
+        name for name in inspect(database.engine).get_table_names() if name != "alembic_version"
     ]
     with database.engine.begin() as connection:
         if database.dialect == "postgresql":
@@ -133,7 +133,9 @@ def empty_all_tables(database: Database) -> None:
 @pytest.fixture
 def database(migrated_database: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[Database]:
     """A migrated, empty database on SQLite and on PostgreSQL; the CLI is pointed at it."""
-    monkeypatch.setenv("VEILLE_DATABASE_URL", migrated_database.engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv(
+        "VEILLE_DATABASE_URL", migrated_database.engine.url.render_as_string(hide_password=False)
+    )
     get_settings.cache_clear()
     yield migrated_database
     empty_all_tables(migrated_database)
@@ -156,10 +158,14 @@ def empty_database(
 def isolated_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """No test reads the developer's own Veille settings or data folder."""
     for name in list(os.environ):
-        if name.startswith("VEILLE_") and name not in ("VEILLE_REQUIRE_POSTGRES", "VEILLE_TEST_POSTGRES_URL"):
+        if name.startswith("VEILLE_") and name not in (
+            "VEILLE_REQUIRE_POSTGRES",
+            "VEILLE_TEST_POSTGRES_URL",
+        ):
             monkeypatch.delenv(name)
     monkeypatch.setenv("VEILLE_DATA_DIR", str(tmp_path / "veille-data"))
     monkeypatch.setenv("VEILLE_USER", "test-analyst")
+    monkeypatch.setenv("COLUMNS", "200")
     monkeypatch.chdir(tmp_path)
     get_settings.cache_clear()
     yield

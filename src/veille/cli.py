@@ -186,8 +186,8 @@ def import_reports_command(
     if as_json:
         print_json(result)
     else:
-        for error in summary.errors[:20]:
-            console.print(f"[red]{error}[/]", highlight=False)
+        for line_error in summary.errors[:20]:
+            console.print(f"[red]{line_error}[/]", highlight=False)
         if len(summary.errors) > 20:
             console.print(f"... and {len(summary.errors) - 20} more")
         console.print(

@@ -13,8 +13,17 @@ def test_migrations_run_up_from_an_empty_database(empty_database: Database) -> N
     migrate.upgrade(empty_database)
     assert migrate.is_up_to_date(empty_database)
     tables = set(inspect(empty_database.engine).get_table_names())
-    assert {"agency", "report", "media_item", "identifier", "report_identifier",
-            "report_share", "report_offence", "report_flag", "audit_event"} <= tables
+    assert {
+        "agency",
+        "report",
+        "media_item",
+        "identifier",
+        "report_identifier",
+        "report_share",
+        "report_offence",
+        "report_flag",
+        "audit_event",
+    } <= tables
 
 
 def test_migrations_are_reversible(empty_database: Database) -> None:

@@ -312,6 +312,7 @@ def import_reports(
             writer = _BatchWriter(connection, "", None)
             if owner_agency is not None:
                 owner_id = writer.agency_ids.get(owner_agency)
+                writer.default_owner = owner_id
                 if owner_id is None:
                     raise ValueError(
                         f"--as: no agency named {owner_agency!r} (see 'veille agencies list')"

@@ -83,8 +83,12 @@ def phone_country(e164: str) -> str | None:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return None
+    # Fictional ranges are not "valid" numbers, so fall back on the country
+    # calling code, which is all the country derivation needs.
     region = phonenumbers.region_code_for_number(number)
-    return region if region and region != "ZZ" else None
+    if not region and number.country_code is not None:
+        region = phonenumbers.region_code_for_country_code(number.country_code)
+    return region if region and region not in ("ZZ", "001") else None
 
 
 def normalise_ip(value: str) -> str:

@@ -57,6 +57,23 @@ def describe(revisions: frozenset[str]) -> str:
     return ", ".join(sorted(revisions)) or "empty"
 
 
+def applied_revisions(database: Database) -> frozenset[str]:
+    """Every revision the database has, including those its heads depend on."""
+    current = current_revisions(database)
+    if not current:
+        return frozenset()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    revisions = ScriptDirectory.from_config(config).revision_map.iterate_revisions(
+        tuple(current), "base"
+    )
+    return frozenset(revision.revision for revision in revisions)
+
+
 def is_up_to_date(database: Database) -> bool:
-    """Whether ``database`` is at the newest revision of every branch."""
-    return current_revisions(database) == head_revisions()
+    """Whether ``database`` has the newest revision of every branch.
+
+    A branch that ``depends_on`` the core revision absorbs it in Alembic's
+    version table, so the heads are compared with everything applied.
+    """
+    return head_revisions() <= applied_revisions(database)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, exists, func, insert, select
@@ -52,7 +53,7 @@ class ReportFilter:
     owner_agency_id: int | None = None
 
 
-def _apply(statement: Select[tuple[Report]], criteria: ReportFilter) -> Select[tuple[Report]]:
+def _apply(statement: Select[Any], criteria: ReportFilter) -> Select[Any]:
     if criteria.countries:
         statement = statement.where(Report.derived_country.in_(list(criteria.countries)))
     if criteria.categories:
@@ -75,7 +76,7 @@ def _apply(statement: Select[tuple[Report]], criteria: ReportFilter) -> Select[t
     return statement
 
 
-def visible_reports(viewer: Viewer) -> Select[tuple[Report]]:
+def visible_reports(viewer: Viewer) -> Select[Any]:
     """A SELECT of the reports ``viewer`` may see, for callers to refine."""
     statement = select(Report)
     condition = viewer.condition()
@@ -94,7 +95,7 @@ def list_reports(
     criteria = criteria or ReportFilter()
     statement = _apply(visible_reports(viewer), criteria)
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-    rows = session.scalars(
+    rows: Sequence[Report] = session.scalars(
         statement.order_by(Report.received_at.desc(), Report.id.desc()).limit(limit).offset(offset)
     ).all()
     record_event(
@@ -111,7 +112,7 @@ def list_reports(
 def get_report(session: Session, viewer: Viewer, report_id: int) -> Report:
     """One report, if ``viewer`` may see it; every attempt is audited."""
     statement = visible_reports(viewer).where(Report.id == report_id)
-    report = session.scalar(statement)
+    report: Report | None = session.scalar(statement)
     record_event(
         session,
         actor=viewer.actor,
