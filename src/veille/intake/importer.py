@@ -38,6 +38,17 @@ from veille.store.types import utcnow
 from veille.vocab import CountryReason, IdentifierKind
 
 BATCH_SIZE = 2000
+_MEDIA_COLUMNS = (
+    "report_id",
+    "file_name",
+    "size_bytes",
+    "media_type",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+)
 MAX_ERRORS_KEPT = 1000
 
 ProgressCallback = Callable[[int], None]
@@ -179,25 +190,57 @@ class _BatchWriter:
                 self.identifier_ids[(kind.value, value, platform)] = identifier_id
         new = [key for key in missing if key not in self.identifier_ids]
         if new:
-            rows = self.connection.execute(
-                insert(Identifier).returning(
-                    Identifier.id,
-                    Identifier.kind,
-                    Identifier.value,
-                    Identifier.platform,
-                    sort_by_parameter_order=True,
-                ),
-                [
-                    {"kind": kind, "value": value, "platform": platform}
-                    for kind, value, platform in new
-                ],
+            new_ids = self.allocate_ids("identifier", len(new))
+            self._insert_many(
+                Identifier.__table__,
+                ("id", "kind", "value", "platform"),
+                [(i, *key) for i, key in zip(new_ids, new, strict=True)],
             )
-            for identifier_id, kind, value, platform in rows:
-                self.identifier_ids[(kind.value, value, platform)] = identifier_id
+            self.identifier_ids.update(zip(new, new_ids, strict=True))
         # Bound the cache: a 2M-report import must not hold every identifier.
         if len(self.identifier_ids) > 500_000:
             self.identifier_ids = {key: self.identifier_ids[key] for key in keys}
         return self.identifier_ids
+
+    def allocate_ids(self, table: str, count: int) -> list[int]:
+        """Reserve ``count`` primary keys of ``table`` for rows inserted in bulk.
+
+        Knowing the ids before inserting lets child rows be written with plain
+        ``executemany`` (RETURNING would send one statement per row on SQLite).
+        On SQLite the import holds the write lock from its first statement (see
+        :meth:`lock`), so max(id) cannot move; on PostgreSQL the table's
+        sequence hands out the ids.
+        """
+        if self.connection.dialect.name == "postgresql":
+            rows = self.connection.exec_driver_sql(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) "
+                f"FROM generate_series(1, {int(count)})"
+            )
+            return [row[0] for row in rows]
+        top = self.connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
+        return list(range(int(top or 0) + 1, int(top or 0) + 1 + count))
+
+    def lock(self) -> None:
+        """On SQLite, take the write lock now so that no other writer interleaves."""
+        if self.connection.dialect.name == "sqlite":
+            self.connection.exec_driver_sql("DELETE FROM report WHERE 0")
+
+    def _insert_many(self, table: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+        # Child rows hold only plain strings and numbers: sending them straight
+        # to the driver skips SQLAlchemy's per-row parameter processing, which
+        # costs more than the insert itself.
+        if not rows:
+            return
+        marker = "?" if self.connection.dialect.paramstyle == "qmark" else "%s"
+        statement = (
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([marker] * len(columns))})"
+        )
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.executemany(statement, rows)
+        finally:
+            cursor.close()
 
     def write(self, batch: Sequence[_Pending]) -> list[int]:
         """Insert the reports of a batch; returns their ids in order."""
@@ -224,23 +267,23 @@ class _BatchWriter:
                     "owner_agency_id": item.owner_id,
                 }
             )
-        ids = list(
-            self.connection.scalars(
-                insert(Report).returning(Report.id, sort_by_parameter_order=True), report_rows
-            )
-        )
-        offences: list[dict[str, Any]] = []
-        flags: list[dict[str, Any]] = []
-        media: list[dict[str, Any]] = []
-        links: list[dict[str, Any]] = []
+        ids = self.allocate_ids("report", len(report_rows))
+        for row, report_id in zip(report_rows, ids, strict=True):
+            row["id"] = report_id
+        self.connection.execute(insert(Report), report_rows)
+        offences: list[tuple[Any, ...]] = []
+        flags: list[tuple[Any, ...]] = []
+        media: list[tuple[Any, ...]] = []
+        links: list[tuple[Any, ...]] = []
         identifier_keys: set[tuple[str, str, str]] = set()
         records = [item.record for item in batch]
         for record, report_id in zip(records, ids, strict=True):
-            offences.extend(
-                {"report_id": report_id, "offence_type": o} for o in record.offence_types
+            offences.extend((report_id, offence.value) for offence in record.offence_types)
+            flags.extend((report_id, flag.value) for flag in record.flags)
+            media.extend(
+                (report_id, *(getattr(item, column) for column in _MEDIA_COLUMNS[1:]))
+                for item in record.media
             )
-            flags.extend({"report_id": report_id, "flag": f} for f in record.flags)
-            media.extend({"report_id": report_id, **item.model_dump()} for item in record.media)
             for identifier in record.identifiers:
                 identifier_keys.add((identifier.kind.value, identifier.value, identifier.platform))
         identifier_ids = self.identifier_id_map(identifier_keys)
@@ -248,15 +291,11 @@ class _BatchWriter:
             linked = {
                 identifier_ids[(i.kind.value, i.value, i.platform)] for i in record.identifiers
             }
-            links.extend({"report_id": report_id, "identifier_id": i} for i in sorted(linked))
-        for table, rows in (
-            (ReportOffence, offences),
-            (ReportFlagRow, flags),
-            (MediaItem, media),
-            (ReportIdentifier, links),
-        ):
-            if rows:
-                self.connection.execute(insert(table), rows)
+            links.extend((report_id, identifier_id) for identifier_id in sorted(linked))
+        self._insert_many(ReportOffence.__table__, ("report_id", "offence_type"), offences)
+        self._insert_many(ReportFlagRow.__table__, ("report_id", "flag"), flags)
+        self._insert_many(MediaItem.__table__, _MEDIA_COLUMNS, media)
+        self._insert_many(ReportIdentifier.__table__, ("report_id", "identifier_id"), links)
         return ids
 
 
@@ -310,6 +349,7 @@ def import_reports(
         with database.engine.begin() as connection:
             owner_id = None
             writer = _BatchWriter(connection, "", None)
+            writer.lock()
             if owner_agency is not None:
                 owner_id = writer.agency_ids.get(owner_agency)
                 writer.default_owner = owner_id

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 import phonenumbers
@@ -61,6 +62,7 @@ def normalise_email(value: str) -> str:
     return f"{local}@{domain}"
 
 
+@lru_cache(maxsize=65_536)
 def normalise_phone(value: str, region: str | None = None) -> str:
     """E.164 form of a phone number; ``region`` (alpha-2) resolves national formats.
 
@@ -77,17 +79,24 @@ def normalise_phone(value: str, region: str | None = None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=65_536)
 def phone_country(e164: str) -> str | None:
     """The alpha-2 region a phone number belongs to, if it can be told."""
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return None
-    # Fictional ranges are not "valid" numbers, so fall back on the country
-    # calling code, which is all the country derivation needs.
-    region = phonenumbers.region_code_for_number(number)
-    if not region and number.country_code is not None:
-        region = phonenumbers.region_code_for_country_code(number.country_code)
+    if number.country_code is None:
+        return None
+    regions = phonenumbers.region_codes_for_country_code(number.country_code)
+    if len(regions) == 1:
+        region = regions[0]
+    else:
+        # Shared calling codes (+1, +44, +7...) need the full lookup; fictional
+        # ranges are not "valid" numbers, so fall back on the main region.
+        region = phonenumbers.region_code_for_number(number) or (
+            phonenumbers.region_code_for_country_code(number.country_code)
+        )
     return region if region and region not in ("ZZ", "001") else None
 
 

@@ -1,0 +1,184 @@
+"""Benchmark: bulk import of synthetic reports on SQLite and PostgreSQL.
+
+Each report carries 3 identifiers (e-mail, phone, IP, drawn from pools so that
+identifiers repeat across reports as real ones do) and 2 media items. Each
+engine runs in its own process so that peak memory is measured per engine.
+
+    .venv/bin/python bench/import.py --reports 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import machine_description, markdown_table, write_result  # noqa: E402
+
+POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+CATEGORIES = ["p2p", "social_media", "messaging", "online_gaming", "darknet_forum", "website"]
+COUNTRIES = ["FR", "DE", "GB", "ES", "IT", "NL", "BE", "PL", "SE", "BR"]
+
+
+def write_reports(path: Path, count: int) -> None:
+    """Synthetic reports: reserved ranges only (example.com, 198.51.100.0/24, +44 7700 900xxx)."""
+    with path.open("w", encoding="utf-8") as stream:
+        for number in range(count):
+            record = {
+                "external_id": f"B-{number:08d}",
+                "source": "bench",
+                "reporter_kind": "esp",
+                "received_at": f"2020-{1 + number % 12:02d}-{1 + number % 28:02d}T{number % 24:02d}:00:00Z",
+                "stated_country": COUNTRIES[number % len(COUNTRIES)],
+                "platform": "BenchShare",
+                "platform_category": CATEGORIES[number % len(CATEGORIES)],
+                "offence_types": ["csam_distribution"]
+                if number % 3
+                else ["grooming", "sextortion"],
+                "owner_agency": "Bench Police",
+                "identifiers": [
+                    {"kind": "email", "value": f"user{number % 40_000}@example.com"},
+                    {"kind": "phone", "value": f"+447700900{number % 1000:03d}"},
+                    {"kind": "ip", "value": f"198.51.100.{number % 254 + 1}"},
+                ],
+                "media": [
+                    {
+                        "md5": uuid.UUID(int=number * 2).hex,
+                        "pdq": f"{number * 2:064x}",
+                        "pdq_quality": 80,
+                    },
+                    {"md5": uuid.UUID(int=number * 2 + 1).hex, "size_bytes": 1000 + number},
+                ],
+            }
+            stream.write(json.dumps(record) + "\n")
+
+
+def run_one(url: str, path: Path) -> dict[str, float]:
+    """Import ``path`` into a fresh database at ``url``; runs inside a child process."""
+    from veille.intake.importer import import_reports
+    from veille.store import migrate
+    from veille.store.agencies import AgencySpec, add_agency
+    from veille.store.db import Database, create_veille_engine
+    from veille.vocab import AgencyKind
+
+    database = Database(create_veille_engine(url))
+    migrate.upgrade(database)
+    with database.session() as session:
+        add_agency(session, AgencySpec("Bench Police", AgencyKind.POLICE, "FR"))
+    started = time.perf_counter()
+    summary = import_reports(database, path, actor="bench")
+    elapsed = time.perf_counter() - started
+    assert summary.imported > 0 and summary.rejected == 0, summary.errors[:3]
+    started = time.perf_counter()
+    again = import_reports(database, path, actor="bench")
+    reimport = time.perf_counter() - started
+    assert again.unchanged == summary.imported
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    database.dispose()
+    return {
+        "reports": summary.imported,
+        "seconds": elapsed,
+        "reimport_seconds": reimport,
+        "peak_mib": peak_mib,
+    }
+
+
+def _postgres_schema_url() -> tuple[str, str] | None:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import OperationalError
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    try:
+        engine = create_engine(POSTGRES_URL)
+        with engine.begin() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        engine.dispose()
+    except OperationalError:
+        return None
+    return f"{POSTGRES_URL}?options=-csearch_path%3D{schema}", schema
+
+
+def _drop_schema(schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+    engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reports", type=int, default=100_000)
+    parser.add_argument("--child", nargs=2, metavar=("URL", "FILE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_one(args.child[0], Path(args.child[1]))))
+        return
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder) / "reports.jsonl"
+        write_reports(data, args.reports)
+        targets: list[tuple[str, str, str | None]] = [
+            ("SQLite (file, WAL)", f"sqlite:///{folder}/bench.db", None)
+        ]
+        postgres = _postgres_schema_url()
+        if postgres is not None:
+            targets.append(("PostgreSQL 127.0.0.1", postgres[0], postgres[1]))
+        for name, url, schema in targets:
+            child = subprocess.run(
+                [sys.executable, __file__, "--child", url, str(data)],
+                capture_output=True,
+                text=True,
+            )
+            if child.returncode != 0:
+                raise SystemExit(f"{name} run failed:\n{child.stderr}")
+            output = child.stdout
+            result = json.loads(output.strip().splitlines()[-1])
+            if schema:
+                _drop_schema(schema)
+            rate = result["reports"] / result["seconds"]
+            rows.append(
+                [
+                    name,
+                    f"{result['reports']:,.0f}",
+                    f"{result['seconds']:.1f}",
+                    f"{rate:,.0f}",
+                    f"{result['reports'] / result['reimport_seconds']:,.0f}",
+                    f"{result['peak_mib']:.0f}",
+                ]
+            )
+            print(f"{name}: {rate:,.0f} reports/s", flush=True)
+    table = markdown_table(
+        [
+            "engine",
+            "reports",
+            "import s",
+            "reports/s",
+            "re-import (unchanged) reports/s",
+            "peak RSS MiB",
+        ],
+        rows,
+    )
+    body = (
+        f"Bulk import of {args.reports:,} synthetic reports (3 identifiers and 2 media items each) "
+        "from JSON Lines, one transaction, with validation and normalisation. Target: ≥ 5,000 reports/s "
+        "on SQLite.\n\n"
+        + table
+        + "\n\n"
+        + machine_description(("sqlalchemy", "pydantic", "psycopg"))
+    )
+    print(table)
+    print(f"written to {write_result('import', 'Import (bench/import.py)', body)}")
+
+
+if __name__ == "__main__":
+    main()
