@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, insert, select, tuple_
+from sqlalchemy import Connection, insert, select
 
 from veille.intake import readers
 from veille.intake.readers import RawRecord
@@ -165,29 +166,34 @@ class _BatchWriter:
         return self.default_owner
 
     def existing(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Content digests of the (source, external id) pairs already stored."""
         found: dict[tuple[str, str], str] = {}
-        for start in range(0, len(keys), 500):
-            chunk = keys[start : start + 500]
-            rows = self.connection.execute(
-                select(Report.source, Report.external_id, Report.content_sha256).where(
-                    tuple_(Report.source, Report.external_id).in_(chunk)
+        for source, external_ids in _group(keys).items():
+            for start in range(0, len(external_ids), 900):
+                rows = self.connection.execute(
+                    select(Report.external_id, Report.content_sha256).where(
+                        Report.source == source,
+                        Report.external_id.in_(external_ids[start : start + 900]),
+                    )
                 )
-            )
-            for source, external_id, digest in rows:
-                found[(source, external_id)] = digest
+                for external_id, digest in rows:
+                    found[(source, external_id)] = digest
         return found
 
     def identifier_id_map(self, keys: set[tuple[str, str, str]]) -> dict[tuple[str, str, str], int]:
         missing = [key for key in keys if key not in self.identifier_ids]
-        for start in range(0, len(missing), 300):
-            chunk = missing[start : start + 300]
-            rows = self.connection.execute(
-                select(Identifier.id, Identifier.kind, Identifier.value, Identifier.platform).where(
-                    tuple_(Identifier.kind, Identifier.value, Identifier.platform).in_(chunk)
+        by_kind_platform = _group([((kind, platform), value) for kind, value, platform in missing])
+        for (kind, platform), values in by_kind_platform.items():
+            for start in range(0, len(values), 900):
+                rows = self.connection.execute(
+                    select(Identifier.id, Identifier.value).where(
+                        Identifier.kind == kind,
+                        Identifier.platform == platform,
+                        Identifier.value.in_(values[start : start + 900]),
+                    )
                 )
-            )
-            for identifier_id, kind, value, platform in rows:
-                self.identifier_ids[(kind.value, value, platform)] = identifier_id
+                for identifier_id, value in rows:
+                    self.identifier_ids[(kind, value, platform)] = identifier_id
         new = [key for key in missing if key not in self.identifier_ids]
         if new:
             new_ids = self.allocate_ids("identifier", len(new))
@@ -231,20 +237,26 @@ class _BatchWriter:
         # costs more than the insert itself.
         if not rows:
             return
-        marker = "?" if self.connection.dialect.paramstyle == "qmark" else "%s"
-        statement = (
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join([marker] * len(columns))})"
-        )
         cursor = self.connection.connection.cursor()
         try:
-            cursor.executemany(statement, rows)
+            if self.connection.dialect.name == "postgresql":
+                # COPY is PostgreSQL's bulk path: one round trip per batch
+                # instead of one statement per row.
+                with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["?"] * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})", rows
+                )
         finally:
             cursor.close()
 
     def write(self, batch: Sequence[_Pending]) -> list[int]:
         """Insert the reports of a batch; returns their ids in order."""
         report_rows: list[dict[str, Any]] = []
+        created_at = utcnow()
         for item in batch:
             record = item.record
             country, reason = derive_country(record)
@@ -265,12 +277,22 @@ class _BatchWriter:
                     "summary": record.summary,
                     "marking": record.marking,
                     "owner_agency_id": item.owner_id,
+                    "created_at": created_at,
                 }
             )
         ids = self.allocate_ids("report", len(report_rows))
         for row, report_id in zip(report_rows, ids, strict=True):
             row["id"] = report_id
-        self.connection.execute(insert(Report), report_rows)
+        if self.connection.dialect.name == "postgresql":
+            columns = tuple(report_rows[0])
+            self._insert_many(
+                Report.__table__,
+                columns,
+                [tuple(_plain(row[column]) for column in columns) for row in report_rows],
+            )
+        else:
+            # SQLAlchemy writes SQLite timestamps in the text form it reads back.
+            self.connection.execute(insert(Report), report_rows)
         offences: list[tuple[Any, ...]] = []
         flags: list[tuple[Any, ...]] = []
         media: list[tuple[Any, ...]] = []
@@ -297,6 +319,17 @@ class _BatchWriter:
         self._insert_many(MediaItem.__table__, _MEDIA_COLUMNS, media)
         self._insert_many(ReportIdentifier.__table__, ("report_id", "identifier_id"), links)
         return ids
+
+
+def _group(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
+    grouped: dict[Any, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    return grouped
+
+
+def _plain(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
 
 
 def _open_lines(path: Path, on_progress: ProgressCallback | None) -> Iterator[bytes]:

@@ -165,8 +165,12 @@ _NORMALISERS: dict[IdentifierKind, Callable[[str], str]] = {
 }
 
 
+@lru_cache(maxsize=262_144)
 def normalise_identifier(kind: IdentifierKind, value: str, region: str | None = None) -> str:
-    """The normalised value of an identifier of ``kind``; ``region`` helps with phones."""
+    """The normalised value of an identifier of ``kind``; ``region`` helps with phones.
+
+    Cached: the same accounts recur across thousands of reports in bulk imports.
+    """
     if len(value) > 500:
         raise IdentifierError(f"{kind.value} longer than 500 characters")
     if kind is IdentifierKind.PHONE:
