@@ -440,6 +440,22 @@ def agencies_import(
     console.print(f"agencies: {created} created, {unchanged} already present")
 
 
+@app.command("demo")
+def demo_command(
+    folder: Annotated[Path, typer.Option(help="Demo folder (emptied first).")] = Path(
+        "veille-demo"
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic scenario.")] = 7,
+) -> None:
+    """Generate a small synthetic scenario, import it and run every capability on it."""
+    from veille.demo import run_demo
+
+    try:
+        run_demo(folder, seed=seed, console=console)
+    except ValueError as error:
+        fail(str(error), 2)
+
+
 def _register_capability_commands() -> None:
     from veille.capabilities import capability_modules
 
