@@ -14,6 +14,7 @@ import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,9 @@ def step_import(context: DemoContext) -> DemoSection:
         with _progress(context.console) as progress:
             task = progress.add_task(f"importing {path.name}", total=path.stat().st_size)
             summary = import_reports(
-                context.database, path, on_progress=lambda n: progress.advance(task, n)
+                context.database,
+                path,
+                on_progress=partial(progress.advance, task),
             )
         context.results.setdefault("new_report_ids", []).extend(summary.new_report_ids)
         lines.append(
