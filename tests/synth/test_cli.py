@@ -1,0 +1,82 @@
+"""``veille synth`` and ``veille demo`` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from veille.cli import app
+
+runner = CliRunner()
+
+
+def test_synth_writes_a_scenario_and_reports_counts(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "--out",
+            str(tmp_path / "s"),
+            "--reports",
+            "400",
+            "--images",
+            "3",
+            "--seed",
+            "4",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    counts = json.loads(result.output[result.output.index("{") :])
+    assert 300 <= counts["reports"] <= 500
+    assert counts["images"] == 3
+    assert (tmp_path / "s" / "truth.json").is_file()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--size", "huge"], "size"),
+        (["--from", "2020-13-01"], "--from"),
+        (["--from", "2021-01-01", "--to", "2020-01-01"], "--to"),
+    ],
+)
+def test_synth_refuses_bad_options_with_exit_code_2(
+    tmp_path: Path, arguments: list[str], message: str
+) -> None:
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path / "s"), *arguments])
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_synth_names_the_bad_field_of_a_settings_file(tmp_path: Path) -> None:
+    settings = tmp_path / "mine.yaml"
+    settings.write_text("streams:\n  p2p_sharing:\n    during: -1\n", encoding="utf-8")
+    result = runner.invoke(app, ["synth", "--out", str(tmp_path / "s"), "--config", str(settings)])
+    assert result.exit_code == 2
+    assert "streams.p2p_sharing.during" in result.output
+
+
+def test_synth_applies_a_settings_file(tmp_path: Path) -> None:
+    settings = tmp_path / "mine.yaml"
+    settings.write_text("intrusions:\n  countries_share: 0.0\n", encoding="utf-8")
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "--out",
+            str(tmp_path / "s"),
+            "--reports",
+            "300",
+            "--images",
+            "0",
+            "--config",
+            str(settings),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    truth = json.loads((tmp_path / "s" / "truth.json").read_text(encoding="utf-8"))
+    assert truth["intrusions"]["per_country"] == {}
