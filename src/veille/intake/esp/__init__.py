@@ -1,0 +1,1 @@
+"""The CyberTipline-compatible ESP reporting API: schema, parser, mapping, life cycle."""

@@ -1,0 +1,172 @@
+"""Storing reports that arrive one at a time through a channel.
+
+Every channel builds a :class:`~veille.intake.schema.ReportIn` and hands it
+here; the rows are written by the bulk importer's writer, so a report from
+the ESP API, the REST API or the hotline form is laid out exactly like an
+imported one. What this module adds: the country is derived from every clue
+the channel has (IP addresses included, see :mod:`veille.intake.country`),
+and (source, external id) gives idempotency: the same key with the same
+content returns the stored report, with other content is a conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection, select, text, tuple_, update
+from sqlalchemy.orm import Session
+
+from veille.intake.country import CountryClues, derive_country
+from veille.intake.importer import _BatchWriter, _Pending
+from veille.intake.importer import derive_country as importer_choice
+from veille.intake.schema import ReportIn
+from veille.store.models import MediaItem, Report
+from veille.vocab import IdentifierKind
+
+
+class IdempotencyConflict(ValueError):
+    """The (source, external id) was stored before with different content."""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A validated report with where it comes from and who owns it."""
+
+    record: ReportIn
+    source: str
+    owner_id: int
+    extra_ips: tuple[str, ...] = ()
+    extra_phones: tuple[str, ...] = ()
+    provided_country: str | None = None
+
+
+@dataclass
+class Stored:
+    """The outcome for one incoming report."""
+
+    report_id: int
+    created: bool
+    media_item_ids: list[int] = field(default_factory=list)
+
+
+def clues_for(item: Incoming) -> CountryClues:
+    """Every country clue of an incoming report."""
+    record = item.record
+    ips = [i.value for i in record.identifiers if i.kind is IdentifierKind.IP]
+    phones = [i.value for i in record.identifiers if i.kind is IdentifierKind.PHONE]
+    return CountryClues.of(
+        provided=item.provided_country or record.derived_country,
+        ips=[*item.extra_ips, *ips],
+        phones=[*item.extra_phones, *phones],
+        stated=record.stated_country,
+    )
+
+
+def write_lock(connection: Connection | Session) -> None:
+    """On SQLite, take the database write lock now, before the transaction reads anything.
+
+    SQLite lets one writer in at a time; a transaction that read first and
+    writes later can fail at once when another writer committed in between
+    (the busy timeout does not help then). Taking the lock first makes
+    concurrent requests wait their turn instead. PostgreSQL needs nothing.
+    """
+    bind = connection.get_bind() if isinstance(connection, Session) else connection
+    if bind.dialect.name == "sqlite":
+        connection.execute(text("DELETE FROM report WHERE 0"))
+
+
+def store_reports(connection: Connection, items: Sequence[Incoming]) -> list[Stored]:
+    """Write new reports (in the caller's transaction); one :class:`Stored` per item.
+
+    Raises :class:`IdempotencyConflict` naming the external id when a key was
+    used before for different content; the caller's transaction should then
+    be rolled back.
+    """
+    write_lock(connection)
+    writer = _BatchWriter(connection, "", None)
+    keys = [(item.source, item.record.external_id) for item in items]
+    existing = _existing(connection, keys)
+    results: list[Stored | None] = [None] * len(items)
+    fresh: list[tuple[int, _Pending]] = []
+    seen: dict[tuple[str, str], tuple[int, str]] = {}
+    for position, (item, key) in enumerate(zip(items, keys, strict=True)):
+        known = existing.get(key)
+        if known is not None:
+            report_id, digest, received_at = known
+            # A replay is received again later: compare it as if received at the first time.
+            replay = item.record.model_copy(update={"received_at": received_at})
+            if replay.content_sha256() != digest:
+                raise IdempotencyConflict(
+                    f"external_id: {key[1]!r} was used before for a different report"
+                )
+            results[position] = Stored(report_id, False)
+            continue
+        digest = item.record.content_sha256()
+        if key in seen:
+            if seen[key][1] != digest:
+                raise IdempotencyConflict(
+                    f"external_id: {key[1]!r} appears twice with different content"
+                )
+            continue
+        seen[key] = (position, digest)
+        fresh.append((position, _Pending(0, "", item.record, item.source, digest, item.owner_id)))
+    if fresh:
+        ids = writer.write([pending for _, pending in fresh])
+        media_ids = _media_ids(connection, ids)
+        for (position, _), report_id in zip(fresh, ids, strict=True):
+            results[position] = Stored(report_id, True, media_ids.get(report_id, []))
+            _fix_country(connection, items[position], report_id)
+    for position, key in enumerate(keys):
+        if results[position] is None:
+            first = results[seen[key][0]]
+            assert first is not None
+            results[position] = Stored(first.report_id, False)
+    return [result for result in results if result is not None]
+
+
+def _existing(
+    connection: Connection, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[int, str, datetime]]:
+    found: dict[tuple[str, str], tuple[int, str, datetime]] = {}
+    for start in range(0, len(keys), 500):
+        chunk = list(set(keys[start : start + 500]))
+        rows = connection.execute(
+            select(
+                Report.source,
+                Report.external_id,
+                Report.id,
+                Report.content_sha256,
+                Report.received_at,
+            ).where(tuple_(Report.source, Report.external_id).in_(chunk))
+        )
+        for source, external_id, report_id, digest, received_at in rows:
+            found[(source, external_id)] = (report_id, digest, received_at)
+    return found
+
+
+def _media_ids(connection: Connection, report_ids: Sequence[int]) -> dict[int, list[int]]:
+    found: dict[int, list[int]] = {}
+    if not report_ids:
+        return found
+    rows = connection.execute(
+        select(MediaItem.report_id, MediaItem.id)
+        .where(MediaItem.report_id.in_(list(report_ids)))
+        .order_by(MediaItem.id)
+    )
+    for report_id, media_id in rows:
+        found.setdefault(report_id, []).append(media_id)
+    return found
+
+
+def _fix_country(connection: Connection, item: Incoming, report_id: int) -> None:
+    """Replace the importer's country choice when the channel knows more (IPs, estimates)."""
+    country, reason = derive_country(clues_for(item))
+    if (country, reason) == importer_choice(item.record):
+        return
+    connection.execute(
+        update(Report)
+        .where(Report.id == report_id)
+        .values(derived_country=country, country_reason=reason)
+    )

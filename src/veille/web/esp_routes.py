@@ -1,0 +1,268 @@
+"""``/ispws``: the CyberTipline-compatible ESP reporting API.
+
+A provider's existing client works by changing its base URL: same paths,
+same HTTP Basic authentication, same request bodies (report XML, multipart
+upload with ``id`` and ``file``, fileDetails XML, form-encoded ``id``) and
+the same ``reportResponse`` / ``reportDoneResponse`` answers. Every answer
+carries a ``responseCode``: 0 on success, 4100 when validation fails (the
+description names the element or field), 5102 when the report is already
+finished. Routes only parse and render; :mod:`veille.intake.esp.service`
+does the work.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qs
+from xml.sax.saxutils import escape
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
+
+from veille.intake.credentials import Principal, cached_esp_login, check_esp_login
+from veille.intake.esp import service
+from veille.intake.esp.service import VALIDATION_FAILED, EspError
+from veille.intake.esp.spec import xsd_text
+from veille.web.bodies import BadBody, BodyTooLarge, read_limited, read_upload
+from veille.web.state import AppState, app_state
+
+router = APIRouter(prefix="/ispws", include_in_schema=False)
+
+T = TypeVar("T")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _text(value: object) -> str:
+    return escape(_CONTROL.sub("\ufffd", str(value)))
+
+
+def report_response(
+    code: int,
+    description: str,
+    *,
+    report_id: int | None = None,
+    file_id: str | None = None,
+    md5: str | None = None,
+    status: int = 200,
+) -> Response:
+    """A ``reportResponse`` document."""
+    parts = [
+        f"<responseCode>{code}</responseCode>",
+        f"<responseDescription>{_text(description)}</responseDescription>",
+    ]
+    if report_id is not None:
+        parts.append(f"<reportId>{report_id}</reportId>")
+    if file_id is not None:
+        parts.append(f"<fileId>{_text(file_id)}</fileId>")
+    if md5 is not None:
+        parts.append(f"<hash>{md5}</hash>")
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<reportResponse>'
+        + "".join(parts)
+        + "</reportResponse>\n"
+    )
+    headers = {"WWW-Authenticate": 'Basic realm="Veille ESP reporting"'} if status == 401 else None
+    return Response(body, status_code=status, media_type="application/xml", headers=headers)
+
+
+def _error(error: EspError) -> Response:
+    return report_response(error.code, error.description, status=error.http_status)
+
+
+def _credentials(request: Request) -> tuple[str, str] | Response:
+    header = request.headers.get("authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return report_response(
+            VALIDATION_FAILED, "authorization: HTTP Basic credentials required", status=401
+        )
+    try:
+        decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return report_response(
+            VALIDATION_FAILED, "authorization: malformed Basic credentials", status=401
+        )
+    username, _, password = decoded.partition(":")
+    return username, password
+
+
+def _check_login(request: Request, username: str, password: str) -> Principal | Response:
+    with app_state(request).database.session() as session:
+        principal = check_esp_login(session, username, password)
+    if principal is None:
+        return report_response(
+            VALIDATION_FAILED, "authorization: unknown user or wrong password", status=401
+        )
+    return principal
+
+
+async def _authenticated(request: Request) -> Principal | Response:
+    credentials = _credentials(request)
+    if isinstance(credentials, Response):
+        return credentials
+    # A login checked before is answered from memory, without a trip to a thread.
+    cached = cached_esp_login(*credentials)
+    if cached is not None:
+        return cached
+    return await run_in_threadpool(_check_login, request, *credentials)
+
+
+async def _call(state: AppState, function: Callable[..., T], *args: Any) -> T:
+    """``function(database, *args)`` in a worker thread (one writer at a time on SQLite)."""
+    return await run_in_threadpool(state.serialised, lambda: function(state.database, *args))
+
+
+async def _form_id(request: Request) -> int:
+    body = await read_limited(request, 64 * 1024)
+    content_type = request.headers.get("content-type", "")
+    values: dict[str, list[str]] = {}
+    if content_type.startswith("multipart/form-data"):
+        raise BadBody("content-type", "send id as application/x-www-form-urlencoded")
+    if body:
+        try:
+            values = parse_qs(body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            raise BadBody("id", "not valid UTF-8") from None
+    raw = values["id"][0] if values.get("id") else request.query_params.get("id")
+    return service.parse_report_id(raw)
+
+
+def _bad_input(error: Exception) -> Response:
+    if isinstance(error, EspError):
+        return _error(error)
+    if isinstance(error, BodyTooLarge):
+        return report_response(VALIDATION_FAILED, str(error), status=413)
+    return report_response(VALIDATION_FAILED, str(error), status=400)
+
+
+@router.get("/status")
+async def status(request: Request) -> Response:
+    """Check the connection and the credentials."""
+    principal = await _authenticated(request)
+    if isinstance(principal, Response):
+        return principal
+    return report_response(0, f"Remote User : {principal.actor.removeprefix('esp:')}")
+
+
+@router.get("/xsd")
+async def xsd() -> Response:
+    """The schema of the documents this server accepts."""
+    return Response(xsd_text(), media_type="application/xml")
+
+
+@router.post("/submit")
+async def submit(request: Request) -> Response:
+    """Open a report from its XML; answers its report id."""
+    principal = await _authenticated(request)
+    if isinstance(principal, Response):
+        return principal
+    state = app_state(request)
+    try:
+        body = await read_limited(request, state.settings.max_xml_bytes)
+        report_id = await _call(
+            state,
+            service.submit_report,
+            principal.agency_id,
+            body,
+            state.settings,
+            principal.actor,
+        )
+    except (EspError, BodyTooLarge, BadBody) as error:
+        return _bad_input(error)
+    return report_response(0, "Success", report_id=report_id)
+
+
+@router.post("/upload")
+async def upload(request: Request) -> Response:
+    """Receive one file of an open report, hashing it as it streams in."""
+    principal = await _authenticated(request)
+    if isinstance(principal, Response):
+        return principal
+    state = app_state(request)
+    try:
+        received = await read_upload(
+            request, state.settings.resolved_spool_dir(), state.settings.max_upload_bytes
+        )
+    except (BodyTooLarge, BadBody) as error:
+        return _bad_input(error)
+    spooled = received.file
+    try:
+        if spooled is None:
+            raise EspError(VALIDATION_FAILED, "file: the upload has no part named 'file'")
+        report_id = service.parse_report_id(received.fields.get("id"))
+        file_id = await _call(
+            state,
+            service.add_upload,
+            principal.agency_id,
+            report_id,
+            spooled,
+            state.settings,
+        )
+    except EspError as error:
+        if spooled is not None:
+            from veille.intake.uploads import remove_quietly
+
+            remove_quietly(spooled.path)
+        return _error(error)
+    return report_response(0, "Success", report_id=report_id, file_id=file_id, md5=spooled.md5)
+
+
+@router.post("/fileinfo")
+async def fileinfo(request: Request) -> Response:
+    """Describe an uploaded file with a fileDetails document."""
+    principal = await _authenticated(request)
+    if isinstance(principal, Response):
+        return principal
+    state = app_state(request)
+    try:
+        body = await read_limited(request, state.settings.max_xml_bytes)
+        report_id, file_id = await _call(
+            state, service.add_file_details, principal.agency_id, body, state.settings
+        )
+    except (EspError, BodyTooLarge, BadBody) as error:
+        return _bad_input(error)
+    return report_response(0, "Success", report_id=report_id, file_id=file_id)
+
+
+@router.post("/finish")
+async def finish(request: Request) -> Response:
+    """Finish a report: it becomes a Veille report and its files go to the media worker."""
+    principal = await _authenticated(request)
+    if isinstance(principal, Response):
+        return principal
+    state = app_state(request)
+    try:
+        report_id = await _form_id(request)
+        done = await _call(
+            state, service.finish_report, principal.agency_id, report_id, principal.actor
+        )
+    except (EspError, BodyTooLarge, BadBody) as error:
+        return _bad_input(error)
+    state.nudge_worker()
+    files = "".join(f"<fileId>{_text(f)}</fileId>" for f in done.file_ids)
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<reportDoneResponse>'
+        f"<responseCode>0</responseCode><reportId>{done.esp_report_id}</reportId>"
+        f"<files>{files}</files></reportDoneResponse>\n"
+    )
+    return Response(body, media_type="application/xml")
+
+
+@router.post("/retract")
+async def retract(request: Request) -> Response:
+    """Retract an open report: it and its files are discarded."""
+    principal = await _authenticated(request)
+    if isinstance(principal, Response):
+        return principal
+    state = app_state(request)
+    try:
+        report_id = await _form_id(request)
+        await _call(state, service.retract_report, principal.agency_id, report_id, principal.actor)
+    except (EspError, BodyTooLarge, BadBody) as error:
+        return _bad_input(error)
+    return report_response(0, "Success", report_id=report_id)

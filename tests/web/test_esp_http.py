@@ -1,0 +1,258 @@
+"""The ESP API over real HTTP: uvicorn serves the app, httpx plays the provider's client."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+from sqlalchemy import func, select, update
+
+from tests.web.conftest import Tenants, basic
+from tests.web.esp_client import GOLDEN, MINIMAL_REPORT, answer, file_details, procedural_jpeg
+from veille.intake.esp.service import expire_reports
+from veille.intake.models import EspFile, EspReport, MediaDetail, ReportMediaState
+from veille.intake.settings import IntakeSettings
+from veille.store.db import Database
+from veille.store.models import MediaItem, Report
+from veille.store.types import utcnow
+
+
+def _wait_matched(database: Database, report_id: int, timeout_s: float = 20) -> str:
+    deadline = time.monotonic() + timeout_s
+    state = "none"
+    while time.monotonic() < deadline:
+        with database.session() as session:
+            state = (
+                session.scalar(
+                    select(ReportMediaState.state).where(ReportMediaState.report_id == report_id)
+                )
+                or "none"
+            )
+        if state == "matched":
+            return state
+        time.sleep(0.05)
+    return state
+
+
+def test_full_flow_submit_upload_fileinfo_finish(
+    live_server: str, tenants: Tenants, database: Database, intake_settings: IntakeSettings
+) -> None:
+    images = [procedural_jpeg(1), procedural_jpeg(2)]
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        status = answer(http.get("/status"))
+        assert (status.code, status.value("responseDescription")) == (
+            0,
+            "Remote User : example-esp",
+        )
+        submitted = answer(
+            http.post(
+                "/submit",
+                content=(GOLDEN / "full_report.xml").read_bytes(),
+                headers={"Content-Type": "text/xml; charset=utf-8"},
+            )
+        )
+        assert submitted.code == 0 and submitted.status == 200
+        report_id = submitted.value("reportId")
+        assert report_id is not None
+        file_ids = []
+        for number, image in enumerate(images):
+            uploaded = answer(
+                http.post(
+                    "/upload",
+                    data={"id": report_id},
+                    files={"file": (f"image-{number}.jpg", image, "image/jpeg")},
+                )
+            )
+            assert uploaded.code == 0
+            assert uploaded.value("hash") == hashlib.md5(image).hexdigest()
+            assert uploaded.value("reportId") == report_id
+            file_ids.append(uploaded.value("fileId"))
+        for file_id in file_ids:
+            described = answer(
+                http.post("/fileinfo", content=file_details(report_id, str(file_id)))
+            )
+            assert (described.code, described.value("fileId")) == (0, file_id)
+        done = answer(http.post("/finish", data={"id": report_id}))
+        assert done.text.count("<reportDoneResponse>") == 1
+        assert (done.code, done.value("reportId"), done.values("fileId")) == (
+            0,
+            report_id,
+            file_ids,
+        )
+        again = answer(http.post("/finish", data={"id": report_id}))
+        assert (again.status, again.code) == (409, 5102)
+        late_upload = answer(
+            http.post("/upload", data={"id": report_id}, files={"file": ("x.jpg", images[0])})
+        )
+        assert late_upload.code == 5102
+
+    with database.session() as session:
+        report = session.scalar(select(Report).where(Report.source == f"esp:{tenants.esp_id}"))
+        assert report is not None
+        report_pk = report.id
+        assert report.channel.value == "esp_api"
+        assert report.reporter_kind.value == "esp"
+        assert report.derived_country == "FR" and report.country_reason.value == "provided"
+        assert report.platform_category.value == "website"
+        assert {o.offence_type.value for o in report.offences} >= {
+            "csam_possession",
+            "sextortion",
+            "live_streaming_abuse",
+        }
+        assert {f.flag.value for f in report.flags} >= {
+            "escalated",
+            "infant_victim",
+            "viral",
+            "self_generated",
+        }
+        assert sorted(str(m.md5) for m in report.media) == sorted(
+            hashlib.md5(i).hexdigest() for i in images
+        )
+        assert {m.file_name for m in report.media} == {"IMG_0042.jpg"}
+        details = session.scalars(select(MediaDetail)).all()
+        assert [d.industry_classification for d in details] == ["A1", "A1"]
+        assert '"SHA1"' in (details[0].original_hashes_json or "")
+    assert _wait_matched(database, report_pk) == "matched"
+    with database.session() as session:
+        pdqs = session.scalars(select(MediaItem.pdq).where(MediaItem.report_id == report_pk)).all()
+        assert all(p is not None and len(p) == 64 for p in pdqs)
+    # Files are discarded once hashed.
+    assert list((intake_settings.resolved_spool_dir()).glob("*")) == []
+
+
+def test_retract_discards_the_report_and_its_files(
+    live_server: str, tenants: Tenants, database: Database, intake_settings: IntakeSettings
+) -> None:
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        report_id = answer(http.post("/submit", content=MINIMAL_REPORT)).value("reportId")
+        assert (
+            answer(
+                http.post(
+                    "/upload", data={"id": report_id}, files={"file": ("a.jpg", procedural_jpeg(3))}
+                )
+            ).code
+            == 0
+        )
+        retracted = answer(http.post("/retract", data={"id": report_id}))
+        assert (retracted.code, retracted.value("reportId")) == (0, report_id)
+        finish = answer(http.post("/finish", data={"id": report_id}))
+        assert finish.code == 4100 and "no open report" in finish.text
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Report)) == 0
+        assert session.scalar(select(func.count()).select_from(EspFile)) == 0
+        assert session.scalar(select(EspReport.state)) == "retracted"
+    assert list(intake_settings.resolved_spool_dir().glob("*")) == []
+
+
+def test_unfinished_report_expires(
+    live_server: str, tenants: Tenants, database: Database, intake_settings: IntakeSettings
+) -> None:
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        report_id = answer(http.post("/submit", content=MINIMAL_REPORT)).value("reportId")
+        assert (
+            answer(
+                http.post(
+                    "/upload", data={"id": report_id}, files={"file": ("a.jpg", procedural_jpeg(4))}
+                )
+            ).code
+            == 0
+        )
+        with database.session() as session:
+            row = session.get(EspReport, int(str(report_id)))
+            assert row is not None
+            # 24 h after opening or 1 h after the last change, whichever is later.
+            assert row.expires_at - row.opened_at >= timedelta(hours=24)
+            session.execute(update(EspReport).values(expires_at=utcnow() - timedelta(seconds=1)))
+        expired_answer = answer(http.post("/finish", data={"id": report_id}))
+        assert expired_answer.code == 4100 and "expired" in expired_answer.text
+        assert expire_reports(database) == 1
+        assert answer(http.post("/finish", data={"id": report_id})).code == 4100
+    with database.session() as session:
+        assert session.scalar(select(EspReport.state)) == "expired"
+        assert session.scalar(select(func.count()).select_from(Report)) == 0
+    assert list(intake_settings.resolved_spool_dir().glob("*")) == []
+
+
+def test_authentication_is_required_and_maps_to_the_agency(
+    live_server: str, tenants: Tenants
+) -> None:
+    with httpx.Client(base_url=live_server + "/ispws") as http:
+        missing = http.post("/submit", content=MINIMAL_REPORT)
+        assert missing.status_code == 401 and "WWW-Authenticate" in missing.headers
+        wrong = http.get("/status", headers=basic("example-esp", "wrong"))
+        assert wrong.status_code == 401
+        garbage = http.get("/status", headers={"Authorization": "Basic %%%"})
+        assert garbage.status_code == 401
+        report_id = answer(
+            http.post("/submit", content=MINIMAL_REPORT, headers=tenants.esp_auth)
+        ).value("reportId")
+        # Another provider cannot touch it: answered like a report that does not exist.
+        other = answer(http.post("/finish", data={"id": report_id}, headers=tenants.other_esp_auth))
+        assert (other.status, other.code) == (404, 4100)
+
+
+BAD_BODIES = [
+    (b"<report><incidentSummary>", "not well-formed"),
+    (b"\xff\xfe<report/>", "not well-formed"),
+    (MINIMAL_REPORT.replace("Online Enticement", "Online Entrapment").encode(), "incidentType"),
+    (MINIMAL_REPORT.replace("2024-05-01T08:30:00Z", "yesterday").encode(), "incidentDateTime"),
+]
+
+
+def test_bad_xml_gets_4100_naming_the_element(
+    live_server: str, tenants: Tenants, database: Database
+) -> None:
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        for body, expected in BAD_BODIES:
+            result = answer(http.post("/submit", content=body))
+            assert (result.status, result.code) == (400, 4100)
+            assert expected in (result.value("responseDescription") or "")
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(EspReport)) == 0
+
+
+def test_oversize_upload_is_refused_while_streaming(
+    live_server: str,
+    tenants: Tenants,
+    database: Database,
+    intake_settings: IntakeSettings,
+) -> None:
+    boundary = "veille-test-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="id"\r\n\r\n{{report_id}}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    )
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    chunk = b"\xff" * 65536
+    count = intake_settings.max_upload_bytes // len(chunk) + 2
+
+    def body(report_id: str) -> Iterator[bytes]:
+        yield head.format(report_id=report_id).encode()
+        for _ in range(count):
+            yield chunk
+        yield tail
+
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        report_id = str(answer(http.post("/submit", content=MINIMAL_REPORT)).value("reportId"))
+        # With a Content-Length the answer comes at once; chunked, the limit holds while streaming.
+        for content in (b"".join(body(report_id)), body(report_id)):
+            result = answer(http.post("/upload", content=content, headers=headers))
+            assert (result.status, result.code) == (413, 4100)
+            assert (result.value("responseDescription") or "").startswith(
+                "file: larger than the limit"
+            )
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(EspFile)) == 0
+    assert list(intake_settings.resolved_spool_dir().glob("*")) == []
+
+
+def test_xsd_is_served(live_server: str) -> None:
+    response = httpx.get(live_server + "/ispws/xsd")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/xml")
+    assert '<xs:element name="peer2peerIncident">' in response.text
