@@ -107,3 +107,9 @@ def test_every_identifier_kind_has_a_normaliser() -> None:
     assert {k: normalise_identifier(k, v) for k, v in samples.items()}[
         IdentifierKind.P2P_CLIENT_ID
     ] == "AB12"
+
+
+@pytest.mark.parametrize("bad", ["[", "http://[::1", "http://", "https://example.com:99999/"])
+def test_malformed_urls_raise_identifier_errors(bad: str) -> None:
+    with pytest.raises(IdentifierError):
+        normalise_url(bad)

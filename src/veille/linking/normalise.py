@@ -124,10 +124,14 @@ def normalise_url(value: str) -> str:
     text = value.strip()
     if "://" not in text:
         text = "http://" + text
-    parts = urlsplit(text)
-    if not parts.hostname:
+    try:
+        parts = urlsplit(text)
+        hostname = parts.hostname
+    except ValueError as error:
+        raise IdentifierError(f"{value!r} is not a URL: {error}") from None
+    if not hostname:
         raise IdentifierError(f"{value!r} is not a URL (no host)")
-    host = parts.hostname.lower()
+    host = hostname.lower()
     default_port = {"http": 80, "https": 443}.get(parts.scheme.lower())
     try:
         port = parts.port

@@ -1,0 +1,141 @@
+"""The linking, triage and referral part of ``veille demo``.
+
+Runs on whatever the demo imported: links the reports, scores them, shows the
+top of the busiest queue and refers the reports held by an agency of another
+country than the one the report points to.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+
+from veille.demo import DemoContext, DemoSection
+from veille.linking.engine import link_reports
+from veille.linking.models import CaseCluster, DeconflictionAlert
+from veille.store.db import Database
+from veille.store.models import Agency, Report
+from veille.store.reports import Viewer
+from veille.triage.models import QueueItem, QueueState, Referral, TriageScore
+from veille.triage.queue import queue_for
+from veille.triage.referral import ReferralError, competent_agency, refer_report
+from veille.triage.scoring import score_reports
+
+
+def run_linking_triage_demo(
+    database: Database, *, actor: str = "demo", max_referrals: int = 20, queue_rows: int = 5
+) -> dict[str, Any]:
+    """Link, score, read the top of the busiest queue and make a few referrals; printable counts."""
+    linking = link_reports(database, actor=actor)
+    scoring = score_reports(
+        database, linking.affected_report_ids | _unscored(database), trigger="link"
+    )
+    with database.session() as session:
+        clusters = session.scalar(select(func.count()).where(CaseCluster.size >= 2)) or 0
+        largest = session.scalar(select(func.max(CaseCluster.size))) or 0
+        alerts = session.scalar(select(func.count()).select_from(DeconflictionAlert)) or 0
+        busiest = session.execute(
+            select(QueueItem.agency_id, Agency.name, func.count())
+            .join(Agency, Agency.id == QueueItem.agency_id)
+            .join(TriageScore, TriageScore.report_id == QueueItem.report_id)
+            .where(TriageScore.band == "P1", QueueItem.state == QueueState.NEW)
+            .group_by(QueueItem.agency_id, Agency.name)
+            .order_by(func.count().desc(), QueueItem.agency_id)
+            .limit(1)
+        ).first()
+        top: list[dict[str, Any]] = []
+        queue_summary = "no report in P1"
+        if busiest is not None:
+            view = queue_for(session, busiest[0], actor, limit=queue_rows)
+            queue_summary = f"{busiest[1]}: {view.summary()}"
+            top = [
+                {
+                    "report_id": item["report_id"],
+                    "band": item["band"],
+                    "score": item["score"],
+                    "why": "; ".join(
+                        f"{r['factor']} {r['contribution']:+g}" for r in item["reasons"][:3]
+                    ),
+                }
+                for item in view.items
+            ]
+        referred = _refer_cross_border(session, actor, max_referrals)
+        referral_total = session.scalar(select(func.count()).select_from(Referral)) or 0
+    return {
+        "linked_reports": linking.reports_linked,
+        "links": linking.links_recorded,
+        "case_clusters": clusters,
+        "largest_cluster": largest,
+        "stop_listed_identifiers": linking.keys_stopped,
+        "deconfliction_alerts": alerts,
+        "scored": scoring.scored,
+        "by_band": scoring.by_band,
+        "queue": queue_summary,
+        "queue_top": top,
+        "referrals_made": referred,
+        "referrals_total": referral_total,
+    }
+
+
+def _unscored(database: Database) -> set[int]:
+    from veille.triage.scoring import unscored_report_ids
+
+    with database.session() as session:
+        return set(unscored_report_ids(session))
+
+
+def _refer_cross_border(session: Any, actor: str, limit: int) -> int:
+    """Refer P1/P2 reports whose derived country's police unit is not their owner."""
+    candidates = session.execute(
+        select(Report)
+        .join(TriageScore, TriageScore.report_id == Report.id)
+        .join(Agency, Agency.id == Report.owner_agency_id)
+        .where(
+            TriageScore.band.in_(["P1", "P2"]),
+            Report.derived_country.is_not(None),
+            Agency.country != Report.derived_country,
+        )
+        .order_by(TriageScore.band, TriageScore.due_at)
+        .limit(limit * 3)
+    ).scalars()
+    made = 0
+    for report in candidates:
+        if made >= limit:
+            break
+        try:
+            target = competent_agency(session, report).agency
+            if target.id == report.owner_agency_id:
+                continue
+            refer_report(
+                session, Viewer(actor, report.owner_agency_id), report.id, to_agency=target
+            )
+            made += 1
+        except ReferralError:
+            continue
+    return made
+
+
+def step_linking_triage(context: DemoContext) -> DemoSection:
+    """``veille demo`` step: link identifiers, score, read a queue, refer across borders."""
+    result = run_linking_triage_demo(context.database)
+    bands = ", ".join(f"{band} {count:,}" for band, count in sorted(result["by_band"].items()))
+    lines = [
+        f"linked reports: {result['linked_reports']:,} through {result['links']:,} links; "
+        f"case clusters of 2+: {result['case_clusters']:,} (largest {result['largest_cluster']})",
+        f"identifiers too common to link (stop-list): {result['stop_listed_identifiers']:,}",
+        f"deconfliction alerts (one case, several agencies): {result['deconfliction_alerts']:,}",
+        f"scored: {result['scored']:,} — {bands}",
+        f"busiest P1 queue: {result['queue']}",
+    ]
+    lines += [
+        f"  report {row['report_id']}: {row['band']} score {row['score']} ({row['why']})"
+        for row in result["queue_top"]
+    ]
+    lines.append(
+        f"cross-border referrals made: {result['referrals_made']} (total {result['referrals_total']})"
+    )
+    return DemoSection("linking, triage and referral", lines)
+
+
+DEMO_STEPS = (step_linking_triage,)

@@ -1,0 +1,289 @@
+"""The work queue of an agency: ordered by band and due time, with states and capacity.
+
+Each agency has its own queue: the reports it owns (once scored) and those
+referred to it. Items move through ``new → assigned → in_progress → closed``
+(with an outcome); referral moves the referring agency's item to
+``referred``. The unit's capacity (reports per day) tells which items will
+not be reached today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from veille.store.audit import record_event
+from veille.store.models import Report
+from veille.store.types import utcnow
+from veille.store.visibility import report_visible_to
+from veille.triage.models import Outcome, QueueItem, QueueState, TriageScore, UnitCapacity
+from veille.triage.policy import BANDS
+
+OPEN_STATES = (QueueState.NEW, QueueState.ASSIGNED, QueueState.IN_PROGRESS)
+
+# Which state an item may move to from each state (referred is set by referral only).
+TRANSITIONS: dict[QueueState, frozenset[QueueState]] = {
+    QueueState.NEW: frozenset({QueueState.ASSIGNED, QueueState.IN_PROGRESS, QueueState.CLOSED}),
+    QueueState.ASSIGNED: frozenset(
+        {QueueState.NEW, QueueState.ASSIGNED, QueueState.IN_PROGRESS, QueueState.CLOSED}
+    ),
+    QueueState.IN_PROGRESS: frozenset({QueueState.ASSIGNED, QueueState.CLOSED}),
+    QueueState.REFERRED: frozenset({QueueState.NEW, QueueState.CLOSED}),
+    QueueState.CLOSED: frozenset({QueueState.NEW}),
+}
+
+
+class QueueError(ValueError):
+    """A queue action that is not allowed (wrong state, missing assignee or outcome)."""
+
+
+class QueueItemNotFound(LookupError):
+    """The report is not in the agency's queue (or not visible to it)."""
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """One page of a queue and what the unit's capacity says about it."""
+
+    agency_id: int
+    items: list[dict[str, Any]]
+    open_total: int
+    open_by_band: dict[str, int]
+    capacity_per_day: int | None
+    handled_today: int
+    not_reached_today: int | None
+    not_reached_by_band: dict[str, int]
+    overdue: int
+
+    def summary(self) -> str:
+        """One sentence for the top of the queue."""
+        bands = ", ".join(f"{band} {self.open_by_band[band]}" for band in BANDS)
+        text = f"{self.open_total} open ({bands}); {self.overdue} overdue"
+        if self.capacity_per_day is None:
+            return text + "; no capacity set (veille triage capacity set)"
+        missed = ", ".join(
+            f"{band} {count}" for band, count in self.not_reached_by_band.items() if count
+        )
+        return (
+            text
+            + f"; capacity {self.capacity_per_day}/day, {self.handled_today} handled today: "
+            + f"{self.not_reached_today} will not be reached today"
+            + (f" ({missed})" if missed else "")
+        )
+
+
+def set_capacity(session: Session, agency_id: int, reports_per_day: int, actor: str) -> None:
+    """Set how many reports a unit can assess per day."""
+    if reports_per_day < 0:
+        raise QueueError("reports_per_day: expected a whole number ≥ 0")
+    row = session.get(UnitCapacity, agency_id)
+    if row is None:
+        session.add(UnitCapacity(agency_id=agency_id, reports_per_day=reports_per_day))
+    else:
+        row.reports_per_day = reports_per_day
+        row.updated_at = utcnow()
+    record_event(
+        session,
+        actor=actor,
+        agency_id=agency_id,
+        action="triage.capacity",
+        object_type="agency",
+        object_id=agency_id,
+        detail=f"{reports_per_day} reports/day",
+    )
+
+
+def _band_order() -> Any:
+    # P1 < P2 < ... sorts correctly as text; kept explicit for readers.
+    return TriageScore.band
+
+
+def queue_for(
+    session: Session,
+    agency_id: int,
+    actor: str,
+    *,
+    states: tuple[QueueState, ...] = OPEN_STATES,
+    assignee: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    as_of: datetime | None = None,
+) -> QueueView:
+    """The agency's queue, most urgent first, with the capacity forecast for today."""
+    as_of = as_of or utcnow()
+    visible = report_visible_to(agency_id)
+    base = (
+        select(QueueItem, TriageScore, Report.received_at, Report.derived_country)
+        .join(TriageScore, TriageScore.report_id == QueueItem.report_id)
+        .join(Report, Report.id == QueueItem.report_id)
+        .where(QueueItem.agency_id == agency_id, visible)
+    )
+    statement = base.where(QueueItem.state.in_(list(states)))
+    if assignee is not None:
+        statement = statement.where(QueueItem.assignee == assignee)
+    rows = session.execute(
+        statement.order_by(
+            _band_order(), TriageScore.due_at, TriageScore.score.desc(), QueueItem.report_id
+        )
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    open_by_band = dict.fromkeys(BANDS, 0)
+    for band, count in session.execute(
+        select(TriageScore.band, func.count())
+        .join(QueueItem, QueueItem.report_id == TriageScore.report_id)
+        .join(Report, Report.id == QueueItem.report_id)
+        .where(QueueItem.agency_id == agency_id, visible, QueueItem.state.in_(OPEN_STATES))
+        .group_by(TriageScore.band)
+    ):
+        open_by_band[band] = count
+    overdue = session.scalar(
+        select(func.count())
+        .select_from(QueueItem)
+        .join(TriageScore, TriageScore.report_id == QueueItem.report_id)
+        .join(Report, Report.id == QueueItem.report_id)
+        .where(
+            QueueItem.agency_id == agency_id,
+            visible,
+            QueueItem.state.in_(OPEN_STATES),
+            TriageScore.due_at < as_of,
+        )
+    )
+    day_start = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
+    handled_today = (
+        session.scalar(
+            select(func.count())
+            .select_from(QueueItem)
+            .where(
+                QueueItem.agency_id == agency_id,
+                QueueItem.state.in_([QueueState.CLOSED, QueueState.REFERRED]),
+                QueueItem.updated_at >= day_start,
+                QueueItem.updated_at < day_start + timedelta(days=1),
+            )
+        )
+        or 0
+    )
+    capacity_row = session.get(UnitCapacity, agency_id)
+    capacity = None if capacity_row is None else capacity_row.reports_per_day
+    open_total = sum(open_by_band.values())
+    remaining = None if capacity is None else max(0, capacity - handled_today)
+    not_reached_by_band = dict.fromkeys(BANDS, 0)
+    if remaining is not None:
+        budget = remaining
+        for band in BANDS:
+            reached = min(budget, open_by_band[band])
+            not_reached_by_band[band] = open_by_band[band] - reached
+            budget -= reached
+    items = []
+    for position, (item, score, received_at, country) in enumerate(rows, start=offset + 1):
+        open_item = item.state in OPEN_STATES
+        items.append(
+            {
+                "position": position,
+                "report_id": item.report_id,
+                "band": score.band,
+                "score": score.score,
+                "due_at": score.due_at,
+                "overdue": open_item and score.due_at < as_of,
+                "reached_today": None
+                if remaining is None or not open_item
+                else position <= remaining,
+                "state": item.state,
+                "assignee": item.assignee,
+                "outcome": item.outcome,
+                "received_at": received_at,
+                "country": country,
+                "reasons": score.reasons,
+            }
+        )
+    record_event(
+        session,
+        actor=actor,
+        agency_id=agency_id,
+        action="triage.queue.read",
+        object_type="triage_queue",
+        object_id=agency_id,
+        detail=f"{len(items)} of {open_total} open shown",
+    )
+    return QueueView(
+        agency_id=agency_id,
+        items=items,
+        open_total=open_total,
+        open_by_band=open_by_band,
+        capacity_per_day=capacity,
+        handled_today=handled_today,
+        not_reached_today=None if remaining is None else max(0, open_total - remaining),
+        not_reached_by_band=not_reached_by_band,
+        overdue=overdue or 0,
+    )
+
+
+def change_state(
+    session: Session,
+    agency_id: int,
+    report_id: int,
+    state: QueueState,
+    actor: str,
+    *,
+    assignee: str | None = None,
+    outcome: Outcome | None = None,
+    note: str | None = None,
+) -> QueueItem:
+    """Move a report in the agency's queue; the move must be allowed from its current state."""
+    item = session.scalar(
+        select(QueueItem)
+        .join(Report, Report.id == QueueItem.report_id)
+        .where(
+            QueueItem.agency_id == agency_id,
+            QueueItem.report_id == report_id,
+            report_visible_to(agency_id),
+        )
+    )
+    if item is None:
+        raise QueueItemNotFound(f"report {report_id} is not in your agency's queue")
+    state = QueueState(state)
+    if state is QueueState.REFERRED:
+        raise QueueError("state: use 'veille refer' to refer a report (it records to whom and why)")
+    if state not in TRANSITIONS[item.state]:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[item.state])) or "none"
+        raise QueueError(
+            f"state: report {report_id} is {item.state.value}; it can move to {allowed}, "
+            f"not {state.value}"
+        )
+    if state is QueueState.ASSIGNED and not (assignee or "").strip():
+        raise QueueError("assignee: required to assign a report (an analyst's name)")
+    if state is QueueState.CLOSED and outcome is None:
+        choices = ", ".join(o.value for o in Outcome)
+        raise QueueError(f"outcome: required to close a report (one of {choices})")
+    previous = item.state
+    item.state = state
+    if state is QueueState.ASSIGNED:
+        item.assignee = (assignee or "").strip()
+    elif state is QueueState.NEW:
+        item.assignee = None
+        item.outcome = None
+    elif state is QueueState.IN_PROGRESS and assignee:
+        item.assignee = assignee.strip()
+    if state is QueueState.CLOSED:
+        item.outcome = Outcome(outcome) if outcome is not None else None
+    if note:
+        item.note = note
+    item.updated_at = utcnow()
+    item.updated_by = actor
+    record_event(
+        session,
+        actor=actor,
+        agency_id=agency_id,
+        action="triage.queue.state",
+        object_type="report",
+        object_id=report_id,
+        detail=f"{previous.value} → {state.value}"
+        + (f" ({item.assignee})" if item.assignee else "")
+        + (f" outcome {item.outcome.value}" if item.outcome else ""),
+    )
+    session.flush()
+    return item

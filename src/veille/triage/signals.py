@@ -1,0 +1,174 @@
+"""The facts a score is computed from, gathered for many reports at once.
+
+A report's own fields (flags, offence types, times), its case cluster (from
+linking) and its media signals (from the media capability, when installed).
+The digest of these facts tells whether a re-score would change anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from veille.linking.clusters import ClusterFacts, cluster_facts
+from veille.linking.media_bridge import MediaSignalSource, media_signal_source
+from veille.linking.models import ReportCluster
+from veille.store.models import Report, ReportFlagRow, ReportOffence
+
+
+@dataclass(frozen=True)
+class MediaFacts:
+    """The media signals triage uses (a copy of the media capability's answer)."""
+
+    known: int = 0
+    new_version: int = 0
+    new: int = 0
+    viral: bool = False
+    victim_identified_known: bool = False
+    matched: bool = False
+
+    @classmethod
+    def from_signals(cls, signals: Any) -> MediaFacts:
+        """Copy any object with the media capability's ``MediaSignals`` attributes."""
+        return cls(
+            known=int(getattr(signals, "known", 0) or 0),
+            new_version=int(getattr(signals, "new_version", 0) or 0),
+            new=int(getattr(signals, "new", 0) or 0),
+            viral=bool(getattr(signals, "viral", False)),
+            victim_identified_known=bool(getattr(signals, "victim_identified_known", False)),
+            matched=bool(getattr(signals, "matched", False)),
+        )
+
+
+@dataclass(frozen=True)
+class ReportSignals:
+    """Everything the policy's factors look at, for one report."""
+
+    report_id: int
+    owner_agency_id: int
+    received_at: datetime
+    incident_at: datetime | None
+    flags: frozenset[str]
+    offences: frozenset[str]
+    cluster: ClusterFacts | None = None
+    media: MediaFacts | None = None
+    cluster_flags: frozenset[str] = frozenset()
+
+    def digest(self) -> str:
+        """A fingerprint of the facts (not of the times), to skip re-scores that change nothing."""
+        cluster = (
+            None
+            if self.cluster is None
+            else (self.cluster.size, self.cluster.country_count, self.cluster.agency_count)
+        )
+        text = repr(
+            (
+                sorted(self.flags),
+                sorted(self.offences),
+                cluster,
+                self.media,
+                self.incident_at,
+                sorted(self.cluster_flags),
+            )
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def gather_signals(
+    session: Session,
+    report_ids: Collection[int],
+    media_source: MediaSignalSource | bool | None = True,
+) -> dict[int, ReportSignals]:
+    """The signals of each existing report among ``report_ids``.
+
+    ``media_source``: ``True`` asks the media capability when it is installed,
+    ``None``/``False`` ignores media, a callable is used as it is (tests).
+    """
+    source = media_signal_source() if media_source is True else media_source or None
+    ids = sorted(set(report_ids))
+    flags: dict[int, set[str]] = defaultdict(set)
+    offences: dict[int, set[str]] = defaultdict(set)
+    rows: list[Any] = []
+    for start in range(0, len(ids), 900):
+        batch = ids[start : start + 900]
+        rows.extend(
+            session.execute(
+                select(
+                    Report.id, Report.owner_agency_id, Report.received_at, Report.incident_at
+                ).where(Report.id.in_(batch))
+            )
+        )
+        for report_id, flag in session.execute(
+            select(ReportFlagRow.report_id, ReportFlagRow.flag).where(
+                ReportFlagRow.report_id.in_(batch)
+            )
+        ):
+            flags[report_id].add(flag.value)
+        for report_id, offence in session.execute(
+            select(ReportOffence.report_id, ReportOffence.offence_type).where(
+                ReportOffence.report_id.in_(batch)
+            )
+        ):
+            offences[report_id].add(offence.value)
+    clusters = cluster_facts(session, ids)
+    related = _flags_of_linked_reports(
+        session, {rid: facts for rid, facts in clusters.items() if facts.size > 1}
+    )
+    media: dict[int, Any] = source(session, ids) if callable(source) else {}
+    return {
+        report_id: ReportSignals(
+            report_id=report_id,
+            owner_agency_id=owner,
+            received_at=received,
+            incident_at=incident,
+            flags=frozenset(flags.get(report_id, ())),
+            offences=frozenset(offences.get(report_id, ())),
+            cluster=clusters.get(report_id),
+            media=MediaFacts.from_signals(media[report_id]) if report_id in media else None,
+            cluster_flags=frozenset(related.get(report_id, ())),
+        )
+        for report_id, owner, received, incident in rows
+    }
+
+
+# Facts about a linked report that make every report of its case urgent.
+RISK_FLAGS = ("ongoing_access", "hands_on_abuse", "self_harm_threat")
+
+
+def _flags_of_linked_reports(
+    session: Session, linked: dict[int, ClusterFacts]
+) -> dict[int, set[str]]:
+    """For each linked report: the risk flags carried by *other* reports of its cluster."""
+    by_cluster: dict[int, list[int]] = defaultdict(list)
+    for report_id, facts in linked.items():
+        by_cluster[facts.cluster_id].append(report_id)
+    carriers: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
+    cluster_ids = sorted(by_cluster)
+    for start in range(0, len(cluster_ids), 900):
+        rows = session.execute(
+            select(ReportCluster.cluster_id, ReportFlagRow.report_id, ReportFlagRow.flag)
+            .join(ReportFlagRow, ReportFlagRow.report_id == ReportCluster.report_id)
+            .where(
+                ReportCluster.cluster_id.in_(cluster_ids[start : start + 900]),
+                ReportFlagRow.flag.in_(RISK_FLAGS),
+            )
+        )
+        for cluster_id, report_id, flag in rows:
+            carriers[cluster_id][flag.value].add(report_id)
+    found: dict[int, set[str]] = {}
+    for cluster_id, members in by_cluster.items():
+        flags = carriers.get(cluster_id)
+        if not flags:
+            continue
+        for report_id in members:
+            others = {flag for flag, holders in flags.items() if holders - {report_id}}
+            if others:
+                found[report_id] = others
+    return found

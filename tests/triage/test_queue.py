@@ -1,0 +1,106 @@
+"""The work queue: order, states, capacity and what is not reached today."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.linking.helpers import import_records, make_world, record
+from veille.store.db import Database
+from veille.triage.models import Outcome, QueueState
+from veille.triage.queue import QueueError, QueueItemNotFound, change_state, queue_for, set_capacity
+from veille.triage.scoring import score_reports
+
+NOW = datetime(2020, 4, 20, 12, tzinfo=UTC)
+
+
+def _scenario(database: Database, tmp_path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    agencies = make_world(database)
+    ids = import_records(
+        database,
+        tmp_path,
+        [
+            record("viral", [], flags=["viral"], received_at="2020-04-01T08:00:00Z"),
+            record(
+                "child",
+                [],
+                flags=["ongoing_access", "hands_on_abuse"],
+                received_at="2020-04-19T08:00:00Z",
+            ),
+            record("groom-old", [], offence_types=["grooming"], received_at="2020-04-02T08:00:00Z"),
+            record("groom-new", [], offence_types=["grooming"], received_at="2020-04-18T08:00:00Z"),
+            record("other", [], owner_agency="Police DE", stated_country="DE"),
+        ],
+    )
+    score_reports(database, media_source=None, as_of=NOW)
+    return agencies, ids
+
+
+def test_queue_orders_by_band_then_due_time_and_shows_reasons(
+    database: Database, tmp_path: Path
+) -> None:
+    agencies, ids = _scenario(database, tmp_path)
+    with database.session() as session:
+        view = queue_for(session, agencies["Police FR"], "analyst", as_of=NOW)
+    order = [item["report_id"] for item in view.items]
+    assert order == [ids["child"], ids["groom-old"], ids["groom-new"], ids["viral"]]
+    assert [item["band"] for item in view.items] == ["P1", "P3", "P3", "P4"]
+    assert view.items[0]["reasons"][0]["factor"] == "hands_on_abuse"
+    assert view.open_total == 4
+    assert view.open_by_band == {"P1": 1, "P2": 0, "P3": 2, "P4": 1}
+    assert ids["other"] not in order
+    # P3 due 72 h after arrival: the older grooming report is overdue.
+    assert view.items[1]["overdue"] is True
+    assert view.items[2]["overdue"] is False
+
+
+def test_capacity_says_what_will_not_be_reached_today(database: Database, tmp_path: Path) -> None:
+    agencies, ids = _scenario(database, tmp_path)
+    fr = agencies["Police FR"]
+    with database.session() as session:
+        set_capacity(session, fr, 2, "supervisor")
+        view = queue_for(session, fr, "analyst", as_of=NOW)
+    assert view.capacity_per_day == 2
+    assert view.not_reached_today == 2
+    assert view.not_reached_by_band == {"P1": 0, "P2": 0, "P3": 1, "P4": 1}
+    assert [item["reached_today"] for item in view.items] == [True, True, False, False]
+    assert "2 will not be reached today (P3 1, P4 1)" in view.summary()
+    with database.session() as session:
+        change_state(
+            session, fr, ids["child"], QueueState.CLOSED, "analyst", outcome=Outcome.SAFEGUARDING
+        )
+    with database.session() as session:
+        after = queue_for(session, fr, "analyst")
+    # One handled today: one left for today, and three open.
+    assert after.handled_today == 1
+    assert after.open_total == 3
+    assert after.not_reached_today == 2
+
+
+def test_states_move_as_allowed_and_refuse_the_rest(database: Database, tmp_path: Path) -> None:
+    agencies, ids = _scenario(database, tmp_path)
+    fr = agencies["Police FR"]
+    report = ids["groom-new"]
+    with database.session() as session:
+        with pytest.raises(QueueError, match="assignee: required"):
+            change_state(session, fr, report, QueueState.ASSIGNED, "sup")
+        item = change_state(session, fr, report, QueueState.ASSIGNED, "sup", assignee="alice")
+        assert (item.state, item.assignee) == (QueueState.ASSIGNED, "alice")
+        change_state(session, fr, report, QueueState.IN_PROGRESS, "alice")
+        with pytest.raises(QueueError, match="outcome: required"):
+            change_state(session, fr, report, QueueState.CLOSED, "alice")
+        with pytest.raises(QueueError, match="use 'veille refer'"):
+            change_state(session, fr, report, QueueState.REFERRED, "alice")
+        closed = change_state(
+            session, fr, report, QueueState.CLOSED, "alice", outcome=Outcome.ARREST
+        )
+        assert closed.outcome is Outcome.ARREST
+        with pytest.raises(QueueError, match="it can move to new, not in_progress"):
+            change_state(session, fr, report, QueueState.IN_PROGRESS, "alice")
+        with pytest.raises(QueueItemNotFound):
+            change_state(session, agencies["Police DE"], report, QueueState.IN_PROGRESS, "bob")
+    with database.session() as session:
+        mine = queue_for(session, fr, "alice", states=(QueueState.CLOSED,))
+    assert [(i["report_id"], i["outcome"]) for i in mine.items] == [(report, Outcome.ARREST)]
