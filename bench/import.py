@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import machine_description, markdown_table, write_result  # noqa: E402
+from bench._common import machine_description, markdown_table, write_result
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CATEGORIES = ["p2p", "social_media", "messaging", "online_gaming", "darknet_forum", "website"]

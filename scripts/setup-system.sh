@@ -2,7 +2,7 @@
 # System packages Veille needs beyond PyPI. Runs only as root on Debian (as on the
 # development and CI machines); elsewhere it says what to install and carries on.
 set -u
-needed=(pkg-config libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev)
+needed=(pkg-config libavcodec-dev libavformat-dev libavfilter-dev libavdevice-dev libavutil-dev libswscale-dev libswresample-dev)
 missing=()
 for package in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -151,9 +151,16 @@ def import_reports_command(
     rejects: Annotated[
         Path | None, typer.Option(help="Rejects file (default: FILE.rejected.EXT).")
     ] = None,
+    match: Annotated[
+        bool,
+        typer.Option(help="Match the new reports' media and score them after the import."),
+    ] = True,
     as_json: JsonOption = False,
 ) -> None:
-    """Import reports; by default a file with any invalid line is refused whole."""
+    """Import reports; by default a file with any invalid line is refused whole.
+
+    New reports are then matched against the hash lists and scored (--no-match skips it).
+    """
     from veille.intake.importer import ImportRefused, import_reports
 
     database = ready_database()
@@ -175,6 +182,12 @@ def import_reports_command(
         except ValueError as error:
             fail(str(error), 2)
             raise
+    processed = None
+    if summary.written and match and summary.new_report_ids:
+        from veille.pipeline import process_new_reports
+
+        with console.status("matching media and scoring the new reports"):
+            processed = process_new_reports(database, summary.new_report_ids)
     result = {
         "imported": summary.imported,
         "unchanged": summary.unchanged,
@@ -182,6 +195,9 @@ def import_reports_command(
         "written": summary.written,
         "rejects_file": str(summary.rejects_path) if summary.rejects_path else None,
         "errors": [str(error) for error in summary.errors],
+        "media_items_matched": processed.media_items_matched if processed else 0,
+        "known_matches": processed.known_matches if processed else 0,
+        "reports_scored": processed.reports_scored if processed else 0,
     }
     if as_json:
         print_json(result)
@@ -200,6 +216,12 @@ def import_reports_command(
             )
             + (f"; rejected lines in {summary.rejects_path}" if summary.rejects_path else "")
         )
+        if processed is not None:
+            console.print(
+                f"matched {processed.media_items_matched} media items "
+                f"({processed.known_matches} known-content matches), "
+                f"scored {processed.reports_scored} reports"
+            )
     if not summary.written:
         raise typer.Exit(1)
 

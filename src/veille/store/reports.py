@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, exists, func, insert, select
 from sqlalchemy.orm import Session
