@@ -258,3 +258,12 @@ def test_lines_without_owner_use_the_as_option(
     assert refused.value.summary.errors[0].field == "owner_agency"
     summary = import_reports(database, path, owner_agency="Hotline FR")
     assert summary.imported == 1
+
+
+def test_sizes_beyond_the_database_range_are_refused(
+    database: Database, agencies: None, tmp_path: Path
+) -> None:
+    record = report_record(1, media=[{"md5": "0" * 32, "size_bytes": 2**63}])
+    with pytest.raises(ImportRefused) as refused:
+        import_reports(database, write_jsonl(tmp_path / "r.jsonl", [record]))
+    assert refused.value.summary.errors[0].field == "media.0.size_bytes"

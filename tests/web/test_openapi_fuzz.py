@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import schemathesis
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
@@ -24,7 +26,10 @@ def test_generated_requests_never_get_a_server_error(web_app: FastAPI, tenants: 
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None
+            max_examples=int(os.environ.get("FUZZ_EXAMPLES", "20")),
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
         )
         def check(case: schemathesis.Case) -> None:
             case.call_and_validate(

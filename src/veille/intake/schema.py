@@ -96,7 +96,7 @@ class MediaIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     file_name: str | None = Field(default=None, max_length=500)
-    size_bytes: int | None = Field(default=None, ge=0)
+    size_bytes: int | None = Field(default=None, ge=0, le=2**63 - 1)
     media_type: str | None = Field(default=None, max_length=100)
     md5: Annotated[str, _hex(32)] | None = None
     sha1: Annotated[str, _hex(40)] | None = None
