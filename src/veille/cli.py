@@ -21,6 +21,7 @@ from rich.progress import (
 )
 
 from veille import __version__
+from veille.cli_options import AllOption, AsOption, JsonOption, agency_viewer
 from veille.output import console, fail, print_json, print_table
 from veille.store import migrate
 from veille.store.db import Database, open_database
@@ -42,8 +43,6 @@ app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(reports_app, name="reports")
 app.add_typer(agencies_app, name="agencies")
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def _version(value: bool) -> None:
@@ -226,32 +225,6 @@ def import_reports_command(
         raise typer.Exit(1)
 
 
-def _viewer(session: Any, as_agency: str | None, all_agencies: bool) -> Any:
-    from veille.store.agencies import AgencyNotFound, find_agency
-    from veille.store.audit import current_actor
-    from veille.store.reports import Viewer
-
-    if all_agencies:
-        return Viewer.administrator(current_actor())
-    if as_agency is None:
-        fail(
-            "say which agency you act for with --as AGENCY (or --all-agencies as an administrator)",
-            2,
-        )
-    try:
-        agency = find_agency(session, as_agency or "")
-    except AgencyNotFound as error:
-        fail(str(error), 2)
-        raise
-    return Viewer(actor=current_actor(), agency_id=agency.id)
-
-
-AsOption = Annotated[str | None, typer.Option("--as", help="Agency you act for (name or id).")]
-AllOption = Annotated[
-    bool, typer.Option("--all-agencies", help="Administrator view of every report (audited).")
-]
-
-
 def report_summary(report: Any) -> dict[str, Any]:
     """The fields of a report shown in lists."""
     return {
@@ -329,7 +302,7 @@ def reports_list(
 
     database = ready_database()
     with database.session() as session:
-        viewer = _viewer(session, as_agency, all_agencies)
+        viewer = agency_viewer(session, as_agency, all_agencies)
         try:
             countries = [normalise_country(c) for c in country or []]
             owner_id = find_agency(session, agency).id if agency else None
@@ -365,7 +338,7 @@ def reports_show(
     database = ready_database()
     missing: str | None = None
     with database.session() as session:
-        viewer = _viewer(session, as_agency, all_agencies)
+        viewer = agency_viewer(session, as_agency, all_agencies)
         try:
             detail = report_detail(get_report(session, viewer, report_id))
         except ReportNotFound as error:
