@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
 from pathlib import Path
 from typing import IO, Any
 
@@ -159,6 +158,9 @@ class _BatchWriter:
             for agency_id, name in connection.execute(select(Agency.id, Agency.name))
         }
         self.identifier_ids: dict[tuple[str, str, str], int] = {}
+        self._report_processors: (
+            tuple[tuple[str, ...], list[Callable[[Any], Any] | None]] | None
+        ) = None
 
     def owner_of(self, record: ReportIn) -> int | None:
         if record.owner_agency is not None:
@@ -226,6 +228,22 @@ class _BatchWriter:
         top = self.connection.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table}").scalar()
         return list(range(int(top or 0) + 1, int(top or 0) + 1 + count))
 
+    def bind_processors(self, columns: Sequence[str]) -> list[Callable[[Any], Any] | None]:
+        """SQLAlchemy's own value conversions for ``report`` columns on this dialect.
+
+        Applying them once per value and sending rows straight to the driver
+        stores exactly what an ORM insert would (e.g. SQLite's timestamp text),
+        without SQLAlchemy's per-row statement overhead.
+        """
+        if self._report_processors is None or self._report_processors[0] != tuple(columns):
+            dialect = self.connection.dialect
+            table = Report.__table__
+            self._report_processors = (
+                tuple(columns),
+                [table.c[column].type.bind_processor(dialect) for column in columns],
+            )
+        return self._report_processors[1]
+
     def lock(self) -> None:
         """On SQLite, take the write lock now so that no other writer interleaves."""
         if self.connection.dialect.name == "sqlite":
@@ -283,16 +301,21 @@ class _BatchWriter:
         ids = self.allocate_ids("report", len(report_rows))
         for row, report_id in zip(report_rows, ids, strict=True):
             row["id"] = report_id
-        if self.connection.dialect.name == "postgresql":
-            columns = tuple(report_rows[0])
-            self._insert_many(
-                Report.__table__,
-                columns,
-                [tuple(_plain(row[column]) for column in columns) for row in report_rows],
-            )
-        else:
-            # SQLAlchemy writes SQLite timestamps in the text form it reads back.
-            self.connection.execute(insert(Report), report_rows)
+        columns = tuple(report_rows[0])
+        processors = self.bind_processors(columns)
+        self._insert_many(
+            Report.__table__,
+            columns,
+            [
+                tuple(
+                    value if process is None else process(value)
+                    for value, process in zip(
+                        (row[column] for column in columns), processors, strict=True
+                    )
+                )
+                for row in report_rows
+            ],
+        )
         offences: list[tuple[Any, ...]] = []
         flags: list[tuple[Any, ...]] = []
         media: list[tuple[Any, ...]] = []
@@ -326,10 +349,6 @@ def _group(pairs: Iterable[tuple[Any, str]]) -> dict[Any, list[str]]:
     for key, value in pairs:
         grouped.setdefault(key, []).append(value)
     return grouped
-
-
-def _plain(value: Any) -> Any:
-    return value.value if isinstance(value, Enum) else value
 
 
 def _open_lines(path: Path, on_progress: ProgressCallback | None) -> Iterator[bytes]:

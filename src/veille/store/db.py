@@ -35,6 +35,13 @@ def create_veille_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
+    if parsed.get_backend_name() == "postgresql":
+        # psycopg prepares a statement on the server after five runs and may keep
+        # a generic plan made while a table was still empty (a sequential scan);
+        # bulk imports then slow down as the table grows. Plan every query anew.
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("prepare_threshold", None)
+        kwargs["connect_args"] = connect_args
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
