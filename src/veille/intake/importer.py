@@ -10,10 +10,14 @@ nothing; the same key with different content is an error.
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, insert, select
@@ -34,7 +38,7 @@ from veille.store.models import (
     ReportIdentifier,
     ReportOffence,
 )
-from veille.store.types import utcnow
+from veille.store.types import StrEnumType, utcnow
 from veille.vocab import CountryReason, IdentifierKind
 
 BATCH_SIZE = 2000
@@ -50,6 +54,29 @@ _MEDIA_COLUMNS = (
     "pdq_quality",
 )
 MAX_ERRORS_KEPT = 1000
+# Files at least this large are parsed and validated in a second process
+# while this one writes (see :func:`import_reports`).
+PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+_EVENTS_PER_MESSAGE = 500
+_REPORT_COLUMNS = (
+    "id",
+    "source",
+    "external_id",
+    "content_sha256",
+    "channel",
+    "reporter_kind",
+    "received_at",
+    "incident_at",
+    "stated_country",
+    "derived_country",
+    "country_reason",
+    "platform",
+    "platform_category",
+    "summary",
+    "marking",
+    "owner_agency_id",
+    "created_at",
+)
 
 ProgressCallback = Callable[[int], None]
 
@@ -64,6 +91,77 @@ class _Pending:
     source: str
     digest: str
     owner_id: int
+
+
+class _Prepared(NamedTuple):
+    """A valid line reduced to the plain values its rows need (cheap to send between processes).
+
+    ``report`` holds the ``report`` columns from ``channel`` to ``marking`` in
+    :data:`_REPORT_COLUMNS` order, enums as their string values.
+    """
+
+    line: int
+    text: str
+    source: str
+    external_id: str
+    digest: str
+    owner_id: int
+    report: tuple[Any, ...]
+    offences: tuple[str, ...]
+    flags: tuple[str, ...]
+    media: tuple[tuple[Any, ...], ...]
+    identifiers: tuple[tuple[str, str, str], ...]
+
+
+def _prepare(item: _Pending) -> _Prepared:
+    # ``_value_`` is the member's plain string: cheaper than ``.value`` (a
+    # descriptor) and pickled as a string, not as an enum member.
+    record = item.record
+    country, reason = derive_country(record)
+    return _Prepared(
+        item.line,
+        item.text,
+        item.source,
+        record.external_id,
+        item.digest,
+        item.owner_id,
+        (
+            record.channel._value_,
+            record.reporter_kind._value_,
+            record.received_at,
+            record.incident_at,
+            record.stated_country,
+            country,
+            reason._value_,
+            record.platform,
+            record.platform_category._value_,
+            record.summary,
+            record.marking._value_,
+        ),
+        tuple(offence._value_ for offence in record.offence_types),
+        tuple(flag._value_ for flag in record.flags),
+        tuple(
+            (m.file_name, m.size_bytes, m.media_type, m.md5, m.sha1, m.sha256, m.pdq, m.pdq_quality)
+            for m in record.media
+        ),
+        tuple((i.kind._value_, i.value, i.platform) for i in record.identifiers),
+    )
+
+
+class _Rejected(NamedTuple):
+    line: int
+    text: str
+    errors: list[LineError]
+
+
+class _Header(NamedTuple):
+    text: str
+
+
+class _Repeat(NamedTuple):
+    """A line that repeats an earlier line of the same file unchanged."""
+
+    line: int
 
 
 @dataclass(frozen=True)
@@ -273,69 +371,60 @@ class _BatchWriter:
 
     def write(self, batch: Sequence[_Pending]) -> list[int]:
         """Insert the reports of a batch; returns their ids in order."""
-        report_rows: list[dict[str, Any]] = []
-        created_at = utcnow()
-        for item in batch:
-            record = item.record
-            country, reason = derive_country(record)
-            report_rows.append(
-                {
-                    "source": item.source,
-                    "external_id": record.external_id,
-                    "content_sha256": item.digest,
-                    "channel": record.channel,
-                    "reporter_kind": record.reporter_kind,
-                    "received_at": record.received_at,
-                    "incident_at": record.incident_at,
-                    "stated_country": record.stated_country,
-                    "derived_country": country,
-                    "country_reason": reason,
-                    "platform": record.platform,
-                    "platform_category": record.platform_category,
-                    "summary": record.summary,
-                    "marking": record.marking,
-                    "owner_agency_id": item.owner_id,
-                    "created_at": created_at,
-                }
+        return self.write_rows([_prepare(item) for item in batch])
+
+    def _report_processors_for_rows(self) -> list[Callable[[Any], Any] | None]:
+        # Enum columns already hold validated plain strings: no conversion.
+        table = Report.__table__
+        return [
+            None if isinstance(table.c[column].type, StrEnumType) else process
+            for column, process in zip(
+                _REPORT_COLUMNS, self.bind_processors(_REPORT_COLUMNS), strict=True
             )
-        ids = self.allocate_ids("report", len(report_rows))
-        for row, report_id in zip(report_rows, ids, strict=True):
-            row["id"] = report_id
-        columns = tuple(report_rows[0])
-        processors = self.bind_processors(columns)
-        self._insert_many(
-            Report.__table__,
-            columns,
-            [
-                tuple(
-                    value if process is None else process(value)
-                    for value, process in zip(
-                        (row[column] for column in columns), processors, strict=True
-                    )
-                )
-                for row in report_rows
-            ],
-        )
+        ]
+
+    def write_rows(self, batch: Sequence[_Prepared]) -> list[int]:
+        """Insert prepared reports and their child rows; returns the report ids in order."""
+        if not batch:
+            return []
+        created_at = utcnow()
+        ids = self.allocate_ids("report", len(batch))
+        processors = self._report_processors_for_rows()
+        rows = [
+            (
+                report_id,
+                item.source,
+                item.external_id,
+                item.digest,
+                *item.report,
+                item.owner_id,
+                created_at,
+            )
+            for item, report_id in zip(batch, ids, strict=True)
+        ]
+        converting = [(index, process) for index, process in enumerate(processors) if process]
+        if converting:
+            converted = []
+            for row in rows:
+                values = list(row)
+                for index, process in converting:
+                    values[index] = process(values[index])
+                converted.append(tuple(values))
+            rows = converted
+        self._insert_many(Report.__table__, _REPORT_COLUMNS, rows)
         offences: list[tuple[Any, ...]] = []
         flags: list[tuple[Any, ...]] = []
         media: list[tuple[Any, ...]] = []
         links: list[tuple[Any, ...]] = []
         identifier_keys: set[tuple[str, str, str]] = set()
-        records = [item.record for item in batch]
-        for record, report_id in zip(records, ids, strict=True):
-            offences.extend((report_id, offence.value) for offence in record.offence_types)
-            flags.extend((report_id, flag.value) for flag in record.flags)
-            media.extend(
-                (report_id, *(getattr(item, column) for column in _MEDIA_COLUMNS[1:]))
-                for item in record.media
-            )
-            for identifier in record.identifiers:
-                identifier_keys.add((identifier.kind.value, identifier.value, identifier.platform))
+        for item, report_id in zip(batch, ids, strict=True):
+            offences.extend((report_id, offence) for offence in item.offences)
+            flags.extend((report_id, flag) for flag in item.flags)
+            media.extend((report_id, *values) for values in item.media)
+            identifier_keys.update(item.identifiers)
         identifier_ids = self.identifier_id_map(identifier_keys)
-        for record, report_id in zip(records, ids, strict=True):
-            linked = {
-                identifier_ids[(i.kind.value, i.value, i.platform)] for i in record.identifiers
-            }
+        for item, report_id in zip(batch, ids, strict=True):
+            linked = {identifier_ids[key] for key in item.identifiers}
             links.extend((report_id, identifier_id) for identifier_id in sorted(linked))
         self._insert_many(ReportOffence.__table__, ("report_id", "offence_type"), offences)
         self._insert_many(ReportFlagRow.__table__, ("report_id", "flag"), flags)
@@ -371,6 +460,149 @@ def read_records(
     raise ValueError(f"format: expected jsonl or csv, got {file_format!r}")
 
 
+@dataclass(frozen=True)
+class _Owners:
+    """How lines are given their owner and source: the agencies by name and the defaults."""
+
+    agency_ids: dict[str, int]
+    default_owner: int | None
+    default_source: str
+
+
+_Event = _Prepared | _Rejected | _Header | _Repeat
+
+
+def _events(records: Iterable[RawRecord], owners: _Owners) -> Iterator[_Event]:
+    """What each line of a file means for the import, in file order.
+
+    Validation, owner lookup, the content digest and repeats within the file
+    are settled here; what is already in the database is settled by the writer.
+    """
+    seen_in_file: dict[tuple[str, str], str] = {}
+    for raw in records:
+        if raw.is_header:
+            yield _Header(raw.text)
+            continue
+        result = validate_record(raw)
+        if isinstance(result, list):
+            yield _Rejected(raw.line, raw.text, result)
+            continue
+        record_source = result.source or owners.default_source
+        if result.owner_agency is not None:
+            record_owner = owners.agency_ids.get(result.owner_agency.strip())
+        else:
+            record_owner = owners.default_owner
+        if record_owner is None:
+            reason = (
+                f"no agency named {result.owner_agency!r}"
+                if result.owner_agency
+                else "no owning agency: name one in the line or pass --as AGENCY"
+            )
+            yield _Rejected(raw.line, raw.text, [LineError(raw.line, "owner_agency", reason)])
+            continue
+        digest = result.content_sha256()
+        key = (record_source, result.external_id)
+        earlier = seen_in_file.get(key)
+        if earlier is not None:
+            if earlier == digest:
+                yield _Repeat(raw.line)
+            else:
+                reason = (
+                    f"{result.external_id!r} appears earlier in the file with different content"
+                )
+                yield _Rejected(raw.line, raw.text, [LineError(raw.line, "external_id", reason)])
+            continue
+        if len(seen_in_file) < 5_000_000:
+            seen_in_file[key] = digest
+        yield _prepare(_Pending(raw.line, raw.text, result, record_source, digest, record_owner))
+
+
+def parse_in_child(stdin: IO[bytes], stdout: IO[bytes]) -> None:
+    """Body of the second process of a parallel import (``python -m veille.intake.parse_child``).
+
+    Reads ``(path, file_format, owners)`` pickled on ``stdin`` and writes
+    pickled messages on ``stdout``: ``(events, bytes_read)`` in file order,
+    then ``None``; a failure is sent as ``("error", text)``.
+    """
+    path, file_format, owners = pickle.load(stdin)
+    read = 0
+
+    def count(size: int) -> None:
+        nonlocal read
+        read += size
+
+    try:
+        batch: list[_Event] = []
+        for event in _events(read_records(Path(path), file_format, count), owners):
+            batch.append(event)
+            if len(batch) >= _EVENTS_PER_MESSAGE:
+                pickle.dump((batch, read), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+                batch, read = [], 0
+        pickle.dump((batch, read), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+        pickle.dump(None, stdout)
+    except Exception as error:  # reported to the parent, which raises
+        pickle.dump(("error", f"{type(error).__name__}: {error}"), stdout)
+    stdout.flush()
+
+
+class ParseProcessError(RuntimeError):
+    """The second process of a parallel import failed."""
+
+
+def _events_from_child(
+    path: Path, file_format: str, owners: _Owners, on_progress: ProgressCallback | None
+) -> Iterator[_Event]:
+    # A plain subprocess rather than multiprocessing: no fork of a process that
+    # holds database connections and threads, and no re-import of the caller's
+    # main module.
+    package_root = str(Path(__file__).resolve().parents[2])
+    search_path = os.environ.get("PYTHONPATH")
+    child = subprocess.Popen(
+        [sys.executable, "-m", "veille.intake.parse_child"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env={
+            **os.environ,
+            "PYTHONPATH": package_root + (os.pathsep + search_path if search_path else ""),
+        },
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        pickle.dump((str(path), file_format, owners), child.stdin)
+        child.stdin.close()
+        while True:
+            try:
+                message = pickle.load(child.stdout)
+            except EOFError:
+                raise ParseProcessError(
+                    f"the parsing process stopped unexpectedly (exit code {child.wait()})"
+                ) from None
+            if message is None:
+                break
+            if message[0] == "error":
+                raise ParseProcessError(f"parsing {path.name} failed: {message[1]}")
+            events, read = message
+            if on_progress is not None and read:
+                on_progress(read)
+            yield from events
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
+        child.stdout.close()
+
+
+def _use_child(path: Path, parallel: bool | None) -> bool:
+    if parallel is not None:
+        return parallel
+    if (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        return path.stat().st_size >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False
+
+
 def import_reports(
     database: Database,
     path: Path,
@@ -382,6 +614,7 @@ def import_reports(
     rejects_path: Path | None = None,
     on_progress: ProgressCallback | None = None,
     actor: str | None = None,
+    parallel: bool | None = None,
 ) -> ImportSummary:
     """Import a report file; see the module docstring for the rules.
 
@@ -389,14 +622,18 @@ def import_reports(
     idempotency for lines that do not name one (default ``import:<owner>``).
     Raises :class:`ImportRefused` when lines are invalid and ``skip_invalid``
     is false.
+
+    Files of :data:`PARALLEL_MIN_BYTES` or more are read, parsed and
+    validated in a second process while this one writes to the database
+    (``parallel`` forces the choice); the result is the same either way.
     """
     file_format = file_format or readers.detect_format(path)
     summary = ImportSummary()
     rejects: IO[str] | None = None
     if skip_invalid:
         rejects_path = rejects_path or path.with_name(path.stem + ".rejected" + path.suffix)
-    pending: list[_Pending] = []
-    seen_in_file: dict[tuple[str, str], str] = {}
+    pending: list[_Prepared] = []
+    header: str | None = None
     try:
         with database.engine.begin() as connection:
             owner_id = None
@@ -409,7 +646,11 @@ def import_reports(
                     raise ValueError(
                         f"--as: no agency named {owner_agency!r} (see 'veille agencies list')"
                     )
-            default_source = source or (f"import:{owner_agency}" if owner_agency else "import")
+            owners = _Owners(
+                dict(writer.agency_ids),
+                owner_id,
+                source or (f"import:{owner_agency}" if owner_agency else "import"),
+            )
 
             def reject(line: int, text: str, errors: Iterable[LineError]) -> None:
                 nonlocal rejects
@@ -427,71 +668,40 @@ def import_reports(
             def flush() -> None:
                 if not pending:
                     return
-                existing = writer.existing([(p.source, p.record.external_id) for p in pending])
+                existing = writer.existing([(p.source, p.external_id) for p in pending])
                 fresh = []
                 for item in pending:
-                    known = existing.get((item.source, item.record.external_id))
+                    known = existing.get((item.source, item.external_id))
                     if known is None:
                         fresh.append(item)
                     elif known == item.digest:
                         summary.unchanged += 1
                     else:
                         reason = (
-                            f"{item.record.external_id!r} from source {item.source!r} "
+                            f"{item.external_id!r} from source {item.source!r} "
                             "was imported before with different content"
                         )
                         reject(item.line, item.text, [LineError(item.line, "external_id", reason)])
                 pending.clear()
                 if fresh and (skip_invalid or summary.rejected == 0):
-                    summary.new_report_ids.extend(writer.write(fresh))
+                    summary.new_report_ids.extend(writer.write_rows(fresh))
                     summary.imported += len(fresh)
 
-            header: str | None = None
-            for raw in read_records(path, file_format, on_progress):
-                if raw.is_header:
-                    header = raw.text
-                    continue
-                result = validate_record(raw)
-                if isinstance(result, list):
-                    reject(raw.line, raw.text, result)
-                    continue
-                record_source = result.source or default_source
-                record_owner = writer.owner_of(result)
-                if record_owner is None:
-                    field_name = "owner_agency"
-                    reason = (
-                        f"no agency named {result.owner_agency!r}"
-                        if result.owner_agency
-                        else "no owning agency: name one in the line or pass --as AGENCY"
-                    )
-                    reject(raw.line, raw.text, [LineError(raw.line, field_name, reason)])
-                    continue
-                digest = result.content_sha256()
-                key = (record_source, result.external_id)
-                earlier = seen_in_file.get(key)
-                if earlier is not None:
-                    if earlier == digest:
-                        summary.unchanged += 1
-                    else:
-                        reject(
-                            raw.line,
-                            raw.text,
-                            [
-                                LineError(
-                                    raw.line,
-                                    "external_id",
-                                    f"{result.external_id!r} appears earlier in the file with different content",
-                                )
-                            ],
-                        )
-                    continue
-                if len(seen_in_file) < 5_000_000:
-                    seen_in_file[key] = digest
-                pending.append(
-                    _Pending(raw.line, raw.text, result, record_source, digest, record_owner)
-                )
-                if len(pending) >= BATCH_SIZE:
-                    flush()
+            if _use_child(path, parallel):
+                events = _events_from_child(path, file_format, owners, on_progress)
+            else:
+                events = _events(read_records(path, file_format, on_progress), owners)
+            for event in events:
+                if type(event) is _Prepared:
+                    pending.append(event)
+                    if len(pending) >= BATCH_SIZE:
+                        flush()
+                elif type(event) is _Rejected:
+                    reject(event.line, event.text, event.errors)
+                elif type(event) is _Repeat:
+                    summary.unchanged += 1
+                elif type(event) is _Header:
+                    header = event.text
             flush()
             if summary.rejected and not skip_invalid:
                 summary.imported = 0
