@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from veille.media.mih import MihIndex, brute_force, hex_to_rows, radii_for, rows_to_hex
+from veille.media.mih import (
+    CHUNK_BITS,
+    LARGE_BUCKET,
+    MAX_RADIUS,
+    MihIndex,
+    brute_force,
+    hex_to_rows,
+    plan_for,
+    position_bits,
+    radii_for,
+    rows_to_hex,
+)
 
 RNG = np.random.default_rng(7)
 BASE = RNG.integers(0, 2**63, size=(3000, 4), dtype=np.int64).astype(np.uint64) * np.uint64(2)
@@ -19,9 +32,14 @@ for member in FAMILY[1:]:
 ROWS = np.ascontiguousarray(np.vstack([BASE, FAMILY]))
 
 
-@pytest.fixture(scope="module")
-def index() -> MihIndex:
-    return MihIndex.build(ROWS, flat_below=0)
+# Table sizes: chosen from the row count; narrow tables with wide suffixes
+# packed beside the row numbers; one table per full chunk (no suffix).
+LAYOUTS = [None, 8, 24]
+
+
+@pytest.fixture(scope="module", params=LAYOUTS, ids=["default", "prefix-8", "prefix-24"])
+def index(request: pytest.FixtureRequest) -> MihIndex:
+    return MihIndex.build(ROWS, flat_below=0, prefix_bits=request.param)
 
 
 def _flip(row: np.ndarray, bits: list[int]) -> np.ndarray:
@@ -58,16 +76,42 @@ def test_adversarial_flips_spread_over_every_chunk(index: MihIndex) -> None:
     assert 5 in positions.tolist() and distances[positions.tolist().index(5)] == 31
 
 
-def test_radii_guarantee_exactness() -> None:
+@pytest.mark.parametrize("count", [3_200, 65_536, 1_000_000, 10_000_000, 2**32 - 1])
+def test_radii_guarantee_exactness(count: int) -> None:
+    plan = plan_for(count)
     for threshold in range(48):
-        assert (radii_for(threshold) + 1).sum() > threshold
+        radii = radii_for(threshold, plan, count)
+        assert (radii + 1).sum() > threshold
+        assert radii.max() <= MAX_RADIUS
     with pytest.raises(ValueError, match="at most 47"):
-        radii_for(48)
+        radii_for(48, plan, count)
 
 
-def test_family_is_found_whole_and_capacity_grows(index: MihIndex) -> None:
-    positions, _ = index.query(ROWS[0], 31, capacity=4)
+@pytest.mark.parametrize("count", [2, 3_200, 65_536, 10_000_000, 2**24 + 1, 2**28, 2**32 - 1])
+@pytest.mark.parametrize("prefix_bits", [None, 8, 24])
+def test_plan_packs_suffix_and_row_number_in_32_bits(count: int, prefix_bits: int | None) -> None:
+    plan = plan_for(count, prefix_bits)
+    assert plan[:, 1].tolist() == list(CHUNK_BITS) and sum(CHUNK_BITS) == 256
+    assert plan[:, 0].tolist() == [sum(CHUNK_BITS[:i]) for i in range(len(CHUNK_BITS))]
+    suffix_bits = plan[:, 1] - plan[:, 2]
+    assert (suffix_bits >= 0).all()
+    assert (suffix_bits + position_bits(count) <= 32).all()
+
+
+def test_ten_million_layout_probes_the_narrow_chunk_at_radius_one() -> None:
+    # The layout the benchmark measures: 22-bit tables, radius 2 except the 20-bit chunk.
+    plan = plan_for(10_000_000)
+    assert plan[:, 2].tolist() == [20] + [22] * 10
+    assert radii_for(31, plan, 10_000_000).tolist() == [1] + [2] * 10
+
+
+def test_family_is_found_whole_and_the_result_buffer_grows(index: MihIndex) -> None:
+    index._out = np.empty((2, 4), dtype=np.int64)
+    positions, _ = index.query(ROWS[0], 31)
     assert set(range(3000, 3200)) <= set(positions.tolist())
+    assert index._out.shape[1] >= len(positions)
+    again, _ = index.query(ROWS[1], 31)  # the returned arrays are not overwritten
+    assert set(range(3000, 3200)) <= set(positions.tolist()) and len(again) > 0
 
 
 def test_hex_round_trip_and_flat_index() -> None:
@@ -79,23 +123,50 @@ def test_hex_round_trip_and_flat_index() -> None:
     assert positions.tolist() == [3] and distances.tolist() == [0]
 
 
-def test_save_and_load(index: MihIndex, tmp_path: object) -> None:
-    from pathlib import Path
-
-    folder = Path(str(tmp_path)) / "idx"
+def test_save_and_load(index: MihIndex, tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
     index.save(folder)
     loaded = MihIndex.load(folder)
     assert not loaded.is_flat
+    assert np.array_equal(loaded.plan, index.plan)
+    # Hash rows start on a cache line, built or loaded (one memory read per candidate).
+    assert index.rows.ctypes.data % 64 == 0 and loaded.rows.ctypes.data % 64 == 0
     assert loaded.query(ROWS[7], 31)[0].tolist() == index.query(ROWS[7], 31)[0].tolist()
 
 
+def test_flat_index_saves_and_loads(tmp_path: Path) -> None:
+    flat = MihIndex.build(ROWS[:10])
+    flat.save(tmp_path / "flat")
+    loaded = MihIndex.load(tmp_path / "flat")
+    assert loaded.is_flat and loaded.query(ROWS[3], 0)[0].tolist() == [3]
+
+
+def test_load_refuses_an_index_of_another_format(tmp_path: Path) -> None:
+    # The layout of version 1 (one offsets/positions file per chunk, no format file).
+    folder = tmp_path / "old"
+    folder.mkdir()
+    np.save(folder / "rows.npy", ROWS)
+    np.save(folder / "offsets_0.npy", np.zeros(3, dtype=np.uint32))
+    with pytest.raises(ValueError, match="format 1"):
+        MihIndex.load(folder)
+
+
+def test_load_refuses_arrays_that_do_not_fit_together(index: MihIndex, tmp_path: Path) -> None:
+    folder = tmp_path / "idx"
+    index.save(folder)
+    np.save(folder / "rows.npy", ROWS[:100])
+    with pytest.raises(ValueError, match="do not fit"):
+        MihIndex.load(folder)
+
+
 def test_candidate_buffer_overflow_still_finds_everything(index: MihIndex) -> None:
-    index._touched = np.empty(8, dtype=np.int64)  # force the flush path
+    saved = index._candidates
+    index._candidates = np.empty(LARGE_BUCKET + 2, dtype=np.int64)  # force the flush paths
     try:
         positions, _ = index.query(ROWS[0], 31)
         again, _ = index.query(ROWS[1], 31)
     finally:
-        index._touched = np.empty(1 << 18, dtype=np.int64)
+        index._candidates = saved
     assert set(range(3000, 3200)) <= set(positions.tolist())
     assert set(again.tolist()) == set(brute_force(ROWS[1], ROWS, 31)[0].tolist())
 
@@ -108,3 +179,15 @@ def test_batch_equals_single_queries(index: MihIndex) -> None:
         assert sorted(zip(positions.tolist(), distances.tolist(), strict=True)) == sorted(
             zip(single_positions.tolist(), single_distances.tolist(), strict=True)
         )
+
+
+def test_repeated_queries_past_the_stamp_wrap_stay_exact(index: MihIndex) -> None:
+    # Family members are taken once per query by a one-byte stamp that comes
+    # back every 255 queries (all stamps are cleared then): a family query
+    # exactly 255 queries after the previous one must not see its old stamps.
+    want = sorted(brute_force(ROWS[3000], ROWS, 31)[0].tolist())
+    for number in range(3 * 255 + 1):
+        if number % 255 == 0:
+            assert sorted(index.query(ROWS[3000], 31)[0].tolist()) == want
+        else:
+            index.query(ROWS[5], 31)

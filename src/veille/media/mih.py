@@ -1,21 +1,30 @@
 """An exact multi-index-hashing (MIH) index of PDQ hashes, compiled with numba.
 
-The 256 bits are cut into 12 chunks (4 of 22 bits, 8 of 21). Each chunk has a
-direct-addressed bucket table (CSR: offsets + positions). A query probes, in
-chunk ``i``, every key within ``r_i`` bits of its own chunk; the radii are
-chosen so that ``sum(r_i + 1) > threshold``: by the pigeonhole principle any
-hash within ``threshold`` bits agrees with the query to within ``r_i`` bits
-in at least one chunk, so the search is exact (no missed neighbour).
+The 256 bits are cut into 11 chunks (one of 20 bits, four of 23, six of 24).
+A query probes, in chunk ``i``, every key within ``r_i`` bits of its own
+chunk; the radii are chosen so that ``sum(r_i + 1) > threshold``: by the
+pigeonhole principle any hash within ``threshold`` bits agrees with the query
+to within ``r_i`` bits in at least one chunk, so the search is exact (no
+missed neighbour).
 
-Memory latency, not arithmetic, bounds the speed: hashes sit in one array of
-four ``uint64`` per row (two rows per cache line), candidates are verified
-once (a per-query "already checked" bitmap), and positions of one bucket are
-contiguous.
+Memory latency, not arithmetic, bounds the speed: a query costs roughly one
+random read per probed bucket plus one per candidate row, so the layout is
+chosen to keep both counts low within 1 GB at 10M hashes. Each chunk has a
+direct-addressed table over its first ``prefix`` bits (CSR: offsets, then
+entries in bucket order); the chunk's remaining bits (the suffix) are packed
+into the spare high bits of each 32-bit entry beside the row number, so a
+bucket is filtered to the exact chunk radius without touching the hash rows.
+Wide chunks (few candidates) thus cost no more table memory than narrow ones.
+Candidates are verified with a popcount over four ``uint64`` words, with
+software prefetching, in hash rows aligned to cache lines (one line per
+candidate); members of large buckets (near-duplicate families) are verified
+once per query.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,33 +36,107 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-CHUNK_BITS = (22, 22, 22, 22, 21, 21, 21, 21, 21, 21, 21, 21)
-MAX_RADIUS = 3
-#: Below this many hashes a full scan (about 0.3 ms at 64k) beats the 128 MB of tables.
+#: Chunk widths in bits (sum 256), chosen with the cost model of ``radii_for``:
+#: at threshold 31 the 20-bit chunk is probed at radius 1, the others at 2.
+CHUNK_BITS = (20, 23, 23, 23, 23, 24, 24, 24, 24, 24, 24)
+MAX_RADIUS = 4
+MAX_THRESHOLD_BITS = 47
+#: Below this many hashes a full scan (about 0.3 ms at 64k) beats the tables.
 FLAT_BELOW = 65_536
+#: Buckets with more members than this (near-duplicate families) are deduplicated.
+LARGE_BUCKET = 64
+PREFETCH_AHEAD = 16
+FORMAT_VERSION = 2
 U64 = npt.NDArray[np.uint64]
+I64 = npt.NDArray[np.int64]
 
 
-def chunk_starts() -> npt.NDArray[np.int64]:
-    """The first bit of each chunk (bit 0 = most significant bit of the hex form)."""
-    return np.concatenate([[0], np.cumsum(CHUNK_BITS)[:-1]]).astype(np.int64)
+def position_bits(count: int) -> int:
+    """Bits that a row number of an index of ``count`` rows needs."""
+    return max(1, (count - 1).bit_length())
 
 
-def radii_for(threshold_bits: int) -> npt.NDArray[np.int64]:
-    """Per-chunk probe radii whose ``sum(r + 1)`` exceeds ``threshold_bits`` (exactness)."""
-    chunks = len(CHUNK_BITS)
-    need = threshold_bits + 1
-    if need > chunks * (MAX_RADIUS + 1):
+def plan_for(count: int, prefix_bits: int | None = None) -> I64:
+    """Per chunk: first bit, width, table (prefix) bits and table offset.
+
+    The prefix is about ``log2(count) - 1`` bits (two to three hashes per
+    bucket), never narrower than the 32-bit entries can make up for with
+    suffix bits beside the row number.
+    """
+    spare = 32 - position_bits(count)
+    if prefix_bits is None:
+        prefix_bits = min(24, max(8, round(math.log2(max(count, 2))) - 1))
+    plan = np.zeros((len(CHUNK_BITS), 4), dtype=np.int64)
+    start = table = 0
+    for chunk, width in enumerate(CHUNK_BITS):
+        prefix = min(width, max(prefix_bits, width - spare))
+        plan[chunk] = (start, width, prefix, table)
+        start += width
+        table += (1 << prefix) + 1
+    return plan
+
+
+def _ball(bits: int, radius: int) -> int:
+    return sum(math.comb(bits, k) for k in range(radius + 1))
+
+
+def _probe_cost(count: int, width: int, prefix: int, radius: int) -> float:
+    # Expected random memory reads: bucket lines (offsets, then entries), and
+    # candidate rows (hashes within ``radius`` of the query's chunk).
+    if radius < 0:
+        return 0.0
+    per_bucket = count / 2**prefix
+    return _ball(prefix, radius) * (1 + per_bucket / 16) + _ball(width, radius) * count / 2**width
+
+
+def radii_for(threshold_bits: int, plan: I64, count: int) -> I64:
+    """Per-chunk probe radii whose ``sum(r + 1)`` exceeds ``threshold_bits`` (exactness).
+
+    Each unit of radius goes where it adds the least expected work (the costs
+    are convex in the radius, so this greedy choice is the cheapest); a radius
+    of -1 skips the chunk.
+    """
+    if not 0 <= threshold_bits <= MAX_THRESHOLD_BITS:
         raise ValueError(
-            f"threshold {threshold_bits} bits is above what the index searches exactly "
-            f"(at most {chunks * (MAX_RADIUS + 1) - 1})"
+            f"threshold {threshold_bits} bits is outside what the index searches exactly "
+            f"(0 to at most {MAX_THRESHOLD_BITS})"
         )
-    base, extra = divmod(need, chunks)
-    # The narrower chunks (fewer probes per radius) take the larger radii.
-    radii = np.full(chunks, base - 1, dtype=np.int64)
-    for index in range(chunks - 1, chunks - 1 - extra, -1):
-        radii[index] += 1
-    return radii
+    radii = [-1] * plan.shape[0]
+    shape = [(int(width), int(prefix)) for _, width, prefix, _ in plan.tolist()]
+    for _ in range(threshold_bits + 1):
+        _, chunk = min(
+            (_probe_cost(count, w, p, radii[c] + 1) - _probe_cost(count, w, p, radii[c]), c)
+            for c, (w, p) in enumerate(shape)
+            if radii[c] < MAX_RADIUS
+        )
+        radii[chunk] += 1
+    return np.array(radii, dtype=np.int64)
+
+
+def _cache_aligned(shape: tuple[int, ...], dtype: type[np.generic]) -> npt.NDArray[Any]:
+    # Rows of 32 bytes that start on a 64-byte boundary never straddle two
+    # cache lines: one memory read per candidate instead of two for half of
+    # them (NumPy's own large allocations start 16 bytes into a page).
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    buffer = np.empty(nbytes + 64, dtype=np.uint8)
+    start = -buffer.ctypes.data % 64
+    return buffer[start : start + nbytes].view(dtype).reshape(shape)
+
+
+def _load_rows(path: Path) -> U64:
+    """``np.load`` of an N×4 ``uint64`` array, straight into cache-aligned memory."""
+    with path.open("rb") as stream:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)
+        else:
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)
+        if dtype != np.uint64 or fortran_order or len(shape) != 2 or shape[1] != 4:
+            raise ValueError(f"{path}: not an N×4 array of uint64 hashes")
+        rows = _cache_aligned(shape, np.uint64)
+        if stream.readinto(rows.data.cast("B")) != rows.nbytes:
+            raise ValueError(f"{path}: truncated")
+    return rows
 
 
 def hex_to_rows(hashes: list[str] | npt.NDArray[np.str_]) -> U64:
@@ -99,15 +182,29 @@ def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:  # pragma: no cove
     return signature, codegen
 
 
-PREFETCH_AHEAD = 16
+@intrinsic
+def _popcount(typingctx: Any, value: Any) -> Any:  # pragma: no cover - compiled
+    """The number of one bits of a ``uint64`` (one ``popcnt`` instruction)."""
+    signature = types.int64(types.uint64)
+
+    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+        int64 = ir.IntType(64)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(int64, [int64]), "llvm.ctpop.i64"
+        )
+        return builder.call(function, [args[0]])
+
+    return signature, codegen
 
 
 @numba.njit(cache=True, inline="always")
-def _popcount64(x: np.uint64) -> np.int64:  # pragma: no cover - compiled
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return np.int64((x * np.uint64(0x0101010101010101)) >> np.uint64(56))
+def _distance(query: U64, rows: U64, position: np.int64 | int) -> np.int64:  # pragma: no cover
+    return (
+        _popcount(rows[position, 0] ^ query[0])  # type: ignore[call-arg]  # intrinsic: numba passes typingctx
+        + _popcount(rows[position, 1] ^ query[1])  # type: ignore[call-arg]
+        + _popcount(rows[position, 2] ^ query[2])  # type: ignore[call-arg]
+        + _popcount(rows[position, 3] ^ query[3])  # type: ignore[call-arg]
+    )
 
 
 @numba.njit(cache=True, inline="always")
@@ -127,66 +224,68 @@ def _chunk_key(row: U64, start: np.int64, width: np.int64) -> np.int64:  # pragm
 @numba.njit(cache=True)
 def _fill_table(
     rows: U64,
-    start: np.int64,
-    width: np.int64,
-    keys: npt.NDArray[np.int64],
+    plan: I64,
+    chunk: np.int64,
+    keys: I64,
     offsets: npt.NDArray[np.uint32],
-    positions: npt.NDArray[np.uint32],
+    entries: npt.NDArray[np.uint32],
 ) -> None:  # pragma: no cover - compiled
-    # A counting sort of row numbers by chunk key (CSR: offsets, positions).
+    # A counting sort of row numbers by chunk prefix (CSR: offsets, entries);
+    # each entry is the row number with the chunk's suffix bits above it.
+    start, width, prefix, base = plan[chunk, 0], plan[chunk, 1], plan[chunk, 2], plan[chunk, 3]
+    suffix_bits = width - prefix
+    suffix_mask = (np.int64(1) << suffix_bits) - 1
     count = rows.shape[0]
+    row_bits = np.int64(1)
+    while (np.int64(1) << row_bits) < count:
+        row_bits += 1
     for position in range(count):
         key = _chunk_key(rows[position], start, width)
         keys[position] = key
-        offsets[key + 1] += 1
-    for slot in range(offsets.shape[0] - 1):
-        offsets[slot + 1] += offsets[slot]
-    cursor = offsets[:-1].copy()
+        offsets[base + (key >> suffix_bits) + 1] += 1
+    size = np.int64(1) << prefix
+    for slot in range(size):
+        offsets[base + slot + 1] += offsets[base + slot]
+    cursor = offsets[base : base + size].copy()
     for position in range(count):
         key = keys[position]
-        positions[cursor[key]] = position
-        cursor[key] += 1
-
-
-def _build_tables(
-    rows: U64, starts: npt.NDArray[np.int64], widths: npt.NDArray[np.int64]
-) -> tuple[list[npt.NDArray[np.uint32]], list[npt.NDArray[np.uint32]]]:
-    # The arrays are allocated by NumPy, not inside numba: NumPy asks for huge
-    # pages on large allocations, which saves a TLB miss on most random reads.
-    count = rows.shape[0]
-    keys = np.empty(count, dtype=np.int64)
-    offsets_list = []
-    positions_list = []
-    for start, width in zip(starts.tolist(), widths.tolist(), strict=True):
-        offsets = np.zeros((1 << width) + 1, dtype=np.uint32)
-        positions = np.empty(count, dtype=np.uint32)
-        _fill_table(rows, np.int64(start), np.int64(width), keys, offsets, positions)
-        offsets_list.append(offsets)
-        positions_list.append(positions)
-    return offsets_list, positions_list
+        bucket = key >> suffix_bits
+        entries[cursor[bucket]] = np.uint32(position | ((key & suffix_mask) << row_bits))
+        cursor[bucket] += 1
 
 
 @numba.njit(cache=True, inline="always")
 def _probe_keys(
-    key: np.int64, width: np.int64, radius: np.int64, keys: npt.NDArray[np.int64]
-) -> np.int64:  # pragma: no cover
+    key: np.int64, width: np.int64, radius: np.int64, keys: I64, flips: I64
+) -> np.int64:  # pragma: no cover - compiled
+    # Every key within ``radius`` bits of ``key``, with its number of flipped bits.
     count = np.int64(0)
     keys[count] = key
+    flips[count] = 0
     count += 1
     if radius >= 1:
         for i in range(width):
             k1 = key ^ (1 << i)
             keys[count] = k1
+            flips[count] = 1
             count += 1
             if radius >= 2:
                 for j in range(i):
                     k2 = k1 ^ (1 << j)
                     keys[count] = k2
+                    flips[count] = 2
                     count += 1
                     if radius >= 3:
                         for m in range(j):
-                            keys[count] = k2 ^ (1 << m)
+                            k3 = k2 ^ (1 << m)
+                            keys[count] = k3
+                            flips[count] = 3
                             count += 1
+                            if radius >= 4:
+                                for o in range(m):
+                                    keys[count] = k3 ^ (1 << o)
+                                    flips[count] = 4
+                                    count += 1
     return count
 
 
@@ -194,12 +293,11 @@ def _probe_keys(
 def _verify(
     query: U64,
     rows: U64,
-    candidates: npt.NDArray[np.int64],
+    candidates: I64,
     count: np.int64,
     threshold: np.int64,
     emitted: npt.NDArray[np.uint8],
-    out_pos: npt.NDArray[np.int64],
-    out_dist: npt.NDArray[np.int64],
+    out: I64,
     n_out: np.int64,
 ) -> np.int64:  # pragma: no cover - compiled
     # Independent loads: the CPU keeps many row fetches in flight at once.
@@ -207,13 +305,7 @@ def _verify(
         if index + PREFETCH_AHEAD < count:
             _prefetch(rows, candidates[index + PREFETCH_AHEAD])  # type: ignore[call-arg]  # intrinsic: numba passes typingctx
         position = candidates[index]
-        row = rows[position]
-        distance = (
-            _popcount64(row[0] ^ query[0])
-            + _popcount64(row[1] ^ query[1])
-            + _popcount64(row[2] ^ query[2])
-            + _popcount64(row[3] ^ query[3])
-        )
+        distance = _distance(query, rows, position)
         if distance <= threshold:
             # A neighbour shows up in several chunks: report it once.
             byte = position >> 3
@@ -221,9 +313,9 @@ def _verify(
             if emitted[byte] & bit:
                 continue
             emitted[byte] |= bit
-            if n_out < out_pos.shape[0]:
-                out_pos[n_out] = position
-                out_dist[n_out] = distance
+            if n_out < out.shape[1]:
+                out[0, n_out] = position
+                out[1, n_out] = distance
             n_out += 1
     return n_out
 
@@ -232,85 +324,91 @@ def _verify(
 def _query_one(
     query: U64,
     rows: U64,
-    offsets_list: list[npt.NDArray[np.uint32]],
-    positions_list: list[npt.NDArray[np.uint32]],
-    starts: npt.NDArray[np.int64],
-    widths: npt.NDArray[np.int64],
-    radii: npt.NDArray[np.int64],
+    offsets: npt.NDArray[np.uint32],
+    entries: npt.NDArray[np.uint32],
+    plan: I64,
+    radii: I64,
     threshold: np.int64,
     seen: npt.NDArray[np.uint8],
-    candidates: npt.NDArray[np.int64],
-    out_pos: npt.NDArray[np.int64],
-    out_dist: npt.NDArray[np.int64],
+    scratch: I64,
+    candidates: I64,
+    out: I64,
 ) -> np.int64:  # pragma: no cover - compiled
     # Per chunk, tight loops of independent memory reads (bucket bounds, then
-    # bucket members, then rows), so that memory latency overlaps instead of
-    # adding up. Members of small buckets are verified without a "seen" check
-    # (duplicates are rare and cheaper to re-verify); members of large buckets
-    # (near-duplicate families) are verified once. ``seen`` holds two bitmaps:
-    # the first half for large-bucket members, the second for emitted results.
-    half = seen.shape[0] // 2
-    checked = seen[:half]
-    emitted = seen[half:]
-    keys = np.empty(1 + 22 + 231 + 1540, dtype=np.int64)
-    low = np.empty(keys.shape[0], dtype=np.int64)
-    high = np.empty(keys.shape[0], dtype=np.int64)
-    marked = np.empty(4096, dtype=np.int64)
-    n_marked = np.int64(0)
+    # bucket entries), so that memory latency overlaps instead of adding up;
+    # candidate rows are verified in batches. ``seen`` holds one stamp byte per
+    # row (members of large buckets already taken by this query carry the
+    # query's stamp, so no clearing between queries), a bitmap of emitted
+    # results, and the last stamp used.
+    count = rows.shape[0]
+    stamps = seen[:count]
+    emitted = seen[count : seen.shape[0] - 1]
+    generation = np.int64(seen[seen.shape[0] - 1]) + 1
+    if generation > 255:
+        stamps[:] = 0
+        generation = np.int64(1)
+    seen[seen.shape[0] - 1] = generation
+    stamp = np.uint8(generation)
+    keys = scratch[0]
+    flips = scratch[1]
+    low = scratch[2]
+    high = scratch[3]
+    row_bits = np.int64(1)
+    while (np.int64(1) << row_bits) < count:
+        row_bits += 1
+    row_mask = np.uint32((np.int64(1) << row_bits) - 1)
     n_out = np.int64(0)
     n_cand = np.int64(0)
     capacity = candidates.shape[0]
-    for chunk in range(starts.shape[0]):
+    for chunk in range(plan.shape[0]):
         radius = radii[chunk]
         if radius < 0:
             continue
-        offsets = offsets_list[chunk]
-        positions = positions_list[chunk]
-        n_keys = _probe_keys(
-            _chunk_key(query, starts[chunk], widths[chunk]), widths[chunk], radius, keys
-        )
+        start, width, prefix, base = plan[chunk, 0], plan[chunk, 1], plan[chunk, 2], plan[chunk, 3]
+        suffix_bits = width - prefix
+        query_key = _chunk_key(query, start, width)
+        query_suffix = np.uint32(query_key & ((np.int64(1) << suffix_bits) - 1))
+        n_keys = _probe_keys(query_key >> suffix_bits, prefix, radius, keys, flips)
         for p in range(n_keys):
-            low[p] = offsets[keys[p]]
-            high[p] = offsets[keys[p] + 1]
+            low[p] = offsets[base + keys[p]]
+            high[p] = offsets[base + keys[p] + 1]
+        chunk_entries = entries[chunk]
         for p in range(n_keys):
             if p + PREFETCH_AHEAD < n_keys:
-                _prefetch(positions, low[p + PREFETCH_AHEAD])  # type: ignore[call-arg]
-            large = high[p] - low[p] > 16
-            for slot in range(low[p], high[p]):
-                position = np.int64(positions[slot])
-                if large:
-                    byte = position >> 3
-                    bit = np.uint8(1 << (position & 7))
-                    if checked[byte] & bit:
-                        continue
-                    checked[byte] |= bit
-                    if n_marked < marked.shape[0]:
-                        marked[n_marked] = byte
-                    n_marked += 1
-                candidates[n_cand] = position
-                n_cand += 1
-                if n_cand == capacity:
-                    n_out = _verify(
-                        query,
-                        rows,
-                        candidates,
-                        n_cand,
-                        threshold,
-                        emitted,
-                        out_pos,
-                        out_dist,
-                        n_out,
-                    )
-                    n_cand = np.int64(0)
-    n_out = _verify(query, rows, candidates, n_cand, threshold, emitted, out_pos, out_dist, n_out)
-    if n_marked <= marked.shape[0]:
-        for index in range(n_marked):
-            checked[marked[index]] = 0
-    else:
-        checked[:] = 0
-    if n_out <= out_pos.shape[0]:
+                _prefetch(chunk_entries, low[p + PREFETCH_AHEAD])  # type: ignore[call-arg]
+            # Suffix bits may differ by what the prefix's flips left of the radius.
+            allowed = radius - flips[p]
+            if high[p] - low[p] <= LARGE_BUCKET:
+                # Branch-free: write every entry, advance past those that pass.
+                for slot in range(low[p], high[p]):
+                    entry = chunk_entries[slot]
+                    candidates[n_cand] = np.int64(entry & row_mask)
+                    suffix_distance = _popcount(np.uint64((entry >> row_bits) ^ query_suffix))  # type: ignore[call-arg,var-annotated]
+                    n_cand += np.int64(suffix_distance <= allowed)
+            else:
+                # A near-duplicate family: each member is verified once per query.
+                # Branch-free as well: members pass or repeat unpredictably.
+                for slot in range(low[p], high[p]):
+                    entry = chunk_entries[slot]
+                    position = np.int64(entry & row_mask)
+                    suffix_distance = _popcount(np.uint64((entry >> row_bits) ^ query_suffix))  # type: ignore[call-arg]
+                    passes = suffix_distance <= allowed
+                    before = stamps[position]
+                    stamps[position] = stamp if passes else before
+                    candidates[n_cand] = position
+                    n_cand += np.int64(passes & (before != stamp))
+                    if n_cand == capacity:
+                        n_out = _verify(
+                            query, rows, candidates, n_cand, threshold, emitted, out, n_out
+                        )
+                        n_cand = np.int64(0)
+            if n_cand > capacity - LARGE_BUCKET - 1:
+                n_out = _verify(query, rows, candidates, n_cand, threshold, emitted, out, n_out)
+                n_cand = np.int64(0)
+    n_out = _verify(query, rows, candidates, n_cand, threshold, emitted, out, n_out)
+    if n_out <= out.shape[1]:
         for index in range(n_out):
-            emitted[out_pos[index] >> 3] = 0
+            emitted[out[0, index] >> 3] = 0
     else:
         emitted[:] = 0
     return n_out
@@ -320,25 +418,24 @@ def _query_one(
 def _query_many(
     queries: U64,
     rows: U64,
-    offsets_list: list[npt.NDArray[np.uint32]],
-    positions_list: list[npt.NDArray[np.uint32]],
-    starts: npt.NDArray[np.int64],
-    widths: npt.NDArray[np.int64],
-    radii: npt.NDArray[np.int64],
+    offsets: npt.NDArray[np.uint32],
+    entries: npt.NDArray[np.uint32],
+    plan: I64,
+    radii: I64,
     threshold: np.int64,
     seen: npt.NDArray[np.uint8],
-    touched: npt.NDArray[np.int64],
-    out_pos: npt.NDArray[np.int64],
-    out_dist: npt.NDArray[np.int64],
-    counts: npt.NDArray[np.int64],
+    scratch: I64,
+    candidates: I64,
+    out: I64,
+    counts: I64,
 ) -> np.int64:  # pragma: no cover - compiled
     used = np.int64(0)
     for index in range(queries.shape[0]):
         found = _query_one(
-            queries[index], rows, offsets_list, positions_list, starts, widths, radii,
-            threshold, seen, touched, out_pos[used:], out_dist[used:],
+            queries[index], rows, offsets, entries, plan, radii, threshold, seen, scratch,
+            candidates, out[:, used:],
         )  # fmt: skip
-        if found > out_pos.shape[0] - used:
+        if found > out.shape[1] - used:
             return np.int64(-1)  # out of room: the caller retries with more
         counts[index] = found
         used += found
@@ -347,127 +444,135 @@ def _query_many(
 
 @numba.njit(cache=True)
 def _brute_force(
-    query: U64,
-    rows: U64,
-    threshold: np.int64,
-    out_pos: npt.NDArray[np.int64],
-    out_dist: npt.NDArray[np.int64],
-) -> np.int64:  # pragma: no cover - compiled
+    query: U64, rows: U64, threshold: np.int64, out: I64
+) -> np.int64:  # pragma: no cover
     n_out = np.int64(0)
     for position in range(rows.shape[0]):
-        row = rows[position]
-        distance = (
-            _popcount64(row[0] ^ query[0])
-            + _popcount64(row[1] ^ query[1])
-            + _popcount64(row[2] ^ query[2])
-            + _popcount64(row[3] ^ query[3])
-        )
+        distance = _distance(query, rows, position)
         if distance <= threshold:
-            if n_out < out_pos.shape[0]:
-                out_pos[n_out] = position
-                out_dist[n_out] = distance
+            if n_out < out.shape[1]:
+                out[0, n_out] = position
+                out[1, n_out] = distance
             n_out += 1
     return n_out
 
 
 @dataclass
 class MihIndex:
-    """An immutable, exact PDQ index over ``rows`` (positions are row numbers)."""
+    """An immutable, exact PDQ index over ``rows`` (positions are row numbers).
+
+    Queries reuse scratch buffers held by the index: one query at a time per
+    index object.
+    """
 
     rows: U64
-    offsets: list[npt.NDArray[np.uint32]]
-    positions: list[npt.NDArray[np.uint32]]
+    plan: I64 = field(default_factory=lambda: np.zeros((0, 4), dtype=np.int64))
+    offsets: npt.NDArray[np.uint32] = field(default_factory=lambda: np.zeros(0, dtype=np.uint32))
+    entries: npt.NDArray[np.uint32] = field(
+        default_factory=lambda: np.zeros((0, 0), dtype=np.uint32)
+    )
 
     @classmethod
-    def build(cls, rows: U64, flat_below: int = FLAT_BELOW) -> MihIndex:
-        """Index an N×4 ``uint64`` array of hashes (small sets are scanned, not indexed)."""
-        rows = np.ascontiguousarray(rows, dtype=np.uint64)
-        if rows.shape[0] >= 2**32:
+    def build(
+        cls, rows: U64, flat_below: int = FLAT_BELOW, prefix_bits: int | None = None
+    ) -> MihIndex:
+        """Index an N×4 ``uint64`` array of hashes (small sets are scanned, not indexed).
+
+        ``prefix_bits`` overrides the table size chosen from the row count
+        (tests use it to cover other layouts).
+        """
+        count = rows.shape[0]
+        if count >= 2**32:
             raise ValueError("the index holds at most 2**32 - 1 hashes")
-        if rows.shape[0] < flat_below:
-            return cls(rows, [], [])
-        offsets, positions = _build_tables(
-            rows, chunk_starts(), np.array(CHUNK_BITS, dtype=np.int64)
-        )
-        return cls(rows, list(offsets), list(positions))
+        if count < flat_below or count == 0:
+            return cls(np.ascontiguousarray(rows, dtype=np.uint64))
+        aligned = _cache_aligned(rows.shape, np.uint64)
+        aligned[...] = rows
+        rows = aligned
+        plan = plan_for(count, prefix_bits)
+        # Allocated by NumPy, not inside numba: NumPy asks for huge pages on
+        # large allocations, which saves a TLB miss on most random reads.
+        offsets = np.zeros(int(plan[-1, 3]) + (1 << int(plan[-1, 2])) + 1, dtype=np.uint32)
+        entries = np.empty((plan.shape[0], count), dtype=np.uint32)
+        keys = np.empty(count, dtype=np.int64)
+        for chunk in range(plan.shape[0]):
+            _fill_table(rows, plan, np.int64(chunk), keys, offsets, entries[chunk])
+        return cls(rows, plan, offsets, entries)
 
     @property
     def is_flat(self) -> bool:
         """Whether queries scan every row (small sets) instead of probing tables."""
-        return not self.offsets
+        return self.plan.shape[0] == 0
 
     def __post_init__(self) -> None:
-        self._starts = chunk_starts()
-        self._widths = np.array(CHUNK_BITS, dtype=np.int64)
-        self._seen = np.zeros(2 * (self.rows.shape[0] // 8 + 1), dtype=np.uint8)
-        self._touched = np.empty(1 << 18, dtype=np.int64)
-        if self.offsets:
-            self._typed_offsets = numba.typed.List(self.offsets)
-            self._typed_positions = numba.typed.List(self.positions)
+        count = self.rows.shape[0]
+        self._seen = np.zeros(count + count // 8 + 2, dtype=np.uint8)
+        self._candidates = np.empty(1 << 16, dtype=np.int64)
+        self._out = np.empty((2, 1024), dtype=np.int64)
+        self._scratch = np.empty((4, 4096), dtype=np.int64)
+        self._radii: dict[int, I64] = {}
 
     def __len__(self) -> int:
         return int(self.rows.shape[0])
 
-    def _radii(self, threshold_bits: int) -> npt.NDArray[np.int64]:
-        cache: dict[int, npt.NDArray[np.int64]] = self.__dict__.setdefault("_radii_cache", {})
-        if threshold_bits not in cache:
-            cache[threshold_bits] = radii_for(threshold_bits)
-        return cache[threshold_bits]
+    def radii(self, threshold_bits: int) -> I64:
+        """The probe radius of each chunk for ``threshold_bits`` (-1: chunk skipped)."""
+        radii = self._radii.get(threshold_bits)
+        if radii is None:
+            radii = radii_for(threshold_bits, self.plan, len(self))
+            probes = max(
+                _ball(int(prefix), int(radius))
+                for prefix, radius in zip(self.plan[:, 2].tolist(), radii.tolist(), strict=True)
+            )
+            if probes > self._scratch.shape[1]:
+                self._scratch = np.empty((4, probes), dtype=np.int64)
+            self._radii[threshold_bits] = radii
+        return radii
 
     @property
     def nbytes(self) -> int:
         """Memory held by the hashes and the tables."""
-        return int(
-            self.rows.nbytes
-            + sum(a.nbytes for a in self.offsets)
-            + sum(a.nbytes for a in self.positions)
-            + self._seen.nbytes
-        )
+        return int(self.rows.nbytes + self.offsets.nbytes + self.entries.nbytes + self._seen.nbytes)
 
-    def query(
-        self, query: U64, threshold_bits: int = 31, capacity: int = 1024
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    def query(self, query: U64, threshold_bits: int = 31, capacity: int = 1024) -> tuple[I64, I64]:
         """Positions and distances of every hash within ``threshold_bits`` of one query row."""
         if self.is_flat:
             return brute_force(query, self.rows, threshold_bits)
-        radii = self._radii(threshold_bits)
+        radii = self.radii(threshold_bits)
         query = np.ascontiguousarray(query, dtype=np.uint64).reshape(4)
+        if self._out.shape[1] < capacity:
+            self._out = np.empty((2, capacity), dtype=np.int64)
+        out = self._out
         while True:
-            out_pos = np.empty(capacity, dtype=np.int64)
-            out_dist = np.empty(capacity, dtype=np.int64)
             found = _query_one(
-                query, self.rows, self._typed_offsets, self._typed_positions, self._starts,
-                self._widths, radii, np.int64(threshold_bits), self._seen, self._touched,
-                out_pos, out_dist,
+                query, self.rows, self.offsets, self.entries, self.plan, radii,
+                np.int64(threshold_bits), self._seen, self._scratch, self._candidates, out,
             )  # fmt: skip
-            if found <= capacity:
-                return out_pos[:found], out_dist[:found]
-            capacity = int(found)
+            if found <= out.shape[1]:
+                return out[0, :found].copy(), out[1, :found].copy()
+            # Keep the larger buffer: queries near a large family need it again.
+            out = self._out = np.empty((2, int(found)), dtype=np.int64)
 
-    def query_batch(
-        self, queries: U64, threshold_bits: int = 31
-    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]]:
+    def query_batch(self, queries: U64, threshold_bits: int = 31) -> list[tuple[I64, I64]]:
         """``query`` for each row of ``queries``, in one compiled loop."""
         queries = np.ascontiguousarray(queries, dtype=np.uint64).reshape(-1, 4)
         if self.is_flat:
             return [brute_force(q, self.rows, threshold_bits) for q in queries]
-        radii = radii_for(threshold_bits)
+        radii = self.radii(threshold_bits)
         capacity = max(1024, 64 * len(queries))
         while True:
-            out_pos = np.empty(capacity, dtype=np.int64)
-            out_dist = np.empty(capacity, dtype=np.int64)
+            out = np.empty((2, capacity), dtype=np.int64)
             counts = np.zeros(len(queries), dtype=np.int64)
             used = _query_many(
-                queries, self.rows, self._typed_offsets, self._typed_positions, self._starts,
-                self._widths, radii, np.int64(threshold_bits), self._seen, self._touched,
-                out_pos, out_dist, counts,
+                queries, self.rows, self.offsets, self.entries, self.plan, radii,
+                np.int64(threshold_bits), self._seen, self._scratch, self._candidates, out, counts,
             )  # fmt: skip
             if used >= 0:
                 break
             capacity *= 4
         bounds = np.concatenate([[0], np.cumsum(counts)])
         return [
-            (out_pos[bounds[i] : bounds[i + 1]], out_dist[bounds[i] : bounds[i + 1]])
+            (out[0, bounds[i] : bounds[i + 1]], out[1, bounds[i] : bounds[i + 1]])
             for i in range(len(queries))
         ]
 
@@ -475,33 +580,39 @@ class MihIndex:
         """Write the arrays to ``folder`` (one ``.npy`` file each)."""
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "rows.npy", self.rows)
-        for chunk, (offsets, positions) in enumerate(
-            zip(self.offsets, self.positions, strict=True)
-        ):
-            np.save(folder / f"offsets_{chunk}.npy", offsets)
-            np.save(folder / f"positions_{chunk}.npy", positions)
+        np.save(folder / "plan.npy", self.plan)
+        np.save(folder / "offsets.npy", self.offsets)
+        np.save(folder / "entries.npy", self.entries)
+        (folder / "format").write_text(f"{FORMAT_VERSION}\n")
 
     @classmethod
     def load(cls, folder: Path) -> MihIndex:
-        """Read an index written by ``save``."""
-        rows = np.load(folder / "rows.npy")
-        if not (folder / "offsets_0.npy").exists():
-            return cls(rows, [], [])
-        offsets = [np.load(folder / f"offsets_{c}.npy") for c in range(len(CHUNK_BITS))]
-        positions = [np.load(folder / f"positions_{c}.npy") for c in range(len(CHUNK_BITS))]
-        return cls(rows, offsets, positions)
+        """Read an index written by ``save``; ``ValueError`` for another format or a bad file."""
+        version = (folder / "format").read_text().strip() if (folder / "format").exists() else "1"
+        if version != str(FORMAT_VERSION):
+            raise ValueError(f"{folder}: index format {version}, expected {FORMAT_VERSION}")
+        rows = _load_rows(folder / "rows.npy")
+        plan = np.load(folder / "plan.npy")
+        offsets = np.load(folder / "offsets.npy")
+        entries = np.load(folder / "entries.npy")
+        valid = (
+            rows.dtype == np.uint64 and rows.ndim == 2 and rows.shape[1] == 4
+            and plan.dtype == np.int64 and offsets.dtype == np.uint32
+            and entries.dtype == np.uint32
+            and (plan.shape[0] == 0 or entries.shape == (plan.shape[0], rows.shape[0]))
+        )  # fmt: skip
+        if not valid:
+            raise ValueError(f"{folder}: index arrays do not fit together")
+        return cls(rows, plan, offsets, entries)
 
 
-def brute_force(
-    query: U64, rows: U64, threshold_bits: int = 31
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+def brute_force(query: U64, rows: U64, threshold_bits: int = 31) -> tuple[I64, I64]:
     """Every row within ``threshold_bits`` of ``query`` by a full scan (small sets, tests)."""
     query = np.ascontiguousarray(query, dtype=np.uint64).reshape(4)
     capacity = 1024
     while True:
-        out_pos = np.empty(capacity, dtype=np.int64)
-        out_dist = np.empty(capacity, dtype=np.int64)
-        found = _brute_force(query, rows, np.int64(threshold_bits), out_pos, out_dist)
+        out = np.empty((2, capacity), dtype=np.int64)
+        found = _brute_force(query, rows, np.int64(threshold_bits), out)
         if found <= capacity:
-            return out_pos[:found], out_dist[:found]
+            return out[0, :found], out[1, :found]
         capacity = int(found)
