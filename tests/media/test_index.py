@@ -39,3 +39,18 @@ def test_index_with_missing_files_is_rebuilt(database: Database, tmp_path: Path)
         (folder / "entries.npy").unlink()
         index = open_known_index(session, folder)
         assert index.rebuilt and len(index) == 1
+
+
+def test_index_saved_before_families_is_rebuilt(database: Database, tmp_path: Path) -> None:
+    folder = tmp_path / "pdq"
+    with database.session() as session:
+        import_list(session, "bank", [ListEntry(pdq=P, category="1")], "csv")
+        open_known_index(session, folder)
+        # Format 2 had the same tables but no family files.
+        for name in ("family_representatives.npy", "family_positions.npy", "family_offsets.npy"):
+            (folder / name).unlink()
+        (folder / "format").write_text("2\n")
+        index = open_known_index(session, folder)
+        assert index.rebuilt
+        assert [hit.distance_bits for hit in index.query(flip_hex(P, 20))] == [20]
+        assert (folder / "format").read_text().strip() == "3"

@@ -141,6 +141,14 @@ def test_flat_index_saves_and_loads(tmp_path: Path) -> None:
     assert loaded.is_flat and loaded.query(ROWS[3], 0)[0].tolist() == [3]
 
 
+def test_empty_index_saves_and_loads(tmp_path: Path) -> None:
+    # A database with no known items yet still has an index on disk.
+    empty = MihIndex.build(np.zeros((0, 4), dtype=np.uint64))
+    empty.save(tmp_path / "empty")
+    loaded = MihIndex.load(tmp_path / "empty")
+    assert loaded.query(ROWS[3], 31)[0].tolist() == []
+
+
 def test_load_refuses_an_index_of_another_format(tmp_path: Path) -> None:
     # The layout of version 1 (one offsets/positions file per chunk, no format file).
     folder = tmp_path / "old"
@@ -148,6 +156,15 @@ def test_load_refuses_an_index_of_another_format(tmp_path: Path) -> None:
     np.save(folder / "rows.npy", ROWS)
     np.save(folder / "offsets_0.npy", np.zeros(3, dtype=np.uint32))
     with pytest.raises(ValueError, match="format 1"):
+        MihIndex.load(folder)
+
+
+def test_load_refuses_an_index_saved_before_families(index: MihIndex, tmp_path: Path) -> None:
+    # Format 2: the same tables, without the family files.
+    folder = tmp_path / "v2"
+    index.save(folder)
+    (folder / "format").write_text("2\n")
+    with pytest.raises(ValueError, match="format 2"):
         MihIndex.load(folder)
 
 
@@ -191,3 +208,133 @@ def test_repeated_queries_past_the_stamp_wrap_stay_exact(index: MihIndex) -> Non
             assert sorted(index.query(ROWS[3000], 31)[0].tolist()) == want
         else:
             index.query(ROWS[5], 31)
+
+
+def _family(
+    rng: np.random.Generator, centre: np.ndarray, size: int, low: int, high: int
+) -> np.ndarray:
+    """``size`` hashes ``low``–``high`` bits (exactly) from ``centre``."""
+    return np.array(
+        [
+            _flip(
+                centre,
+                rng.choice(256, size=int(rng.integers(low, high + 1)), replace=False).tolist(),
+            )
+            for _ in range(size)
+        ]
+    )
+
+
+FAMILY_RNG = np.random.default_rng(11)
+CENTRES = FAMILY_RNG.integers(0, 2**63, size=(4, 4), dtype=np.int64).astype(np.uint64) * np.uint64(
+    3
+)
+# Unrelated rows that share their first chunk: an over-full bucket that is no family.
+SHARED_CHUNK = FAMILY_RNG.integers(0, 2**63, size=(200, 4), dtype=np.int64).astype(np.uint64)
+SHARED_CHUNK[:, 0] = (SHARED_CHUNK[:, 0] & np.uint64(2**44 - 1)) | (
+    CENTRES[3, 0] >> np.uint64(44) << np.uint64(44)
+)
+FAMILY_ROWS = np.ascontiguousarray(
+    np.vstack(
+        [
+            BASE,
+            _family(FAMILY_RNG, CENTRES[0], 400, 0, 6),  # tight
+            _family(FAMILY_RNG, CENTRES[1], 600, 10, 30),  # loose
+            np.repeat(CENTRES[2:3], 150, axis=0),  # one hash listed 150 times
+            SHARED_CHUNK,
+        ]
+    )
+)
+FAMILY_MIN = 64
+
+
+@pytest.fixture(scope="module", params=[None, 24], ids=["default", "prefix-24"])
+def family_index(request: pytest.FixtureRequest) -> MihIndex:
+    return MihIndex.build(
+        FAMILY_ROWS, flat_below=0, prefix_bits=request.param, family_min_rows=FAMILY_MIN
+    )
+
+
+def test_dense_families_are_taken_out_of_the_tables(family_index: MihIndex) -> None:
+    # The three planted families, whole; the rows sharing one chunk are no family.
+    assert sorted(family_index.family_sizes) == [150, 400, 600]
+    members = set(family_index.family_positions.tolist())
+    assert members == set(range(3000, 4150))
+    assert family_index.entries.shape == (len(CHUNK_BITS), len(FAMILY_ROWS) - 1150)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    source=st.sampled_from(["member", "centre", "base", "shared"]),
+    pick=st.integers(0, 10_000),
+    n_bits=st.integers(0, 90),
+    threshold=st.integers(0, 47),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_index_with_families_equals_brute_force(
+    family_index: MihIndex, source: str, pick: int, n_bits: int, threshold: int, seed: int
+) -> None:
+    # Queries at every distance from a family's representative, so that the
+    # band of members to verify is cut at both ends, or empty.
+    if source == "member":
+        start = FAMILY_ROWS[3000 + pick % 1150]
+    elif source == "centre":
+        start = CENTRES[pick % 3]
+    elif source == "base":
+        start = BASE[pick % 3000]
+    else:
+        start = SHARED_CHUNK[pick % 200]
+    bits = np.random.default_rng(seed).choice(256, size=n_bits, replace=False).tolist()
+    query = _flip(start, bits)
+    got_pos, got_dist = family_index.query(query, threshold)
+    want_pos, want_dist = brute_force(query, FAMILY_ROWS, threshold)
+    assert sorted(zip(got_pos.tolist(), got_dist.tolist(), strict=True)) == sorted(
+        zip(want_pos.tolist(), want_dist.tolist(), strict=True)
+    )
+
+
+def test_family_band_edges_are_exact(family_index: MihIndex) -> None:
+    # For each family and each distance of the query from its representative:
+    # members exactly at the threshold are found, one bit further are not.
+    for family, representative in enumerate(family_index.family_representatives):
+        for distance in range(0, 100, 3):
+            query = _flip(representative, list(range(0, 256, 5))[:distance])
+            positions, distances = family_index.query(query, 31)
+            want = brute_force(query, FAMILY_ROWS, 31)
+            assert sorted(positions.tolist()) == sorted(want[0].tolist()), (family, distance)
+            assert sorted(distances.tolist()) == sorted(want[1].tolist())
+
+
+def test_batch_with_families_equals_single_queries(family_index: MihIndex) -> None:
+    queries = np.ascontiguousarray(
+        np.vstack([FAMILY_ROWS[2990:3010], CENTRES, FAMILY_ROWS[4100:4120]])
+    )
+    batch = family_index.query_batch(queries, 31)
+    for query, (positions, distances) in zip(queries, batch, strict=True):
+        single_positions, single_distances = family_index.query(query, 31)
+        assert sorted(zip(positions.tolist(), distances.tolist(), strict=True)) == sorted(
+            zip(single_positions.tolist(), single_distances.tolist(), strict=True)
+        )
+
+
+def test_family_results_larger_than_the_buffer(family_index: MihIndex) -> None:
+    family_index._out = np.empty((2, 4), dtype=np.int64)
+    positions, _ = family_index.query(CENTRES[1], 47, capacity=1)
+    assert sorted(positions.tolist()) == sorted(
+        brute_force(CENTRES[1], FAMILY_ROWS, 47)[0].tolist()
+    )
+    batch = family_index.query_batch(np.repeat(CENTRES[:3], 30, axis=0), 47)
+    assert sorted(batch[-1][0].tolist()) == sorted(
+        brute_force(CENTRES[2], FAMILY_ROWS, 47)[0].tolist()
+    )
+
+
+def test_families_are_saved_and_loaded(family_index: MihIndex, tmp_path: Path) -> None:
+    family_index.save(tmp_path / "idx")
+    loaded = MihIndex.load(tmp_path / "idx")
+    assert loaded.family_sizes == family_index.family_sizes
+    for query in [CENTRES[0], CENTRES[1], FAMILY_ROWS[3500], BASE[9]]:
+        assert sorted(loaded.query(query, 31)[0].tolist()) == sorted(
+            family_index.query(query, 31)[0].tolist()
+        )
+    assert loaded._family_rows.ctypes.data % 64 == 0

@@ -19,6 +19,19 @@ Candidates are verified with a popcount over four ``uint64`` words, with
 software prefetching, in hash rows aligned to cache lines (one line per
 candidate); members of large buckets (near-duplicate families) are verified
 once per query.
+
+Large near-duplicate families (one image re-encoded thousands of times) are
+taken out of the tables: probing them costs every member once per chunk in
+which it shares the query's bucket, milliseconds for a family of 100k. At
+build time an over-full bucket (thousands of entries where two or three are
+expected) signals a family; its representative is the bitwise majority of the
+bucket's rows, and every row within ``FAMILY_RADIUS`` bits of it joins the
+family. Members are kept contiguously, sorted by their distance to the
+representative. A query compares itself with each representative; by the
+triangle inequality only members whose distance to the representative lies
+within ``threshold`` of the query's own can match, a contiguous band that is
+verified in one sequential popcount pass (about 2 ns per member). Every row is
+in exactly one place, a family or the tables, so the search stays exact.
 """
 
 from __future__ import annotations
@@ -45,8 +58,13 @@ MAX_THRESHOLD_BITS = 47
 FLAT_BELOW = 65_536
 #: Buckets with more members than this (near-duplicate families) are deduplicated.
 LARGE_BUCKET = 64
+#: A table bucket with this many entries (and 32 times its expected load) marks a family.
+FAMILY_MIN_ROWS = 1024
+#: Rows within this many bits of a family's representative join the family.
+FAMILY_RADIUS = 40
+MAX_FAMILIES = 64
 PREFETCH_AHEAD = 16
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 U64 = npt.NDArray[np.uint64]
 I64 = npt.NDArray[np.int64]
 
@@ -134,7 +152,7 @@ def _load_rows(path: Path) -> U64:
         if dtype != np.uint64 or fortran_order or len(shape) != 2 or shape[1] != 4:
             raise ValueError(f"{path}: not an N×4 array of uint64 hashes")
         rows = _cache_aligned(shape, np.uint64)
-        if stream.readinto(rows.data.cast("B")) != rows.nbytes:
+        if rows.nbytes and stream.readinto(rows.data.cast("B")) != rows.nbytes:
             raise ValueError(f"{path}: truncated")
     return rows
 
@@ -254,6 +272,58 @@ def _fill_table(
         cursor[bucket] += 1
 
 
+@numba.njit(cache=True)
+def _drop_members(
+    offsets: npt.NDArray[np.uint32],
+    entries: npt.NDArray[np.uint32],
+    plan: I64,
+    count: np.int64,
+    in_family: npt.NDArray[np.uint8],
+) -> np.int64:  # pragma: no cover - compiled
+    # Removes family members from the tables of all chunks, in place: the
+    # ``chunks × count`` entries (flat) keep their order and are packed to the
+    # front, ``chunks × kept`` of them; returns ``kept``. ``in_family`` is a
+    # bitmap (little bit order): it stays in cache under random lookups.
+    row_bits = np.int64(1)
+    while (np.int64(1) << row_bits) < count:
+        row_bits += 1
+    row_mask = np.uint32((np.int64(1) << row_bits) - 1)
+    write = np.int64(0)
+    for chunk in range(plan.shape[0]):
+        base = plan[chunk, 3]
+        source = chunk * count
+        first = write
+        old_low = np.int64(offsets[base])
+        for bucket in range(np.int64(1) << plan[chunk, 2]):
+            old_high = np.int64(offsets[base + bucket + 1])
+            for slot in range(source + old_low, source + old_high):
+                entry = entries[slot]
+                row = entry & row_mask
+                if not (in_family[row >> 3] >> (row & 7)) & 1:
+                    entries[write] = entry
+                    write += 1
+            offsets[base + bucket + 1] = np.uint32(write - first)
+            old_low = old_high
+    return write // plan.shape[0]
+
+
+@numba.njit(cache=True)
+def _join_family(
+    rows: U64,
+    representative: U64,
+    radius: np.int64,
+    family_of: npt.NDArray[np.int32],
+    family: np.int32,
+) -> np.int64:  # pragma: no cover - compiled
+    # Rows of no family yet within ``radius`` of the representative join ``family``.
+    joined = np.int64(0)
+    for position in range(rows.shape[0]):
+        if family_of[position] < 0 and _distance(representative, rows, position) <= radius:
+            family_of[position] = family
+            joined += 1
+    return joined
+
+
 @numba.njit(cache=True, inline="always")
 def _probe_keys(
     key: np.int64, width: np.int64, radius: np.int64, keys: I64, flips: I64
@@ -333,6 +403,10 @@ def _query_one(
     scratch: I64,
     candidates: I64,
     out: I64,
+    family_representatives: U64,
+    family_rows: U64,
+    family_positions: npt.NDArray[np.uint32],
+    family_offsets: I64,
 ) -> np.int64:  # pragma: no cover - compiled
     # Per chunk, tight loops of independent memory reads (bucket bounds, then
     # bucket entries), so that memory latency overlaps instead of adding up;
@@ -411,6 +485,30 @@ def _query_one(
             emitted[out[0, index] >> 3] = 0
     else:
         emitted[:] = 0
+    for family in range(family_representatives.shape[0]):
+        to_representative = _distance(query, family_representatives, family)
+        # Triangle inequality: |d(q, r) - d(r, m)| <= d(q, m), so only members
+        # whose distance to the representative is within ``threshold`` of the
+        # query's can match: one contiguous band of the sorted members.
+        low = to_representative - threshold
+        high = to_representative + threshold + 1
+        begin = family_offsets[family, low if low > 0 else 0]
+        end = family_offsets[family, high if high < 257 else 257]
+        if n_out + end - begin <= out.shape[1]:
+            # Branch-free: write every member, advance past those that match.
+            for index in range(begin, end):
+                distance = _distance(query, family_rows, index)
+                out[0, n_out] = family_positions[index]
+                out[1, n_out] = distance
+                n_out += np.int64(distance <= threshold)
+        else:
+            for index in range(begin, end):
+                distance = _distance(query, family_rows, index)
+                if distance <= threshold:
+                    if n_out < out.shape[1]:
+                        out[0, n_out] = family_positions[index]
+                        out[1, n_out] = distance
+                    n_out += 1
     return n_out
 
 
@@ -428,12 +526,17 @@ def _query_many(
     candidates: I64,
     out: I64,
     counts: I64,
+    family_representatives: U64,
+    family_rows: U64,
+    family_positions: npt.NDArray[np.uint32],
+    family_offsets: I64,
 ) -> np.int64:  # pragma: no cover - compiled
     used = np.int64(0)
     for index in range(queries.shape[0]):
         found = _query_one(
             queries[index], rows, offsets, entries, plan, radii, threshold, seen, scratch,
-            candidates, out[:, used:],
+            candidates, out[:, used:], family_representatives, family_rows, family_positions,
+            family_offsets,
         )  # fmt: skip
         if found > out.shape[1] - used:
             return np.int64(-1)  # out of room: the caller retries with more
@@ -457,6 +560,76 @@ def _brute_force(
     return n_out
 
 
+def _majority(rows: U64) -> U64:
+    """The bitwise majority of ``rows`` (a central hash of a near-duplicate family)."""
+    bits = np.unpackbits(np.ascontiguousarray(rows).view(np.uint8), axis=1)
+    majority = bits.sum(axis=0, dtype=np.int64) * 2 > len(rows)
+    return np.packbits(majority).view(np.uint64).copy()
+
+
+def find_families(
+    rows: U64,
+    plan: I64,
+    offsets: npt.NDArray[np.uint32],
+    entries: npt.NDArray[np.uint32],
+    min_rows: int = FAMILY_MIN_ROWS,
+    radius: int = FAMILY_RADIUS,
+    max_families: int = MAX_FAMILIES,
+) -> tuple[npt.NDArray[np.int32], U64]:
+    """The family of each row (-1: none) and each family's representative.
+
+    Over-full buckets of the tables (``min_rows`` entries and 32 times the
+    expected load) are visited largest first; one whose rows are not yet in a
+    family gives a representative (their bitwise majority), and every row
+    within ``radius`` bits of it joins the family, unless fewer than
+    ``min_rows // 2`` do (a bucket of unrelated rows sharing one chunk).
+    """
+    count = rows.shape[0]
+    row_mask = np.uint32((1 << position_bits(count)) - 1)
+    buckets: list[tuple[int, int, npt.NDArray[np.uint32]]] = []
+    for chunk, (_, _, prefix, base) in enumerate(plan.tolist()):
+        bounds = offsets[base : base + (1 << prefix) + 1].astype(np.int64)
+        sizes = np.diff(bounds)
+        for bucket in np.flatnonzero(sizes >= max(min_rows, 32 * count >> prefix)).tolist():
+            members = entries[chunk, bounds[bucket] : bounds[bucket + 1]] & row_mask
+            buckets.append((len(members), chunk, members))
+    family_of = np.full(count, -1, dtype=np.int32)
+    representatives: list[U64] = []
+    for _, _, bucket_rows in sorted(buckets, key=lambda b: (-b[0], b[1])):
+        if len(representatives) == max_families:
+            break
+        free = bucket_rows[family_of[bucket_rows] < 0]
+        if len(free) < min_rows // 2:
+            continue
+        representative = _majority(rows[free[:: max(1, len(free) // 4096)]])
+        family = np.int32(len(representatives))
+        joined = _join_family(rows, representative, np.int64(radius), family_of, family)
+        if joined < min_rows // 2:
+            family_of[family_of == family] = -1
+            continue
+        representatives.append(representative)
+    return family_of, np.array(representatives, dtype=np.uint64).reshape(-1, 4)
+
+
+def family_layout(
+    rows: U64, family_of: npt.NDArray[np.int32], representatives: U64
+) -> tuple[npt.NDArray[np.uint32], I64]:
+    """Members' row numbers by family, then distance to the representative; band offsets.
+
+    ``offsets[f, d]`` is where the members of family ``f`` at ``d`` bits or
+    more from the representative begin (``d`` from 0 to 257).
+    """
+    members = np.flatnonzero(family_of >= 0)
+    family = family_of[members].astype(np.int64)
+    distance = np.bitwise_count(rows[members] ^ representatives[family]).sum(axis=1, dtype=np.int64)
+    order = np.lexsort((distance, family))
+    n_families = representatives.shape[0]
+    counts = np.bincount(family * 257 + distance, minlength=n_families * 257)
+    before = np.concatenate([[0], np.cumsum(counts)])
+    offsets = before[np.arange(n_families)[:, None] * 257 + np.arange(258)[None, :]]
+    return members[order].astype(np.uint32), offsets.astype(np.int64).reshape(n_families, 258)
+
+
 @dataclass
 class MihIndex:
     """An immutable, exact PDQ index over ``rows`` (positions are row numbers).
@@ -471,15 +644,28 @@ class MihIndex:
     entries: npt.NDArray[np.uint32] = field(
         default_factory=lambda: np.zeros((0, 0), dtype=np.uint32)
     )
+    #: Near-duplicate families kept out of the tables: representatives (F×4),
+    #: members' row numbers (by family, then distance to the representative),
+    #: and the band offsets of ``family_layout``.
+    family_representatives: U64 = field(default_factory=lambda: np.zeros((0, 4), dtype=np.uint64))
+    family_positions: npt.NDArray[np.uint32] = field(
+        default_factory=lambda: np.zeros(0, dtype=np.uint32)
+    )
+    family_offsets: I64 = field(default_factory=lambda: np.zeros((0, 258), dtype=np.int64))
 
     @classmethod
     def build(
-        cls, rows: U64, flat_below: int = FLAT_BELOW, prefix_bits: int | None = None
+        cls,
+        rows: U64,
+        flat_below: int = FLAT_BELOW,
+        prefix_bits: int | None = None,
+        family_min_rows: int = FAMILY_MIN_ROWS,
     ) -> MihIndex:
         """Index an N×4 ``uint64`` array of hashes (small sets are scanned, not indexed).
 
-        ``prefix_bits`` overrides the table size chosen from the row count
-        (tests use it to cover other layouts).
+        ``prefix_bits`` overrides the table size chosen from the row count and
+        ``family_min_rows`` the bucket size that marks a family (tests use
+        them to cover other layouts).
         """
         count = rows.shape[0]
         if count >= 2**32:
@@ -492,12 +678,28 @@ class MihIndex:
         plan = plan_for(count, prefix_bits)
         # Allocated by NumPy, not inside numba: NumPy asks for huge pages on
         # large allocations, which saves a TLB miss on most random reads.
+        chunks = plan.shape[0]
         offsets = np.zeros(int(plan[-1, 3]) + (1 << int(plan[-1, 2])) + 1, dtype=np.uint32)
-        entries = np.empty((plan.shape[0], count), dtype=np.uint32)
+        flat_entries = np.empty(chunks * count, dtype=np.uint32)
         keys = np.empty(count, dtype=np.int64)
-        for chunk in range(plan.shape[0]):
-            _fill_table(rows, plan, np.int64(chunk), keys, offsets, entries[chunk])
-        return cls(rows, plan, offsets, entries)
+        for chunk in range(chunks):
+            entries = flat_entries[chunk * count : (chunk + 1) * count]
+            _fill_table(rows, plan, np.int64(chunk), keys, offsets, entries)
+        del keys, entries
+        # Families are found from the filled tables (their over-full buckets).
+        family_of, representatives = find_families(
+            rows, plan, offsets, flat_entries.reshape(chunks, count), family_min_rows
+        )
+        positions, family_offsets = family_layout(rows, family_of, representatives)
+        kept = count
+        if len(positions):
+            in_family = np.packbits(family_of >= 0, bitorder="little")
+            kept = int(_drop_members(offsets, flat_entries, plan, np.int64(count), in_family))
+            # Shrinks the allocation in place (no copy; no view of it is alive).
+            flat_entries.resize(chunks * kept, refcheck=False)
+        del family_of
+        entries = flat_entries.reshape(chunks, kept)
+        return cls(rows, plan, offsets, entries, representatives, positions, family_offsets)
 
     @property
     def is_flat(self) -> bool:
@@ -506,6 +708,9 @@ class MihIndex:
 
     def __post_init__(self) -> None:
         count = self.rows.shape[0]
+        # Members' hashes in family order: one sequential pass per band.
+        self._family_rows = _cache_aligned((len(self.family_positions), 4), np.uint64)
+        self._family_rows[...] = self.rows[self.family_positions]
         self._seen = np.zeros(count + count // 8 + 2, dtype=np.uint8)
         self._candidates = np.empty(1 << 16, dtype=np.int64)
         self._out = np.empty((2, 1024), dtype=np.int64)
@@ -532,7 +737,23 @@ class MihIndex:
     @property
     def nbytes(self) -> int:
         """Memory held by the hashes and the tables."""
-        return int(self.rows.nbytes + self.offsets.nbytes + self.entries.nbytes + self._seen.nbytes)
+        families = (
+            self.family_representatives.nbytes + self.family_positions.nbytes
+            + self.family_offsets.nbytes + self._family_rows.nbytes
+        )  # fmt: skip
+        tables = self.offsets.nbytes + self.entries.nbytes + self._seen.nbytes
+        return int(self.rows.nbytes + tables + families)
+
+    @property
+    def family_sizes(self) -> list[int]:
+        """The number of members of each near-duplicate family kept out of the tables."""
+        return np.diff(self.family_offsets[:, [0, 257]], axis=1).ravel().tolist()
+
+    def _families(self) -> tuple[U64, U64, npt.NDArray[np.uint32], I64]:
+        return (
+            self.family_representatives, self._family_rows, self.family_positions,
+            self.family_offsets,
+        )  # fmt: skip
 
     def query(self, query: U64, threshold_bits: int = 31, capacity: int = 1024) -> tuple[I64, I64]:
         """Positions and distances of every hash within ``threshold_bits`` of one query row."""
@@ -540,6 +761,8 @@ class MihIndex:
             return brute_force(query, self.rows, threshold_bits)
         radii = self.radii(threshold_bits)
         query = np.ascontiguousarray(query, dtype=np.uint64).reshape(4)
+        # Room for every family member: bands are then written branch-free.
+        capacity += len(self.family_positions)
         if self._out.shape[1] < capacity:
             self._out = np.empty((2, capacity), dtype=np.int64)
         out = self._out
@@ -547,6 +770,7 @@ class MihIndex:
             found = _query_one(
                 query, self.rows, self.offsets, self.entries, self.plan, radii,
                 np.int64(threshold_bits), self._seen, self._scratch, self._candidates, out,
+                *self._families(),
             )  # fmt: skip
             if found <= out.shape[1]:
                 return out[0, :found].copy(), out[1, :found].copy()
@@ -559,13 +783,14 @@ class MihIndex:
         if self.is_flat:
             return [brute_force(q, self.rows, threshold_bits) for q in queries]
         radii = self.radii(threshold_bits)
-        capacity = max(1024, 64 * len(queries))
+        capacity = max(1024, 64 * len(queries)) + len(self.family_positions)
         while True:
             out = np.empty((2, capacity), dtype=np.int64)
             counts = np.zeros(len(queries), dtype=np.int64)
             used = _query_many(
                 queries, self.rows, self.offsets, self.entries, self.plan, radii,
                 np.int64(threshold_bits), self._seen, self._scratch, self._candidates, out, counts,
+                *self._families(),
             )  # fmt: skip
             if used >= 0:
                 break
@@ -583,6 +808,9 @@ class MihIndex:
         np.save(folder / "plan.npy", self.plan)
         np.save(folder / "offsets.npy", self.offsets)
         np.save(folder / "entries.npy", self.entries)
+        np.save(folder / "family_representatives.npy", self.family_representatives)
+        np.save(folder / "family_positions.npy", self.family_positions)
+        np.save(folder / "family_offsets.npy", self.family_offsets)
         (folder / "format").write_text(f"{FORMAT_VERSION}\n")
 
     @classmethod
@@ -595,15 +823,25 @@ class MihIndex:
         plan = np.load(folder / "plan.npy")
         offsets = np.load(folder / "offsets.npy")
         entries = np.load(folder / "entries.npy")
+        representatives = np.load(folder / "family_representatives.npy")
+        positions = np.load(folder / "family_positions.npy")
+        family_offsets = np.load(folder / "family_offsets.npy")
+        count = rows.shape[0] if rows.ndim == 2 else -1
         valid = (
             rows.dtype == np.uint64 and rows.ndim == 2 and rows.shape[1] == 4
             and plan.dtype == np.int64 and offsets.dtype == np.uint32
             and entries.dtype == np.uint32
-            and (plan.shape[0] == 0 or entries.shape == (plan.shape[0], rows.shape[0]))
+            and representatives.dtype == np.uint64 and representatives.ndim == 2
+            and representatives.shape[1] == 4 and positions.dtype == np.uint32
+            and family_offsets.dtype == np.int64
+            and family_offsets.shape == (representatives.shape[0], 258)
+            and (len(positions) == 0 or int(positions.max()) < count)
+            and (family_offsets.size == 0 or int(family_offsets[-1, -1]) == len(positions))
+            and (plan.shape[0] == 0 or entries.shape == (plan.shape[0], count - len(positions)))
         )  # fmt: skip
         if not valid:
             raise ValueError(f"{folder}: index arrays do not fit together")
-        return cls(rows, plan, offsets, entries)
+        return cls(rows, plan, offsets, entries, representatives, positions, family_offsets)
 
 
 def brute_force(query: U64, rows: U64, threshold_bits: int = 31) -> tuple[I64, I64]:
