@@ -198,9 +198,10 @@ def test_spool_writer_limit_and_hashes(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == [spooled.path.name]
 
 
-def test_interrupted_work_is_resumed_on_sqlite(
+def test_interrupted_work_is_resumed_at_start(
     database: Database, hotline_and_esp: tuple[int, int]
 ) -> None:
+    """Rows a stopped process left marked ``matching`` are queued again when a worker starts."""
     _, esp = hotline_and_esp
     stored = receive_in_app_report(
         database,
@@ -211,9 +212,133 @@ def test_interrupted_work_is_resumed_on_sqlite(
     with database.session() as session:
         session.execute(update(ReportMediaState).values(state="matching"))
     worker = MediaWorker(database)
-    resumed = worker.resume_interrupted()
-    assert resumed == (1 if database.dialect == "sqlite" else 0)
-    if database.dialect == "sqlite":
-        worker.drain()
-        with database.session() as session:
-            assert media_state(session, stored.report_id) == "matched"
+    assert worker.resume_interrupted() == 1
+    worker.drain()
+    with database.session() as session:
+        assert media_state(session, stored.report_id) == "matched"
+
+
+def test_postgresql_work_of_a_crashed_process_is_taken_over(
+    database: Database, hotline_and_esp: tuple[int, int], tmp_path: Path
+) -> None:
+    """On PostgreSQL a file being hashed is held by a row lock: while its process lives no other
+    worker takes it; when the process dies (its transaction ends) another worker hashes it."""
+    if database.dialect != "postgresql":
+        pytest.skip("SQLite has one server process; its interrupted work is resumed at start")
+    import io
+
+    from PIL import Image
+
+    from veille.intake.models import MediaJob
+    from veille.store.models import MediaItem
+
+    _, esp = hotline_and_esp
+    settings = IntakeSettings(spool_dir=tmp_path)
+    report_id = service.submit_report(database, esp, MINIMAL, settings, "esp:test")
+    buffer = io.BytesIO()
+    Image.effect_mandelbrot((128, 128), (-2, -1.5, 1, 1.5), 60).convert("RGB").save(buffer, "PNG")
+    writer = SpoolWriter(tmp_path, 10**7, "fractal.png")
+    writer.write(buffer.getvalue())
+    service.add_upload(database, esp, report_id, writer.finish(), settings)
+    done = service.finish_report(database, esp, report_id, "esp:test")
+    worker = MediaWorker(database)
+    with database.engine.connect() as other_process:
+        other_process.execute(select(MediaJob.id).with_for_update())
+        assert worker.run_once() == 0
+        other_process.rollback()  # the other process dies: its locks go
+    with database.session() as session:
+        assert session.scalar(select(MediaJob.state)) == "pending"
+    worker.drain()
+    with database.session() as session:
+        assert session.scalar(select(MediaJob.state)) == "done"
+        assert session.scalar(select(MediaItem.pdq)) is not None
+        assert media_state(session, done.report_id) == "matched"
+
+
+def _layout(database: Database, report_id: int) -> dict[str, object]:
+    """Everything stored for one report, without its ids."""
+    from veille.store.models import (
+        Identifier,
+        MediaItem,
+        ReportFlagRow,
+        ReportIdentifier,
+        ReportOffence,
+    )
+
+    with database.session() as session:
+        report = session.get(Report, report_id)
+        assert report is not None
+        columns = {
+            c.key: getattr(report, c.key)
+            for c in Report.__table__.columns
+            if c.key not in ("id", "external_id", "content_sha256", "created_at")
+        }
+        columns["offences"] = sorted(
+            session.scalars(
+                select(ReportOffence.offence_type).where(ReportOffence.report_id == report_id)
+            )
+        )
+        columns["flags"] = sorted(
+            session.scalars(select(ReportFlagRow.flag).where(ReportFlagRow.report_id == report_id))
+        )
+        columns["media"] = [
+            tuple(getattr(m, c) for c in ("file_name", "size_bytes", "md5", "sha256", "pdq"))
+            for m in session.scalars(
+                select(MediaItem).where(MediaItem.report_id == report_id).order_by(MediaItem.id)
+            )
+        ]
+        columns["identifiers"] = sorted(
+            (str(kind), value, platform)
+            for kind, value, platform in session.execute(
+                select(Identifier.kind, Identifier.value, Identifier.platform)
+                .join(ReportIdentifier, ReportIdentifier.identifier_id == Identifier.id)
+                .where(ReportIdentifier.report_id == report_id)
+            )
+        )
+        return columns
+
+
+def test_one_report_is_laid_out_like_a_batch(
+    database: Database, hotline_and_esp: tuple[int, int]
+) -> None:
+    """A single report takes a short path of its own; its rows match the importer's writer."""
+    _, esp = hotline_and_esp
+    extra: dict[str, object] = {
+        "received_at": utcnow(),
+        "incident_at": utcnow() - timedelta(days=2),
+        "platform": "ExampleChat",
+        "stated_country": "FR",
+        "flags": ["viral", "self_generated"],
+        "offence_types": ["grooming", "sextortion"],
+        "summary": "benign test text",
+        "identifiers": [
+            {"kind": "username", "value": "night_owl", "platform": "ExampleChat"},
+            {"kind": "ip", "value": "198.51.100.7"},
+            {"kind": "email", "value": "someone@example.com"},
+        ],
+        "media": [
+            {"file_name": "a.jpg", "size_bytes": 10, "md5": "0" * 32, "sha256": "1" * 64},
+            {"file_name": "b.png", "size_bytes": 20, "pdq": "f" * 64, "pdq_quality": 90},
+        ],
+    }
+    with database.session() as session:
+        single = store_reports(
+            session.connection(),
+            [Incoming(_record("one", **extra), "api:1", esp, extra_ips=("203.0.113.9",))],
+        )
+    with database.session() as session:
+        batch = store_reports(
+            session.connection(),
+            [
+                Incoming(_record(name, **extra), "api:1", esp, extra_ips=("203.0.113.9",))
+                for name in ("two", "three")
+            ],
+        )
+    assert len(single[0].media_item_ids) == len(batch[0].media_item_ids) == 2
+    alone = _layout(database, single[0].report_id)
+    assert alone == _layout(database, batch[0].report_id) == _layout(database, batch[1].report_id)
+    assert alone["identifiers"] == [
+        ("email", "someone@example.com", ""),
+        ("ip", "198.51.100.7", ""),
+        ("username", "night_owl", "examplechat"),
+    ]

@@ -72,9 +72,15 @@ def tenants(database: Database) -> Tenants:
 
 @pytest.fixture
 def intake_settings(tmp_path: Path) -> IntakeSettings:
-    """Settings with a private spool folder, a small upload limit and a fast worker."""
+    """Settings with a private spool folder, a small upload limit and a fast worker.
+
+    The worker hashes in its own thread: starting the low-priority hashing
+    process for every test would cost seconds each (it is tested in
+    ``tests/intake/test_media_worker.py``).
+    """
     return IntakeSettings(
         spool_dir=tmp_path / "spool",
+        worker_hash_process=False,
         max_upload_bytes=2 * 1024 * 1024,
         worker_poll_s=0.05,
         form_rate_limit=3,

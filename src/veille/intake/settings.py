@@ -45,6 +45,11 @@ class IntakeSettings(BaseSettings):
     worker_enabled: bool = Field(
         default=True, description="Run the media worker inside the web server process."
     )
+    worker_hash_process: bool = Field(
+        default=True,
+        description="Hash uploaded files in a separate process at the lowest CPU priority, so "
+        "that hashing never slows requests (false: in the server's worker thread).",
+    )
     worker_poll_s: float = Field(
         default=0.5, gt=0, description="How often the media worker looks for new files."
     )

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
+import os
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Connection, Table, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from veille.intake.models import MediaJob, ReportMediaState
@@ -82,6 +87,94 @@ def warm_up_hashing(folder: Path) -> None:
         remove_quietly(path)
 
 
+def _hash_job(path: str) -> PerceptualHash:
+    """One file, with any failure reported in ``error`` (a bad file must not stop the queue)."""
+    try:
+        return hash_media_file(Path(path))
+    except Exception as error:
+        log.exception("hashing %s failed", path)
+        return PerceptualHash(None, None, None, f"{type(error).__name__}: {error}")
+
+
+Hasher = Callable[[Sequence[str]], list[PerceptualHash]]
+
+
+def hash_in_thread(paths: Sequence[str]) -> list[PerceptualHash]:
+    """Hash files in the calling thread (the CLI, tests, ``VEILLE_WORKER_HASH_PROCESS=false``)."""
+    return [_hash_job(path) for path in paths]
+
+
+def _start_low_priority(warm_up_dir: str) -> None:
+    # Lowest CPU priority: when requests keep the cores busy, hashing waits and
+    # its backlog drains once they leave CPU time free.
+    os.nice(19)
+    warm_up_hashing(Path(warm_up_dir))
+
+
+_child_databases: dict[str, Database] = {}
+
+
+def _match_in_child(url: str, report_ids: list[int]) -> None:
+    database = _child_databases.get(url)
+    if database is None:
+        from veille.store.db import open_database
+
+        database = _child_databases[url] = open_database(url)
+    _match(database, report_ids)
+
+
+class LowPriorityHasher:
+    """Hashes files (and, on PostgreSQL, matches reports) in a child process at nice 19.
+
+    Decoding an image and computing PDQ costs more CPU than receiving the
+    file and storing its report, and matching refreshes content clusters
+    across the whole database. In a thread of the server they competed with
+    the requests for the cores and for the interpreter lock; in a process of
+    its own at the lowest priority the operating system gives requests
+    precedence, and the worker thread only waits for results.
+    """
+
+    def __init__(self, warm_up_dir: Path) -> None:
+        self._warm_up_dir = str(warm_up_dir)
+        self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        # "spawn": forking a process that runs threads (the server) is unsafe.
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_low_priority,
+            initargs=(self._warm_up_dir,),
+        )
+        pool.submit(os.getpid)  # start the process (and its warm-up) now, not on the first file
+        return pool
+
+    def __call__(self, paths: Sequence[str]) -> list[PerceptualHash]:
+        try:
+            return list(self._pool.map(_hash_job, paths))
+        except BrokenProcessPool:
+            self._restart()
+            raise
+
+    def match(self, url: str, report_ids: list[int]) -> None:
+        """Match ``report_ids`` in the child process, on the database at ``url``."""
+        try:
+            self._pool.submit(_match_in_child, url, report_ids).result()
+        except BrokenProcessPool:
+            self._restart()
+            raise
+
+    def _restart(self) -> None:
+        # The child died (killed, out of memory): start a new one. The caller
+        # has put its files or reports back in the queue.
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._start()
+
+    def close(self) -> None:
+        """Stop the child process."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 # PostgreSQL advisory-lock key ("VEILLE" in ASCII) that serialises matching across processes.
 MATCH_LOCK_KEY = 0x564549_4C4C45
 
@@ -103,7 +196,7 @@ def _match(database: Database, report_ids: list[int]) -> None:
 
 
 def enqueue_media(
-    session: Session, report_id: int, files: Sequence[tuple[int, str | None]]
+    connection: Connection | Session, report_id: int, files: Sequence[tuple[int, str | None]]
 ) -> None:
     """Queue the spooled files of a new report; ``files`` pairs media item ids with paths.
 
@@ -112,15 +205,30 @@ def enqueue_media(
     """
     if not files:
         return
+    now = utcnow()
     spooled = [(media_id, path) for media_id, path in files if path]
-    for media_id, path in spooled:
-        session.add(
-            MediaJob(report_id=report_id, media_item_id=media_id, spool_path=path, state=PENDING)
+    if spooled:
+        connection.execute(
+            insert(cast(Table, MediaJob.__table__)),
+            [
+                {
+                    "report_id": report_id,
+                    "media_item_id": media_id,
+                    "spool_path": path,
+                    "state": PENDING,
+                    "created_at": now,
+                }
+                for media_id, path in spooled
+            ],
         )
-    session.add(
-        ReportMediaState(
-            report_id=report_id, state=PENDING, pending_files=len(spooled), updated_at=utcnow()
-        )
+    connection.execute(
+        insert(cast(Table, ReportMediaState.__table__)),
+        {
+            "report_id": report_id,
+            "state": PENDING,
+            "pending_files": len(spooled),
+            "updated_at": now,
+        },
     )
 
 
@@ -144,8 +252,13 @@ class MediaWorker:
         keep_files: bool = False,
         batch: int = 16,
         write_gate: threading.Lock | None = None,
+        hasher: Hasher = hash_in_thread,
+        matcher: Callable[[list[int]], None] | None = None,
+        match_every_s: float = 5.0,
     ) -> None:
         self.database = database
+        self.hasher = hasher
+        self.matcher = matcher or (lambda report_ids: _match(database, report_ids))
         # On SQLite the web server shares its writer lock so that the worker and
         # the requests queue in Python rather than in SQLite's busy handler.
         self.write_gate = write_gate or contextlib.nullcontext()
@@ -156,6 +269,8 @@ class MediaWorker:
         self._thread: threading.Thread | None = None
         self.hashed = 0
         self.matched_reports = 0
+        self.match_every_s = match_every_s
+        self._matched_at = time.monotonic()
 
     def _claim(self) -> list[MediaJob]:
         with self.write_gate, self.database.session() as session:
@@ -174,41 +289,71 @@ class MediaWorker:
             return jobs
 
     def _hash(self, jobs: list[MediaJob]) -> None:
-        results: list[tuple[MediaJob, PerceptualHash]] = []
-        for job in jobs:
-            try:
-                result = hash_media_file(Path(job.spool_path))
-            except Exception as error:  # one bad file must not stop the queue
-                log.exception("hashing %s failed", job.spool_path)
-                result = PerceptualHash(None, None, None, f"{type(error).__name__}: {error}")
-            results.append((job, result))
+        try:
+            hashes = self.hasher([job.spool_path for job in jobs])
+        except BaseException:
+            self._requeue([job.id for job in jobs])
+            raise
         with self.write_gate, self.database.session() as session:
-            for job, result in results:
-                values: dict[str, Any] = {}
-                if result.pdq:
-                    values = {"pdq": result.pdq, "pdq_quality": result.pdq_quality}
-                if result.media_type:
-                    values["media_type"] = result.media_type
-                if values:
-                    session.execute(
-                        update(MediaItem).where(MediaItem.id == job.media_item_id).values(**values)
-                    )
-                session.execute(
-                    update(MediaJob)
-                    .where(MediaJob.id == job.id)
-                    .values(
-                        state=FAILED if result.error else DONE, error=result.error, done_at=utcnow()
-                    )
+            self._record(session, jobs, hashes)
+        self._discard_files(jobs)
+
+    def _hash_holding_locks(self) -> int:
+        """PostgreSQL: hash a batch while its rows stay locked in one open transaction.
+
+        The rows are never marked ``running``: other processes skip them
+        because they are locked, and if this process dies its transaction
+        ends, the locks go and the files are waiting again for any process.
+        """
+        with self.database.session() as session:
+            jobs = list(
+                session.scalars(
+                    select(MediaJob)
+                    .where(MediaJob.state == PENDING)
+                    .order_by(MediaJob.id)
+                    .limit(self.batch)
+                    .with_for_update(skip_locked=True)
                 )
+            )
+            if not jobs:
+                return 0
+            self._record(session, jobs, self.hasher([job.spool_path for job in jobs]))
+        self._discard_files(jobs)
+        return len(jobs)
+
+    def _record(self, session: Session, jobs: list[MediaJob], hashes: list[PerceptualHash]) -> None:
+        for job, result in zip(jobs, hashes, strict=True):
+            values: dict[str, Any] = {}
+            if result.pdq:
+                values = {"pdq": result.pdq, "pdq_quality": result.pdq_quality}
+            if result.media_type:
+                values["media_type"] = result.media_type
+            if values:
                 session.execute(
-                    update(ReportMediaState)
-                    .where(ReportMediaState.report_id == job.report_id)
-                    .values(pending_files=ReportMediaState.pending_files - 1, updated_at=utcnow())
+                    update(MediaItem).where(MediaItem.id == job.media_item_id).values(**values)
                 )
+            session.execute(
+                update(MediaJob)
+                .where(MediaJob.id == job.id)
+                .values(
+                    state=FAILED if result.error else DONE, error=result.error, done_at=utcnow()
+                )
+            )
+            session.execute(
+                update(ReportMediaState)
+                .where(ReportMediaState.report_id == job.report_id)
+                .values(pending_files=ReportMediaState.pending_files - 1, updated_at=utcnow())
+            )
+
+    def _discard_files(self, jobs: list[MediaJob]) -> None:
         if not self.keep_files:
-            for job, _ in results:
+            for job in jobs:
                 remove_quietly(job.spool_path)
-        self.hashed += len(results)
+        self.hashed += len(jobs)
+
+    def _requeue(self, job_ids: list[int]) -> None:
+        with self.write_gate, self.database.session() as session:
+            session.execute(update(MediaJob).where(MediaJob.id.in_(job_ids)).values(state=PENDING))
 
     def _set_state(self, report_ids: list[int], state: str) -> None:
         with self.write_gate, self.database.session() as session:
@@ -218,19 +363,39 @@ class MediaWorker:
                 .values(state=state, updated_at=utcnow())
             )
 
+    def _ready_reports(self, session: Session) -> list[int]:
+        return list(
+            session.scalars(
+                select(ReportMediaState.report_id)
+                .where(ReportMediaState.state == PENDING, ReportMediaState.pending_files <= 0)
+                .order_by(ReportMediaState.report_id)
+                .limit(200)
+                .with_for_update(skip_locked=True)
+            )
+        )
+
+    def _match_holding_locks(self) -> int:
+        """PostgreSQL: match ready reports while their state rows stay locked (see above)."""
+        with self.database.session() as session:
+            ready = self._ready_reports(session)
+            if not ready:
+                return 0
+            self.matcher(ready)
+            session.execute(
+                update(ReportMediaState)
+                .where(ReportMediaState.report_id.in_(ready))
+                .values(state=MATCHED, updated_at=utcnow())
+            )
+        self.matched_reports += len(ready)
+        return len(ready)
+
     def _match_ready(self) -> int:
+        if self.database.dialect == "postgresql":
+            return self._match_holding_locks()
         # Claim the reports first so that two server processes never match the same one.
         with self.write_gate, self.database.session() as session:
             write_lock(session)
-            ready = list(
-                session.scalars(
-                    select(ReportMediaState.report_id)
-                    .where(ReportMediaState.state == PENDING, ReportMediaState.pending_files <= 0)
-                    .order_by(ReportMediaState.report_id)
-                    .limit(200)
-                    .with_for_update(skip_locked=True)
-                )
-            )
+            ready = self._ready_reports(session)
             if ready:
                 session.execute(
                     update(ReportMediaState)
@@ -240,7 +405,7 @@ class MediaWorker:
         if not ready:
             return 0
         try:
-            _match(self.database, ready)
+            self.matcher(ready)
         except BaseException:
             self._set_state(ready, PENDING)
             raise
@@ -249,11 +414,25 @@ class MediaWorker:
         return len(ready)
 
     def run_once(self) -> int:
-        """Process one batch of files and match the reports that are ready; returns work done."""
-        jobs = self._claim()
-        if jobs:
-            self._hash(jobs)
-        return len(jobs) + self._match_ready()
+        """Process one batch of files and match the reports that are ready; returns work done.
+
+        While files keep waiting, matching runs at most every ``match_every_s``:
+        each pass refreshes content clusters over the whole database, so one
+        pass for many reports costs about what a pass for one report costs.
+        """
+        if self.database.dialect == "postgresql":
+            hashed = self._hash_holding_locks()
+        else:
+            jobs = self._claim()
+            if jobs:
+                self._hash(jobs)
+            hashed = len(jobs)
+        matched = 0
+        backlog = hashed == self.batch
+        if not backlog or time.monotonic() - self._matched_at >= self.match_every_s:
+            matched = self._match_ready()
+            self._matched_at = time.monotonic()
+        return hashed + matched
 
     def drain(self) -> None:
         """Work until the queue is empty."""
@@ -261,24 +440,34 @@ class MediaWorker:
             pass
 
     def resume_interrupted(self) -> int:
-        """Put back in the queue the work a stopped process left half-done (SQLite only).
+        """Put back in the queue the work a stopped process left half-done; returns how many rows.
 
         On SQLite one server process owns the queue, so anything ``running`` or
-        ``matching`` when it starts was interrupted. On PostgreSQL other live
-        processes may own such rows, so they are left alone.
+        ``matching`` when it starts was interrupted. On PostgreSQL work in
+        progress is held by row locks, not marked, so a crashed process leaves
+        nothing behind; rows still marked (by a version that marked them, or
+        by SQLite-style work) are put back unless a live process has them locked.
         """
-        if self.database.dialect != "sqlite":
-            return 0
         with self.write_gate, self.database.session() as session:
-            jobs = session.execute(
-                update(MediaJob).where(MediaJob.state == RUNNING).values(state=PENDING)
-            )
-            reports = session.execute(
-                update(ReportMediaState)
-                .where(ReportMediaState.state == MATCHING)
-                .values(state=PENDING)
-            )
-            return int(jobs.rowcount or 0) + int(reports.rowcount or 0)  # type: ignore[attr-defined]
+            write_lock(session)
+            jobs = select(MediaJob.id).where(MediaJob.state == RUNNING)
+            reports = select(ReportMediaState.report_id).where(ReportMediaState.state == MATCHING)
+            if self.database.dialect == "postgresql":
+                jobs = jobs.with_for_update(skip_locked=True)
+                reports = reports.with_for_update(skip_locked=True)
+            job_ids = list(session.scalars(jobs))
+            report_ids = list(session.scalars(reports))
+            if job_ids:
+                session.execute(
+                    update(MediaJob).where(MediaJob.id.in_(job_ids)).values(state=PENDING)
+                )
+            if report_ids:
+                session.execute(
+                    update(ReportMediaState)
+                    .where(ReportMediaState.report_id.in_(report_ids))
+                    .values(state=PENDING)
+                )
+            return len(job_ids) + len(report_ids)
 
     def start(self, poll_s: float = 0.5) -> None:
         """Run in a daemon thread, waking every ``poll_s`` seconds or when nudged."""

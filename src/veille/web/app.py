@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -22,8 +23,13 @@ from starlette.concurrency import run_in_threadpool
 from veille import __version__
 from veille.intake.esp.service import expire_reports
 from veille.intake.settings import IntakeSettings
-from veille.intake.worker import MediaWorker, warm_up_hashing
-from veille.store.db import Database, open_database
+from veille.intake.worker import (
+    LowPriorityHasher,
+    MediaWorker,
+    hash_in_thread,
+    warm_up_hashing,
+)
+from veille.store.db import Database, create_veille_engine
 from veille.web.state import AppState
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -39,18 +45,55 @@ def _housekeeping(state: AppState, stop: threading.Event, every_s: float = 60.0)
             logging.getLogger(__name__).exception("expiring ESP reports failed")
 
 
+def open_server_database(url: str | None = None) -> Database:
+    """The configured database (or ``url``) with a connection pool sized for the server.
+
+    Requests run in anyio's worker threads (up to 40 at once). SQLAlchemy's
+    default pool keeps 5 connections and closes any extra one when it is
+    returned, so under load most requests opened a new PostgreSQL connection,
+    and starting a PostgreSQL backend costs more CPU than the request itself.
+    """
+    if url is None:
+        from veille.config import get_settings
+
+        url = get_settings().resolved_database_url()
+    # No ping before each checkout (one round trip per request, ~1.5 ms per
+    # complete ESP report): a connection broken by a database restart fails
+    # one request, and SQLAlchemy then discards every older pooled connection.
+    return Database(
+        create_veille_engine(
+            url, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=600
+        )
+    )
+
+
 def create_app(database: Database | None = None, settings: IntakeSettings | None = None) -> FastAPI:
     """The Veille web app on ``database`` (default: the configured one)."""
-    state = AppState(database or open_database(), settings or IntakeSettings())
+    state = AppState(database or open_server_database(), settings or IntakeSettings())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
+        hasher: LowPriorityHasher | None = None
         if state.settings.worker_enabled:
-            await run_in_threadpool(warm_up_hashing, state.settings.resolved_spool_dir())
-            gate = state.write_gate if state.database.dialect == "sqlite" else None
+            spool_dir = state.settings.resolved_spool_dir()
+            if state.settings.worker_hash_process:
+                hasher = LowPriorityHasher(spool_dir)
+            else:
+                await run_in_threadpool(warm_up_hashing, spool_dir)
+            sqlite = state.database.dialect == "sqlite"
+            matcher = None
+            if hasher is not None and not sqlite:
+                # On SQLite matching stays in the thread, behind the process's write gate:
+                # a low-priority process holding SQLite's only write lock would stall requests.
+                url = state.database.engine.url.render_as_string(hide_password=False)
+                matcher = partial(hasher.match, url)
             state.worker = MediaWorker(
-                state.database, keep_files=state.settings.keep_files, write_gate=gate
+                state.database,
+                keep_files=state.settings.keep_files,
+                write_gate=state.write_gate if sqlite else None,
+                hasher=hasher or hash_in_thread,
+                matcher=matcher,
             )
             state.worker.start(state.settings.worker_poll_s)
         cleaner = threading.Thread(target=_housekeeping, args=(state, stop), daemon=True)
@@ -61,6 +104,8 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
             stop.set()
             if state.worker is not None:
                 state.worker.stop()
+            if hasher is not None:
+                hasher.close()
 
     app = FastAPI(
         title="Veille",

@@ -6,29 +6,38 @@ report only on ``finish``. An unfinished one expires (deleted with its files)
 later. A finished report cannot change; a retracted one is discarded.
 Every function takes the agency the credentials belong to, and a report of
 another agency is answered exactly like one that does not exist.
+
+Each call is one transaction of a few SQLAlchemy Core statements: a provider
+sends six calls per report, so per-call overhead decides the throughput. The
+first statement of each call is the ``UPDATE`` that checks the report is
+open and locks its row (two uploads to one report, or an upload racing a
+finish, take turns); only when it matches nothing is the row read again to
+tell which error to answer.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, update
 
 from veille.intake.esp.mapping import map_file_details, map_report
 from veille.intake.esp.parse import EspXmlError, parse_document
 from veille.intake.models import EspFile, EspReport, MediaDetail
 from veille.intake.schema import MediaIn, ReportIn
 from veille.intake.settings import IntakeSettings
-from veille.intake.store import Incoming, store_reports, write_lock
+from veille.intake.store import Incoming, store_reports
 from veille.intake.uploads import SpooledFile, remove_quietly
 from veille.intake.worker import enqueue_media
-from veille.store.audit import record_event
 from veille.store.db import Database
-from veille.store.types import utcnow
+from veille.store.models import AuditEvent
+from veille.store.types import UTCDateTime, utcnow
 from veille.vocab import Channel, ReporterKind
 
 SUCCESS = 0
@@ -39,6 +48,46 @@ OPEN = "open"
 FINISHED = "finished"
 RETRACTED = "retracted"
 EXPIRED = "expired"
+
+_REPORTS = cast(Table, EspReport.__table__)
+_FILES = cast(Table, EspFile.__table__)
+_MEDIA_DETAILS = cast(Table, MediaDetail.__table__)
+_AUDIT = cast(Table, AuditEvent.__table__)
+
+
+_INSERT_OPEN_REPORT = insert(_REPORTS).returning(_REPORTS.c.id)
+_INSERT_FILE = insert(_FILES)
+_INSERT_AUDIT = insert(_AUDIT)
+_INSERT_MEDIA_DETAILS = insert(_MEDIA_DETAILS)
+_DESCRIBE_FILE = (
+    update(_FILES)
+    .where(
+        _FILES.c.file_id == bindparam("d_file_id"),
+        _FILES.c.esp_report_id == bindparam("d_report_id"),
+    )
+    .values(details_json=bindparam("d_details"))
+)
+_TAKE_FILES = (
+    delete(_FILES)
+    .where(_FILES.c.esp_report_id == bindparam("t_report_id"))
+    .returning(
+        _FILES.c.id,
+        _FILES.c.file_id,
+        _FILES.c.file_name,
+        _FILES.c.media_type,
+        _FILES.c.size_bytes,
+        _FILES.c.md5,
+        _FILES.c.sha1,
+        _FILES.c.sha256,
+        _FILES.c.spool_path,
+        _FILES.c.details_json,
+    )
+)
+_LINK_REPORT = (
+    update(_REPORTS)
+    .where(_REPORTS.c.id == bindparam("l_report_id"))
+    .values(report_id=bindparam("l_veille_id"))
+)
 
 
 class EspError(Exception):
@@ -77,6 +126,31 @@ def _json_default(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
+def _audit(
+    connection: Connection,
+    *,
+    actor: str,
+    agency_id: int,
+    action: str,
+    object_type: str,
+    object_id: int,
+    detail: str | None = None,
+) -> None:
+    connection.execute(
+        _INSERT_AUDIT,
+        {
+            "actor": actor,
+            "agency_id": agency_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": str(object_id),
+            "detail": detail,
+            "at": utcnow(),
+            "success": True,
+        },
+    )
+
+
 def submit_report(
     database: Database, agency_id: int, body: bytes, settings: IntakeSettings, actor: str
 ) -> int:
@@ -91,52 +165,107 @@ def submit_report(
         "provided_country": mapped.provided_country,
         "ips": mapped.ips,
     }
-    with database.session() as session:
-        write_lock(session)
-        row = EspReport(
-            agency_id=agency_id,
-            state=OPEN,
-            record_json=json.dumps(payload, default=_json_default),
-            opened_at=now,
-            changed_at=now,
-            expires_at=_expiry(now, now, settings),
-        )
-        session.add(row)
-        session.flush()
-        record_event(
-            session,
+    with database.engine.begin() as connection:
+        esp_report_id: int = connection.execute(
+            _INSERT_OPEN_REPORT,
+            {
+                "agency_id": agency_id,
+                "state": OPEN,
+                "record_json": json.dumps(payload, default=_json_default),
+                "opened_at": now,
+                "changed_at": now,
+                "expires_at": _expiry(now, now, settings),
+            },
+        ).scalar_one()
+        _audit(
+            connection,
             actor=actor,
             agency_id=agency_id,
             action="esp.submit",
             object_type="esp_report",
-            object_id=row.id,
+            object_id=esp_report_id,
         )
-        return row.id
+    return esp_report_id
 
 
-def _open_report(session: Session, agency_id: int, esp_report_id: int, element: str) -> EspReport:
+# Claims: which change each call makes to the open report it names.
+TOUCH = "touch"  # upload, fileinfo: record a change and push the expiry
+FINISH = "finish"
+RETRACT = "retract"
+
+
+@lru_cache(maxsize=8)
+def _claim_statement(dialect: str, claim: str) -> Any:
+    """The UPDATE that checks a report is open and unexpired, changes it and locks its row.
+
+    Built once per dialect and claim: SQLAlchemy then reuses its compiled
+    form without rebuilding the expression on every request.
+    """
+    now = bindparam("claim_now", type_=UTCDateTime())
+    values: dict[str, Any] = {"changed_at": now}
+    returning: list[Any] = [_REPORTS.c.id]
+    if claim == TOUCH:
+        # expires = max(opened + open TTL, now + idle TTL); the stored expiry already
+        # holds max(opened + open TTL, earlier change + idle TTL), so the later of it
+        # and now + idle TTL is the same value, without reading the row first.
+        idle = bindparam("claim_idle_expiry", type_=UTCDateTime())
+        later = func.max if dialect == "sqlite" else func.greatest
+        values["expires_at"] = later(_REPORTS.c.expires_at, idle, type_=UTCDateTime())
+    elif claim == FINISH:
+        values.update(state=FINISHED, finished_at=now)
+        returning += [_REPORTS.c.opened_at, _REPORTS.c.record_json]
+    return (
+        update(_REPORTS)
+        .where(
+            _REPORTS.c.id == bindparam("claim_id"),
+            _REPORTS.c.agency_id == bindparam("claim_agency"),
+            _REPORTS.c.state == OPEN,
+            _REPORTS.c.expires_at > now,
+        )
+        .values(values)
+        .returning(*returning)
+    )
+
+
+def _claim_open(
+    connection: Connection,
+    agency_id: int,
+    esp_report_id: int,
+    element: str,
+    claim: str,
+    settings: IntakeSettings | None = None,
+) -> Any:
+    """Change an open, unexpired report of ``agency_id`` (locking its row); else the 4100/5102 error.
+
+    Returns the changed row (``id``, and for ``FINISH`` ``opened_at`` and ``record_json``).
+    """
     if not 0 < esp_report_id < 2**31:
         raise EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
-    row = session.scalar(
-        select(EspReport)
-        .where(EspReport.id == esp_report_id, EspReport.agency_id == agency_id)
-        .with_for_update()
-    )
-    if row is None or row.state in (RETRACTED, EXPIRED):
-        raise EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
-    if row.state == FINISHED:
+    now = utcnow()
+    parameters: dict[str, Any] = {
+        "claim_now": now,
+        "claim_id": esp_report_id,
+        "claim_agency": agency_id,
+    }
+    if claim == TOUCH:
+        assert settings is not None
+        parameters["claim_idle_expiry"] = now + timedelta(seconds=settings.esp_idle_ttl_s)
+    statement = _claim_statement(connection.dialect.name, claim)
+    row = connection.execute(statement, parameters).first()
+    if row is not None:
+        return row
+    state, expires_at = connection.execute(
+        select(_REPORTS.c.state, _REPORTS.c.expires_at).where(
+            _REPORTS.c.id == esp_report_id, _REPORTS.c.agency_id == agency_id
+        )
+    ).first() or (None, None)
+    if state == FINISHED:
         raise EspError(
             ALREADY_FINISHED, f"{element}: report {esp_report_id} is already finished", 409
         )
-    if row.expires_at <= utcnow():
+    if state == OPEN and expires_at is not None and expires_at <= now:
         raise EspError(VALIDATION_FAILED, f"{element}: report {esp_report_id} has expired", 404)
-    return row
-
-
-def _touch(row: EspReport, settings: IntakeSettings) -> None:
-    now = utcnow()
-    row.changed_at = now
-    row.expires_at = _expiry(row.opened_at, now, settings)
+    raise EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
 
 
 def parse_report_id(value: str | None, element: str = "id") -> int:
@@ -155,27 +284,25 @@ def add_upload(
     settings: IntakeSettings,
 ) -> str:
     """Attach a spooled file to an open report; returns its file id."""
-    import uuid
-
     try:
-        with database.session() as session:
-            write_lock(session)
-            row = _open_report(session, agency_id, esp_report_id, "id")
+        with database.engine.begin() as connection:
+            _claim_open(connection, agency_id, esp_report_id, "id", TOUCH, settings)
             file_id = uuid.uuid4().hex
-            session.add(
-                EspFile(
-                    esp_report_id=row.id,
-                    file_id=file_id,
-                    file_name=(spooled.file_name or None) and spooled.file_name[:500],
-                    media_type=spooled.media_type,
-                    size_bytes=spooled.size_bytes,
-                    md5=spooled.md5,
-                    sha1=spooled.sha1,
-                    sha256=spooled.sha256,
-                    spool_path=str(spooled.path),
-                )
+            connection.execute(
+                _INSERT_FILE,
+                {
+                    "esp_report_id": esp_report_id,
+                    "file_id": file_id,
+                    "file_name": (spooled.file_name or None) and spooled.file_name[:500],
+                    "media_type": spooled.media_type,
+                    "size_bytes": spooled.size_bytes,
+                    "md5": spooled.md5,
+                    "sha1": spooled.sha1,
+                    "sha256": spooled.sha256,
+                    "spool_path": str(spooled.path),
+                    "created_at": utcnow(),
+                },
             )
-            _touch(row, settings)
             return file_id
     except BaseException:
         remove_quietly(spooled.path)
@@ -190,73 +317,89 @@ def add_file_details(
         mapped = map_file_details(parse_document(body, "fileDetails"))
     except EspXmlError as error:
         raise EspError(VALIDATION_FAILED, str(error)) from None
-    with database.session() as session:
-        write_lock(session)
-        row = _open_report(session, agency_id, mapped.report_id, "fileDetails/reportId")
-        file_row = session.scalar(
-            select(EspFile).where(
-                EspFile.file_id == mapped.file_id, EspFile.esp_report_id == row.id
-            )
+    with database.engine.begin() as connection:
+        _claim_open(
+            connection, agency_id, mapped.report_id, "fileDetails/reportId", TOUCH, settings
         )
-        if file_row is None:
+        described = connection.execute(
+            _DESCRIBE_FILE,
+            {
+                "d_file_id": mapped.file_id,
+                "d_report_id": mapped.report_id,
+                "d_details": json.dumps(mapped.__dict__),
+            },
+        )
+        if not described.rowcount:
             raise EspError(
                 VALIDATION_FAILED,
-                f"fileDetails/fileId: no file {mapped.file_id!r} in report {row.id}",
+                f"fileDetails/fileId: no file {mapped.file_id!r} in report {mapped.report_id}",
                 404,
             )
-        file_row.details_json = json.dumps(mapped.__dict__)
-        _touch(row, settings)
     return mapped.report_id, mapped.file_id
 
 
+def _record(
+    agency_id: int,
+    esp_report_id: int,
+    opened_at: datetime,
+    fields: dict[str, Any],
+    files: Sequence[Any],
+    details: list[dict[str, Any] | None],
+) -> ReportIn:
+    """The Veille report of a finished submission: the report's fields and its files' details."""
+    offences = set(fields["offence_types"])
+    flags = set(fields["flags"])
+    identifiers = list(fields["identifiers"])
+    notes = [fields["summary"]] if fields.get("summary") else []
+    for detail in details:
+        if detail is None:
+            continue
+        offences.update(detail["offences"])
+        flags.update(detail["flags"])
+        identifiers.extend(i for i in detail["identifiers"] if i not in identifiers)
+        notes.extend(detail["notes"])
+    return ReportIn.model_validate(
+        {
+            **fields,
+            "external_id": str(esp_report_id),
+            "source": _source(agency_id),
+            "channel": Channel.ESP_API,
+            "reporter_kind": ReporterKind.ESP,
+            "received_at": opened_at,
+            "offence_types": sorted(offences),
+            "flags": sorted(flags),
+            "identifiers": identifiers,
+            "summary": "\n".join(notes)[:20_000] or None,
+            "media": [
+                MediaIn(
+                    file_name=(detail or {}).get("file_name") or f.file_name,
+                    size_bytes=f.size_bytes,
+                    media_type=f.media_type,
+                    md5=f.md5,
+                    sha1=f.sha1,
+                    sha256=f.sha256,
+                ).model_dump()
+                for f, detail in zip(files, details, strict=True)
+            ],
+        }
+    )
+
+
 def finish_report(database: Database, agency_id: int, esp_report_id: int, actor: str) -> Finished:
-    """Turn an open submission into a Veille report and queue its files for hashing."""
-    with database.session() as session:
-        write_lock(session)
-        row = _open_report(session, agency_id, esp_report_id, "id")
-        files = session.scalars(
-            select(EspFile).where(EspFile.esp_report_id == row.id).order_by(EspFile.id)
-        ).all()
-        payload = json.loads(row.record_json)
-        fields: dict[str, Any] = payload["fields"]
-        details = [json.loads(f.details_json) if f.details_json else None for f in files]
-        offences = set(fields["offence_types"])
-        flags = set(fields["flags"])
-        identifiers = list(fields["identifiers"])
-        notes = [fields["summary"]] if fields.get("summary") else []
-        for detail in details:
-            if detail is None:
-                continue
-            offences.update(detail["offences"])
-            flags.update(detail["flags"])
-            identifiers.extend(i for i in detail["identifiers"] if i not in identifiers)
-            notes.extend(detail["notes"])
-        record = ReportIn.model_validate(
-            {
-                **fields,
-                "external_id": str(row.id),
-                "source": _source(agency_id),
-                "channel": Channel.ESP_API,
-                "reporter_kind": ReporterKind.ESP,
-                "received_at": row.opened_at,
-                "offence_types": sorted(offences),
-                "flags": sorted(flags),
-                "identifiers": identifiers,
-                "summary": "\n".join(notes)[:20_000] or None,
-                "media": [
-                    MediaIn(
-                        file_name=(detail or {}).get("file_name") or f.file_name,
-                        size_bytes=f.size_bytes,
-                        media_type=f.media_type,
-                        md5=f.md5,
-                        sha1=f.sha1,
-                        sha256=f.sha256,
-                    ).model_dump()
-                    for f, detail in zip(files, details, strict=True)
-                ],
-            }
+    """Turn an open submission into a Veille report and queue its files for hashing.
+
+    The submission's file rows are deleted: the media items, their details
+    and the worker's jobs now hold what they said.
+    """
+    with database.engine.begin() as connection:
+        row = _claim_open(connection, agency_id, esp_report_id, "id", FINISH)
+        files = sorted(
+            connection.execute(_TAKE_FILES, {"t_report_id": esp_report_id}).all(),
+            key=lambda f: f.id,
         )
-        connection = session.connection()
+        payload = json.loads(row.record_json)
+        details = [json.loads(f.details_json) if f.details_json else None for f in files]
+        record = _record(agency_id, esp_report_id, row.opened_at, payload["fields"], files, details)
         stored = store_reports(
             connection,
             [
@@ -269,73 +412,110 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
                 )
             ],
         )[0]
-        jobs: list[tuple[int, str | None]] = []
-        for f, detail, media_id in zip(files, details, stored.media_item_ids, strict=True):
-            session.add(
-                MediaDetail(
-                    media_item_id=media_id,
-                    esp_file_id=f.file_id,
-                    industry_classification=(detail or {}).get("industry_classification"),
-                    file_relevance=(detail or {}).get("file_relevance"),
-                    original_hashes_json=json.dumps((detail or {}).get("original_hashes") or []),
-                    annotations=",".join((detail or {}).get("annotations") or [])[:500] or None,
-                )
+        if files:
+            connection.execute(
+                _INSERT_MEDIA_DETAILS,
+                [
+                    {
+                        "media_item_id": media_id,
+                        "esp_file_id": f.file_id,
+                        "industry_classification": (detail or {}).get("industry_classification"),
+                        "file_relevance": (detail or {}).get("file_relevance"),
+                        "original_hashes_json": json.dumps(
+                            (detail or {}).get("original_hashes") or []
+                        ),
+                        "annotations": ",".join((detail or {}).get("annotations") or [])[:500]
+                        or None,
+                        "details_json": None,
+                    }
+                    for f, detail, media_id in zip(
+                        files, details, stored.media_item_ids, strict=True
+                    )
+                ],
             )
-            jobs.append((media_id, f.spool_path))
-        enqueue_media(session, stored.report_id, jobs)
-        for f in files:
-            f.spool_path = None
-        row.state = FINISHED
-        row.finished_at = utcnow()
-        row.changed_at = row.finished_at
-        row.report_id = stored.report_id
-        record_event(
-            session,
+            enqueue_media(
+                connection,
+                stored.report_id,
+                [(m, f.spool_path) for f, m in zip(files, stored.media_item_ids, strict=True)],
+            )
+        connection.execute(
+            _LINK_REPORT, {"l_report_id": esp_report_id, "l_veille_id": stored.report_id}
+        )
+        _audit(
+            connection,
             actor=actor,
             agency_id=agency_id,
             action="esp.finish",
             object_type="report",
             object_id=stored.report_id,
-            detail=f"ESP report {row.id}, {len(files)} file(s)",
+            detail=f"ESP report {esp_report_id}, {len(files)} file(s)",
         )
-        return Finished(row.id, stored.report_id, [f.file_id for f in files])
+        return Finished(esp_report_id, stored.report_id, [f.file_id for f in files])
 
 
-def _discard(session: Session, row: EspReport, state: str) -> int:
-    files = session.scalars(select(EspFile).where(EspFile.esp_report_id == row.id)).all()
-    for f in files:
-        remove_quietly(f.spool_path)
-        session.delete(f)
-    row.state = state
-    row.record_json = "{}"
-    row.changed_at = utcnow()
-    return len(files)
+def _discard(connection: Connection, esp_report_id: int, state: str) -> list[str | None]:
+    """Delete the file rows of a claimed open report and mark it ``state``.
+
+    Returns the spooled files' paths, to delete once the transaction is committed.
+    """
+    paths: list[str | None] = list(
+        connection.execute(
+            _FILES.delete()
+            .where(_FILES.c.esp_report_id == esp_report_id)
+            .returning(_FILES.c.spool_path)
+        ).scalars()
+    )
+    connection.execute(
+        update(_REPORTS)
+        .where(_REPORTS.c.id == esp_report_id)
+        .values(state=state, record_json="{}", changed_at=utcnow())
+    )
+    return paths
 
 
 def retract_report(database: Database, agency_id: int, esp_report_id: int, actor: str) -> None:
     """Discard an open report and its files."""
-    with database.session() as session:
-        write_lock(session)
-        row = _open_report(session, agency_id, esp_report_id, "id")
-        _discard(session, row, RETRACTED)
-        record_event(
-            session,
+    with database.engine.begin() as connection:
+        _claim_open(connection, agency_id, esp_report_id, "id", RETRACT)
+        paths = _discard(connection, esp_report_id, RETRACTED)
+        _audit(
+            connection,
             actor=actor,
             agency_id=agency_id,
             action="esp.retract",
             object_type="esp_report",
-            object_id=row.id,
+            object_id=esp_report_id,
         )
+    for path in paths:
+        remove_quietly(path)
 
 
 def expire_reports(database: Database, now: datetime | None = None) -> int:
     """Discard every open report past its expiry time; returns how many."""
     now = now or utcnow()
-    with database.session() as session:
-        write_lock(session)
-        rows = session.scalars(
-            select(EspReport).where(EspReport.state == OPEN, EspReport.expires_at <= now).limit(500)
-        ).all()
-        for row in rows:
-            _discard(session, row, EXPIRED)
-        return len(rows)
+    with database.engine.begin() as connection:
+        # Claim the expired rows first (an UPDATE takes the write lock on SQLite and
+        # the row locks on PostgreSQL), so that a racing upload cannot slip in.
+        expired = (
+            connection.execute(
+                update(_REPORTS)
+                .where(
+                    _REPORTS.c.id.in_(
+                        select(_REPORTS.c.id)
+                        .where(_REPORTS.c.state == OPEN, _REPORTS.c.expires_at <= now)
+                        .limit(500)
+                        .scalar_subquery()
+                    ),
+                    _REPORTS.c.state == OPEN,
+                    _REPORTS.c.expires_at <= now,
+                )
+                .values(state=EXPIRED, changed_at=utcnow())
+                .returning(_REPORTS.c.id)
+            )
+            .scalars()
+            .all()
+        )
+        paths = [p for esp_id in expired for p in _discard(connection, esp_id, EXPIRED)]
+    for path in paths:
+        remove_quietly(path)
+    return len(expired)

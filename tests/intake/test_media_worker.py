@@ -1,0 +1,42 @@
+"""The media worker's low-priority hashing process."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from veille.intake.worker import LowPriorityHasher, hash_in_thread
+
+
+def _image(path: Path, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 255, (96, 96, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def _niceness_of_child(hasher: LowPriorityHasher) -> int:
+    return hasher._pool.submit(os.nice, 0).result(timeout=60)
+
+
+def test_low_priority_process_hashes_like_the_thread_and_runs_at_nice_19(tmp_path: Path) -> None:
+    files = [str(_image(tmp_path / f"{seed}.png", seed)) for seed in range(3)]
+    (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+    files.append(str(tmp_path / "broken.jpg"))
+    hasher = LowPriorityHasher(tmp_path / "warm-up")
+    try:
+        assert _niceness_of_child(hasher) == 19
+        in_process = hasher(files)
+    finally:
+        hasher.close()
+    in_thread = hash_in_thread(files)
+    assert in_process == in_thread
+    assert all(h.pdq and len(h.pdq) == 64 for h in in_process[:3])
+    # A file that cannot be decoded gets no PDQ; nothing is raised.
+    assert in_process[3].pdq is None
