@@ -132,3 +132,35 @@ class ReportMediaState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_intake_report_media_state", "state"),)
+
+
+class ServerSecret(Base):
+    """A random secret shared by every server process on this database (CSRF, rate-limit keys).
+
+    ``veille serve --workers N`` runs N processes, possibly on several
+    machines; a secret each process drew for itself would make a form token
+    issued by one process worthless to the next.
+    """
+
+    __tablename__ = "intake_server_secret"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    secret_hex: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RateLimitCount(Base):
+    """Attempts accepted under one rate limit from one client address in one window.
+
+    ``key`` is an HMAC of the limit's name and the address under a server
+    secret: the address itself is never stored. Rows of past windows are
+    deleted now and then by the limiter.
+    """
+
+    __tablename__ = "intake_rate_limit"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_intake_rate_limit_window", "window_start"),)

@@ -54,7 +54,10 @@ class IntakeSettings(BaseSettings):
         default=0.5, gt=0, description="How often the media worker looks for new files."
     )
     form_rate_limit: int = Field(
-        default=10, ge=1, description="Hotline form reports per client address per hour."
+        default=10,
+        ge=1,
+        description="Hotline form reports per client address per clock hour, counted across "
+        "all server processes.",
     )
     public_owner_agency: str | None = Field(
         default=None,

@@ -30,6 +30,7 @@ from veille.intake.worker import (
     warm_up_hashing,
 )
 from veille.store.db import Database, create_veille_engine
+from veille.web.protection import FormGuards
 from veille.web.state import AppState
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -70,11 +71,14 @@ def open_server_database(url: str | None = None) -> Database:
 def create_app(database: Database | None = None, settings: IntakeSettings | None = None) -> FastAPI:
     """The Veille web app on ``database`` (default: the configured one)."""
     state = AppState(database or open_server_database(), settings or IntakeSettings())
+    form_guards = FormGuards(state.database, state.settings.form_rate_limit)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         hasher: LowPriorityHasher | None = None
+        # The form's shared secrets, read (or created) before the first request.
+        await run_in_threadpool(form_guards.load)
         if state.settings.worker_enabled:
             spool_dir = state.settings.resolved_spool_dir()
             if state.settings.worker_hash_process:
@@ -117,6 +121,7 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
         redoc_url=None,
     )
     app.state.veille = state
+    app.state.form_guards = form_guards
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,13 +1,15 @@
 """The public hotline form (``/report`` in English, ``/signaler`` in French).
 
 No account, optional anonymity, no third-party scripts (the page loads only
-its own stylesheet), a CSRF token and a rate limit per address. The route
+its own stylesheet), a CSRF token and a rate limit per address, both shared
+by every server process (see :mod:`veille.web.protection`). The route
 parses the form and calls :func:`veille.intake.channels.receive_form_report`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -27,7 +29,7 @@ from veille.intake.channels import (
 from veille.vocab import PlatformCategory
 from veille.web.bodies import BadBody, BodyTooLarge, read_limited
 from veille.web.i18n import CATEGORY_LABELS, TEXTS
-from veille.web.protection import CsrfGuard, RateLimiter
+from veille.web.protection import CsrfGuard, FormGuards, RateLimiter
 from veille.web.state import app_state
 
 router = APIRouter(include_in_schema=False)
@@ -44,14 +46,8 @@ PATHS = {"en": "/report", "fr": "/signaler"}
 
 
 def _guards(request: Request) -> tuple[CsrfGuard, RateLimiter]:
-    app_data = request.app.state
-    if not hasattr(app_data, "form_guards"):
-        app_data.form_guards = (
-            CsrfGuard(),
-            RateLimiter(app_state(request).settings.form_rate_limit),
-        )
-    guards: tuple[CsrfGuard, RateLimiter] = app_data.form_guards
-    return guards
+    guards: FormGuards = request.app.state.form_guards
+    return guards.load()
 
 
 def _page(
@@ -158,8 +154,13 @@ async def _receive(request: Request, language: str) -> Response:
     if not csrf.check(fields.get("csrf_token"), request.cookies.get(COOKIE)):
         return _page(request, language, "form.html", 403, values=fields, notice=text["expired"])
     address = request.client.host if request.client else None
-    if not limiter.allow(address or "unknown"):
-        return _page(request, language, "form.html", 429, values=fields, notice=text["too_many"])
+    decision = await run_in_threadpool(
+        state.serialised, partial(limiter.allow, address or "unknown")
+    )
+    if not decision.allowed:
+        refused = _page(request, language, "form.html", 429, values=fields, notice=text["too_many"])
+        refused.headers["Retry-After"] = str(decision.retry_after_s)
+        return refused
     try:
         report = _form_report(fields, language, address)
         owner = await run_in_threadpool(
