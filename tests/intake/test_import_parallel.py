@@ -126,3 +126,18 @@ def test_large_files_are_parsed_in_a_second_process(
     assert importer._use_child(small, True) is True
     monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 2)
     assert importer._use_child(small, None) is ((importer.os.cpu_count() or 1) >= 2)
+
+
+def test_a_failing_parse_process_is_reported_and_nothing_is_written(
+    database: Database, agencies: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _mixed_file(tmp_path / "mixed.jsonl")
+    # The parsing process itself fails (here: a directory instead of a file).
+    with pytest.raises(importer.ParseProcessError, match="IsADirectoryError"):
+        importer.import_reports(database, tmp_path, file_format="jsonl", parallel=True)
+    # The parsing process dies without a word.
+    monkeypatch.setattr(importer.sys, "executable", "/bin/false")
+    with pytest.raises(importer.ParseProcessError, match="exit code 1"):
+        import_reports(database, path, parallel=True)
+    with database.session() as session:
+        assert session.scalars(select(Report.id)).first() is None

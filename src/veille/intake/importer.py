@@ -10,10 +10,13 @@ nothing; the same key with different content is an error.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
+import queue
 import subprocess
 import sys
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +61,7 @@ MAX_ERRORS_KEPT = 1000
 # while this one writes (see :func:`import_reports`).
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 _EVENTS_PER_MESSAGE = 500
+_FRAMES_AHEAD = 16
 _REPORT_COLUMNS = (
     "id",
     "source",
@@ -517,12 +521,18 @@ def _events(records: Iterable[RawRecord], owners: _Owners) -> Iterator[_Event]:
         yield _prepare(_Pending(raw.line, raw.text, result, record_source, digest, record_owner))
 
 
+def _send(stdout: IO[bytes], message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stdout.write(len(data).to_bytes(8, "little"))
+    stdout.write(data)
+
+
 def parse_in_child(stdin: IO[bytes], stdout: IO[bytes]) -> None:
     """Body of the second process of a parallel import (``python -m veille.intake.parse_child``).
 
     Reads ``(path, file_format, owners)`` pickled on ``stdin`` and writes
-    pickled messages on ``stdout``: ``(events, bytes_read)`` in file order,
-    then ``None``; a failure is sent as ``("error", text)``.
+    length-prefixed pickled messages on ``stdout``: ``(events, bytes_read)``
+    in file order, then ``None``; a failure is sent as ``("error", text)``.
     """
     path, file_format, owners = pickle.load(stdin)
     read = 0
@@ -536,13 +546,31 @@ def parse_in_child(stdin: IO[bytes], stdout: IO[bytes]) -> None:
         for event in _events(read_records(Path(path), file_format, count), owners):
             batch.append(event)
             if len(batch) >= _EVENTS_PER_MESSAGE:
-                pickle.dump((batch, read), stdout, protocol=pickle.HIGHEST_PROTOCOL)
+                _send(stdout, (batch, read))
                 batch, read = [], 0
-        pickle.dump((batch, read), stdout, protocol=pickle.HIGHEST_PROTOCOL)
-        pickle.dump(None, stdout)
+        _send(stdout, (batch, read))
+        _send(stdout, None)
     except Exception as error:  # reported to the parent, which raises
-        pickle.dump(("error", f"{type(error).__name__}: {error}"), stdout)
+        _send(stdout, ("error", f"{type(error).__name__}: {error}"))
     stdout.flush()
+
+
+def _read_frames(stream: IO[bytes], frames: queue.Queue[bytes | None]) -> None:
+    """Move the child's messages off its pipe as soon as they are written.
+
+    Without this the child blocks on a full pipe while the writer is busy
+    with the database, and the two processes take turns instead of
+    overlapping. Reading releases the GIL; unpickling stays with the caller.
+    """
+    try:
+        while True:
+            header = stream.read(8)
+            if len(header) < 8:
+                break
+            data = stream.read(int.from_bytes(header, "little"))
+            frames.put(data)
+    finally:
+        frames.put(None)
 
 
 class ParseProcessError(RuntimeError):
@@ -567,16 +595,26 @@ def _events_from_child(
         },
     )
     assert child.stdin is not None and child.stdout is not None
+    frames: queue.Queue[bytes | None] = queue.Queue(maxsize=_FRAMES_AHEAD)
+    reader = threading.Thread(
+        target=_read_frames, args=(child.stdout, frames), name="veille-import-read", daemon=True
+    )
     try:
-        pickle.dump((str(path), file_format, owners), child.stdin)
-        child.stdin.close()
+        try:
+            pickle.dump((str(path), file_format, owners), child.stdin)
+            child.stdin.close()
+        except BrokenPipeError:
+            raise ParseProcessError(
+                f"the parsing process did not start (exit code {child.wait()})"
+            ) from None
+        reader.start()
         while True:
-            try:
-                message = pickle.load(child.stdout)
-            except EOFError:
+            frame = frames.get()
+            if frame is None:
                 raise ParseProcessError(
                     f"the parsing process stopped unexpectedly (exit code {child.wait()})"
-                ) from None
+                )
+            message = pickle.loads(frame)
             if message is None:
                 break
             if message[0] == "error":
@@ -589,6 +627,11 @@ def _events_from_child(
         if child.poll() is None:
             child.kill()
         child.wait()
+        if reader.ident is not None and reader.is_alive():
+            # Unblock a reader waiting for room in the queue, then let it see EOF.
+            while reader.is_alive():
+                with contextlib.suppress(queue.Empty):
+                    frames.get(timeout=0.1)
         child.stdout.close()
 
 
