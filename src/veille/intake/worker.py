@@ -19,6 +19,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -339,10 +340,18 @@ class MediaWorker:
                     state=FAILED if result.error else DONE, error=result.error, done_at=utcnow()
                 )
             )
+        # One update per report, in report order: two server processes recording
+        # batches that share reports then lock those rows in the same order and
+        # cannot deadlock (files of a report may sit in both batches).
+        done_per_report = Counter(job.report_id for job in jobs)
+        for report_id in sorted(done_per_report):
             session.execute(
                 update(ReportMediaState)
-                .where(ReportMediaState.report_id == job.report_id)
-                .values(pending_files=ReportMediaState.pending_files - 1, updated_at=utcnow())
+                .where(ReportMediaState.report_id == report_id)
+                .values(
+                    pending_files=ReportMediaState.pending_files - done_per_report[report_id],
+                    updated_at=utcnow(),
+                )
             )
 
     def _discard_files(self, jobs: list[MediaJob]) -> None:
