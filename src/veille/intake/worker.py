@@ -273,18 +273,22 @@ class MediaWorker:
         self.match_every_s = match_every_s
         self._matched_at = time.monotonic()
 
+    def _lock_waiting(self, session: Session) -> list[MediaJob]:
+        """The next batch of waiting files, locked; rows another process holds are skipped."""
+        return list(
+            session.scalars(
+                select(MediaJob)
+                .where(MediaJob.state == PENDING)
+                .order_by(MediaJob.id)
+                .limit(self.batch)
+                .with_for_update(skip_locked=True)
+            )
+        )
+
     def _claim(self) -> list[MediaJob]:
         with self.write_gate, self.database.session() as session:
             write_lock(session)
-            jobs = list(
-                session.scalars(
-                    select(MediaJob)
-                    .where(MediaJob.state == PENDING)
-                    .order_by(MediaJob.id)
-                    .limit(self.batch)
-                    .with_for_update(skip_locked=True)
-                )
-            )
+            jobs = self._lock_waiting(session)
             for job in jobs:
                 job.state = RUNNING
             return jobs
@@ -307,15 +311,7 @@ class MediaWorker:
         ends, the locks go and the files are waiting again for any process.
         """
         with self.database.session() as session:
-            jobs = list(
-                session.scalars(
-                    select(MediaJob)
-                    .where(MediaJob.state == PENDING)
-                    .order_by(MediaJob.id)
-                    .limit(self.batch)
-                    .with_for_update(skip_locked=True)
-                )
-            )
+            jobs = self._lock_waiting(session)
             if not jobs:
                 return 0
             self._record(session, jobs, self.hasher([job.spool_path for job in jobs]))
