@@ -21,7 +21,7 @@ from rich.progress import (
 )
 
 from veille import __version__
-from veille.cli_options import AllOption, AsOption, JsonOption, agency_viewer
+from veille.cli_options import AllOption, AsOption, JsonOption, agency_viewer, read_as_viewer
 from veille.output import console, fail, print_json, print_table
 from veille.store import migrate
 from veille.store.db import Database, open_database
@@ -110,7 +110,6 @@ def _parse_day(value: str | None, option: str) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         fail(f"{option}: {value!r} is not a date (expected YYYY-MM-DD)", 2)
-        raise
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -180,7 +179,6 @@ def import_reports_command(
             summary = refused.summary
         except ValueError as error:
             fail(str(error), 2)
-            raise
     processed = None
     if summary.written and match and summary.new_report_ids:
         from veille.pipeline import process_new_reports
@@ -308,7 +306,6 @@ def reports_list(
             owner_id = find_agency(session, agency).id if agency else None
         except (CountryError, AgencyNotFound) as error:
             fail(str(error), 2)
-            raise
         criteria = ReportFilter(
             countries=countries,
             categories=category or [],
@@ -335,17 +332,13 @@ def reports_show(
     """Show one report (the read is written to the audit log)."""
     from veille.store.reports import ReportNotFound, get_report
 
-    database = ready_database()
-    missing: str | None = None
-    with database.session() as session:
-        viewer = agency_viewer(session, as_agency, all_agencies)
-        try:
-            detail = report_detail(get_report(session, viewer, report_id))
-        except ReportNotFound as error:
-            # Caught inside the session so that the failed read stays in the audit log.
-            missing = str(error)
-    if missing is not None:
-        fail(missing, 1)
+    detail = read_as_viewer(
+        ready_database(),
+        as_agency,
+        all_agencies,
+        lambda session, viewer: report_detail(get_report(session, viewer, report_id)),
+        ReportNotFound,
+    )
     if as_json:
         print_json(detail)
         return
@@ -431,7 +424,6 @@ def agencies_import(
             created, unchanged = ensure_agencies(session, specs)
     except ValueError as error:
         fail(str(error), 2)
-        raise
     console.print(f"agencies: {created} created, {unchanged} already present")
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from sqlalchemy.orm import Session
 
 from veille.output import fail
 from veille.store.reports import Viewer
+
+if TYPE_CHECKING:
+    from veille.store.db import Database
+
+T = TypeVar("T")
 
 AsOption = Annotated[str | None, typer.Option("--as", help="Agency you act for (name or id).")]
 AllOption = Annotated[
@@ -33,5 +39,27 @@ def agency_viewer(session: Session, as_agency: str | None, all_agencies: bool = 
         agency = find_agency(session, as_agency or "")
     except AgencyNotFound as error:
         fail(str(error), 2)
-        raise
     return Viewer(actor=current_actor(), agency_id=agency.id)
+
+
+def read_as_viewer(
+    database: Database,
+    as_agency: str | None,
+    all_agencies: bool,
+    read: Callable[[Session, Viewer], T],
+    not_found: type[Exception],
+) -> T:
+    """``read(session, viewer)`` as the command's viewer; exits 1 when the object is missing.
+
+    The failure is caught inside the session so that the audit event of a
+    refused read is committed before the command exits.
+    """
+    missing: str | None = None
+    with database.session() as session:
+        viewer = agency_viewer(session, as_agency, all_agencies)
+        try:
+            return read(session, viewer)
+        except not_found as error:
+            missing = str(error)
+    assert missing is not None
+    fail(missing, 1)

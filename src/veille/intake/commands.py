@@ -42,7 +42,6 @@ def keys_create(
             key_id, secret = create_api_key(session, agency, scope, label)
     except (AgencyNotFound, ValueError) as error:
         fail(str(error), 2)
-        raise
     if as_json:
         print_json({"id": key_id, "key": secret, "scopes": sorted(set(scope))})
     else:
@@ -116,7 +115,6 @@ def credentials_set(
             chosen = set_esp_credentials(session, agency, username, password)
     except (AgencyNotFound, ValueError) as error:
         fail(str(error), 2)
-        raise
     shown = "(as given)" if password else chosen
     console.print(f"ESP login {username!r} set for {agency}; password: {shown}", highlight=False)
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from veille.cli_options import read_as_viewer
 from veille.linking.cli_support import (
     AllOption,
     AsOption,
@@ -128,7 +129,6 @@ def stoplist_add(
         entries = {parse_stop_key(key)[0]: (reason, None) for key in keys}
     except StopListError as error:
         fail(str(error), 2)
-        raise
     with ready().session() as session:
         added = add_stop_entries(session, entries, actor=current_actor(), source="manual")
     console.print(
@@ -146,7 +146,6 @@ def stoplist_remove(key: Annotated[str, typer.Argument(help="KIND:VALUE entry.")
             removed = remove_stop_entry(session, key)
     except StopListError as error:
         fail(str(error), 2)
-        raise
     if not removed:
         fail(f"{key!r} is not a stored stop-list entry", 1)
     console.print(f"removed {key}")
@@ -187,15 +186,13 @@ def clusters_show(
     """Show a cluster: the reports you may see and the evidence of every link between them."""
     from veille.linking.clusters import ClusterNotFound, show_cluster
 
-    missing = None
-    with ready().session() as session:
-        viewer = agency_viewer(session, as_agency, all_agencies)
-        try:
-            detail = show_cluster(session, viewer, cluster_id)
-        except ClusterNotFound as error:
-            missing = str(error)
-    if missing is not None:
-        fail(missing, 1)
+    detail = read_as_viewer(
+        ready(),
+        as_agency,
+        all_agencies,
+        lambda session, viewer: show_cluster(session, viewer, cluster_id),
+        ClusterNotFound,
+    )
     if as_json:
         print_json(detail)
         return

@@ -146,7 +146,6 @@ def match_command(
                 found = match_query(session, query)
             except (SignalError, ListFormatError) as error:
                 fail(str(error), 2)
-                raise
             rows.extend(
                 {
                     "query": r.query, "list": r.list_name, "item": r.item_id,
@@ -202,7 +201,6 @@ def lists_import(
             summary = import_list(session, list_name, entries, list_format, meta)
     except (ListFormatError, UnicodeDecodeError) as error:
         fail(f"{file}: {error}", 2)
-        raise
     console.print(
         f"list {list_name!r}: {summary.created} added, {summary.updated} updated, "
         f"{summary.unchanged} unchanged, {summary.removed} removed"
@@ -262,10 +260,8 @@ def lists_export(
             text = write_list(export_entries(session, name), list_format, name)
     except HashListNotFound as error:
         fail(str(error), 1)
-        raise
     except ListFormatError as error:
         fail(str(error), 2)
-        raise
     if output is None:
         sys.stdout.write(text)
     else:
@@ -312,10 +308,8 @@ def lists_remove(
             count = remove_items(session, name, values)
     except HashListNotFound as error:
         fail(str(error), 1)
-        raise
     except ListFormatError as error:
         fail(str(error), 2)
-        raise
     console.print(f"list {name!r}: {count} items removed (tombstoned)")
     if count and not no_match:
         match_reports(database)

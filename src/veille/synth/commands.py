@@ -72,7 +72,6 @@ def synth_command(
             raise ValueError("--to: must be after --from")
     except (ValueError, ScenarioConfigError) as error:
         fail(str(error), 2)
-        raise
     with _progress() as progress:
         task = progress.add_task("generating weeks", total=None)
         result = generate_scenario(

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from veille.cli_options import read_as_viewer
 from veille.linking.cli_support import (
     AllOption,
     AsOption,
@@ -39,7 +40,6 @@ def _as_of(value: str | None) -> datetime | None:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         fail(f"--as-of: {value!r} is not a date or time (expected YYYY-MM-DD[THH:MM])", 2)
-        raise
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
@@ -172,15 +172,13 @@ def triage_explain(
     from veille.store.reports import ReportNotFound
     from veille.triage.explain import explain_report
 
-    missing = None
-    with ready().session() as session:
-        viewer = agency_viewer(session, as_agency, all_agencies)
-        try:
-            detail = explain_report(session, viewer, report_id)
-        except ReportNotFound as error:
-            missing = str(error)
-    if missing is not None:
-        fail(missing, 1)
+    detail = read_as_viewer(
+        ready(),
+        as_agency,
+        all_agencies,
+        lambda session, viewer: explain_report(session, viewer, report_id),
+        ReportNotFound,
+    )
     if as_json:
         print_json(detail)
         return
@@ -315,7 +313,6 @@ def policy_load(
         raise typer.Exit(2) from None
     except (OSError, UnicodeDecodeError) as error:
         fail(f"{file}: cannot read the file: {error}", 2)
-        raise
     console.print(f"policy {policy.version} is active")
     if ids:
         summary = score_reports(database, ids, trigger="policy")
@@ -371,7 +368,6 @@ def _target(session: Any, to: str | None) -> Any:
         return find_agency(session, to)
     except AgencyNotFound as error:
         fail(str(error), 2)
-        raise
 
 
 ToOption = Annotated[

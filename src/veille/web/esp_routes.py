@@ -28,6 +28,7 @@ from veille.intake.credentials import Principal, cached_esp_login, check_esp_log
 from veille.intake.esp import service
 from veille.intake.esp.service import VALIDATION_FAILED, EspError
 from veille.intake.esp.spec import xsd_text
+from veille.intake.uploads import remove_quietly
 from veille.web.bodies import BadBody, BodyTooLarge, read_limited, read_upload
 from veille.web.state import AppState, app_state
 
@@ -205,8 +206,6 @@ async def upload(request: Request) -> Response:
         )
     except EspError as error:
         if spooled is not None:
-            from veille.intake.uploads import remove_quietly
-
             remove_quietly(spooled.path)
         return _error(error)
     return report_response(0, "Success", report_id=report_id, file_id=file_id, md5=spooled.md5)
