@@ -17,9 +17,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, text, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Integer,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    true,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -55,6 +72,35 @@ _IDENTIFIER_KEY = (_IDENTIFIER.c.kind, _IDENTIFIER.c.value, _IDENTIFIER.c.platfo
 _IDENTIFIER_IDS = select(_IDENTIFIER.c.id, *_IDENTIFIER_KEY).where(
     tuple_(*_IDENTIFIER_KEY).in_(bindparam("keys", expanding=True))
 )
+_REPORT_COLUMNS = (
+    "source",
+    "external_id",
+    "content_sha256",
+    "channel",
+    "reporter_kind",
+    "received_at",
+    "incident_at",
+    "stated_country",
+    "derived_country",
+    "country_reason",
+    "platform",
+    "platform_category",
+    "summary",
+    "marking",
+    "owner_agency_id",
+    "created_at",
+)
+_MEDIA_COLUMNS = (
+    "file_name",
+    "size_bytes",
+    "media_type",
+    "md5",
+    "sha1",
+    "sha256",
+    "pdq",
+    "pdq_quality",
+)
+_MEDIA_ARRAY_TYPES = {"size_bytes": BigInteger, "pdq_quality": Integer}
 
 
 class IdempotencyConflict(ValueError):
@@ -161,36 +207,54 @@ def store_reports(connection: Connection, items: Sequence[Incoming]) -> list[Sto
     return [result for result in results if result is not None]
 
 
+def store_new_report(connection: Connection, item: Incoming) -> Stored:
+    """Write one report whose (source, external id) the caller knows to be new.
+
+    Skips the idempotency lookup of :func:`store_reports`; should the key
+    exist after all, the unique constraint refuses the insert.
+    """
+    write_lock(connection)
+    report_id, media_item_ids = _write_one(connection, item, item.record.content_sha256())
+    return Stored(report_id, True, media_item_ids)
+
+
+def _report_values(item: Incoming, digest: str) -> dict[str, Any]:
+    """The ``report`` row of an incoming report, with the country derived from every clue."""
+    record = item.record
+    country, reason = derive_country(clues_for(item))
+    return {
+        "source": item.source,
+        "external_id": record.external_id,
+        "content_sha256": digest,
+        "channel": record.channel,
+        "reporter_kind": record.reporter_kind,
+        "received_at": record.received_at,
+        "incident_at": record.incident_at,
+        "stated_country": record.stated_country,
+        "derived_country": country,
+        "country_reason": reason,
+        "platform": record.platform,
+        "platform_category": record.platform_category,
+        "summary": record.summary,
+        "marking": record.marking,
+        "owner_agency_id": item.owner_id,
+        "created_at": utcnow(),
+    }
+
+
 def _write_one(connection: Connection, item: Incoming, digest: str) -> tuple[int, list[int]]:
     """Insert one report with a handful of statements; returns (report id, media item ids).
 
     Rows are laid out as the importer's writer lays them out; the importer's
     writer is built for batches of thousands (bulk id allocation, COPY), which
-    costs a dozen round trips for a single report.
+    costs a dozen round trips for a single report. On PostgreSQL the report
+    and everything it holds go in one statement (see :func:`_pg_write_one`).
     """
     record = item.record
-    country, reason = derive_country(clues_for(item))
-    report_id: int = connection.execute(
-        _INSERT_REPORT,
-        {
-            "source": item.source,
-            "external_id": record.external_id,
-            "content_sha256": digest,
-            "channel": record.channel,
-            "reporter_kind": record.reporter_kind,
-            "received_at": record.received_at,
-            "incident_at": record.incident_at,
-            "stated_country": record.stated_country,
-            "derived_country": country,
-            "country_reason": reason,
-            "platform": record.platform,
-            "platform_category": record.platform_category,
-            "summary": record.summary,
-            "marking": record.marking,
-            "owner_agency_id": item.owner_id,
-            "created_at": utcnow(),
-        },
-    ).scalar_one()
+    keys = list(dict.fromkeys((i.kind.value, i.value, i.platform) for i in record.identifiers))
+    if connection.dialect.name == "postgresql":
+        return _pg_write_one(connection, item, digest, keys)
+    report_id: int = connection.execute(_INSERT_REPORT, _report_values(item, digest)).scalar_one()
     if record.offence_types:
         connection.execute(
             _INSERT_OFFENCES,
@@ -208,7 +272,6 @@ def _write_one(connection: Connection, item: Incoming, digest: str) -> tuple[int
                 [{"report_id": report_id, **m.model_dump()} for m in record.media],
             ).scalars()
         )
-    keys = list(dict.fromkeys((i.kind.value, i.value, i.platform) for i in record.identifiers))
     if keys:
         identifier_ids = _identifier_ids(connection, keys)
         connection.execute(
@@ -219,6 +282,124 @@ def _write_one(connection: Connection, item: Incoming, digest: str) -> tuple[int
             ],
         )
     return report_id, media_ids
+
+
+def _array(name: str, element: Any = String) -> Any:
+    return bindparam(name, type_=ARRAY(element))
+
+
+@lru_cache(maxsize=1)
+def _pg_write_statement() -> Any:
+    """One PostgreSQL statement that writes a report, its offences, flags, media and links.
+
+    Lists travel as arrays and are unnested server-side, so the statement's
+    text is the same for every report and psycopg can prepare it. Media rows
+    are inserted in list order, so their new ids, sorted, follow that order.
+    """
+    new_report = (
+        insert(_REPORT)
+        .values({name: bindparam(name, type_=_REPORT.c[name].type) for name in _REPORT_COLUMNS})
+        .returning(_REPORT.c.id)
+        .cte("new_report")
+    )
+    offences = func.unnest(_array("offence_types")).table_valued("value").render_derived()
+    flags = func.unnest(_array("flags")).table_valued("value").render_derived()
+    media = (
+        func.unnest(
+            *(_array(f"m_{name}", _MEDIA_ARRAY_TYPES.get(name, String)) for name in _MEDIA_COLUMNS)
+        )
+        .table_valued(*_MEDIA_COLUMNS, with_ordinality="position")
+        .render_derived()
+    )
+    keys = (
+        func.unnest(_array("i_kinds"), _array("i_values"), _array("i_platforms"))
+        .table_valued("kind", "value", "platform")
+        .render_derived()
+    )
+    new_offences = insert(_OFFENCE).from_select(
+        ["report_id", "offence_type"],
+        select(new_report.c.id, offences.c.value).join_from(new_report, offences, true()),
+    )
+    new_flags = insert(_FLAG).from_select(
+        ["report_id", "flag"],
+        select(new_report.c.id, flags.c.value).join_from(new_report, flags, true()),
+    )
+    new_media = (
+        insert(_MEDIA)
+        .from_select(
+            ["report_id", *_MEDIA_COLUMNS],
+            select(new_report.c.id, *(media.c[name] for name in _MEDIA_COLUMNS))
+            .join_from(new_report, media, true())
+            .order_by(media.c.position),
+        )
+        .returning(_MEDIA.c.id)
+        .cte("new_media")
+    )
+    new_links = insert(_LINK).from_select(
+        ["report_id", "identifier_id"],
+        select(new_report.c.id, _IDENTIFIER.c.id)
+        .join_from(new_report, keys, true())
+        .join(
+            _IDENTIFIER,
+            and_(
+                _IDENTIFIER.c.kind == keys.c.kind,
+                _IDENTIFIER.c.value == keys.c.value,
+                _IDENTIFIER.c.platform == keys.c.platform,
+            ),
+        )
+        .order_by(_IDENTIFIER.c.id),
+    )
+    media_ids = select(new_media.c.id).order_by(new_media.c.id).scalar_subquery()
+    return select(new_report.c.id, func.array(media_ids)).add_cte(
+        new_offences.cte("new_offences"),
+        new_flags.cte("new_flags"),
+        new_links.cte("new_links"),
+    )
+
+
+_PG_ADD_IDENTIFIERS = (
+    pg_insert(_IDENTIFIER)
+    .from_select(
+        ["kind", "value", "platform"],
+        select(
+            func.unnest(_array("i_kinds"), _array("i_values"), _array("i_platforms"))
+            .table_valued("kind", "value", "platform")
+            .render_derived()
+        ),
+    )
+    .on_conflict_do_nothing()
+)
+
+
+def _pg_write_one(
+    connection: Connection, item: Incoming, digest: str, keys: list[tuple[str, str, str]]
+) -> tuple[int, list[int]]:
+    """PostgreSQL: a report in two round trips (one without identifiers).
+
+    Missing identifiers are added first, in a statement of their own: its
+    ``ON CONFLICT DO NOTHING`` waits for a concurrent transaction adding the
+    same identifier, and only a later statement sees that row to link it.
+    """
+    record = item.record
+    identifiers = {
+        "i_kinds": [k for k, _, _ in keys],
+        "i_values": [v for _, v, _ in keys],
+        "i_platforms": [p for _, _, p in keys],
+    }
+    if keys:
+        connection.execute(_PG_ADD_IDENTIFIERS, identifiers)
+    media = [m.model_dump() for m in record.media]
+    row = connection.execute(
+        _pg_write_statement(),
+        {
+            **_report_values(item, digest),
+            "offence_types": [o.value for o in record.offence_types],
+            "flags": [f.value for f in record.flags],
+            **{f"m_{name}": [m[name] for m in media] for name in _MEDIA_COLUMNS},
+            **identifiers,
+        },
+    ).one()
+    return row[0], list(row[1])
 
 
 def _identifier_ids(

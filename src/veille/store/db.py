@@ -28,8 +28,14 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def create_veille_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``, with the SQLite pragmas Veille relies on."""
+def create_veille_engine(url: str, *, prepare: bool = False, **kwargs: Any) -> Engine:
+    """An engine for ``url``, with the SQLite pragmas Veille relies on.
+
+    ``prepare`` (PostgreSQL) lets psycopg prepare a statement on the server
+    after its fifth run, which spares PostgreSQL parsing and planning it
+    again: right for a server that runs the same few short statements all
+    day, wrong for bulk work (see below).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -41,8 +47,11 @@ def create_veille_engine(url: str, **kwargs: Any) -> Engine:
         # psycopg prepares a statement on the server after five runs and may keep
         # a generic plan made while a table was still empty (a sequential scan);
         # bulk imports then slow down as the table grows. Plan every query anew.
+        # A server's statements are point lookups and inserts by key, whose plan
+        # does not change with the size of a table, and autovacuum's ANALYZE
+        # makes PostgreSQL plan prepared statements again as tables grow.
         connect_args = dict(kwargs.pop("connect_args", {}))
-        connect_args.setdefault("prepare_threshold", None)
+        connect_args.setdefault("prepare_threshold", 5 if prepare else None)
         kwargs["connect_args"] = connect_args
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
@@ -56,6 +65,18 @@ class Database:
 
     def __post_init__(self) -> None:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit: Engine | None = None
+
+    @property
+    def autocommit(self) -> Engine:
+        """The same engine and pool, each statement committed on its own.
+
+        For calls that are one statement: PostgreSQL runs it in a transaction
+        of its own, which spares the ``BEGIN`` and ``COMMIT`` round trips.
+        """
+        if self._autocommit is None:
+            self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        return self._autocommit
 
     @property
     def dialect(self) -> str:

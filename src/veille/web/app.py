@@ -63,7 +63,7 @@ def open_server_database(url: str | None = None) -> Database:
     # one request, and SQLAlchemy then discards every older pooled connection.
     return Database(
         create_veille_engine(
-            url, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=600
+            url, prepare=True, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=600
         )
     )
 

@@ -7,12 +7,15 @@ later. A finished report cannot change; a retracted one is discarded.
 Every function takes the agency the credentials belong to, and a report of
 another agency is answered exactly like one that does not exist.
 
-Each call is one transaction of a few SQLAlchemy Core statements: a provider
-sends six calls per report, so per-call overhead decides the throughput. The
-first statement of each call is the ``UPDATE`` that checks the report is
+A provider sends six calls per report, so per-call overhead decides the
+throughput. Each call starts with the ``UPDATE`` that checks the report is
 open and locks its row (two uploads to one report, or an upload racing a
 finish, take turns); only when it matches nothing is the row read again to
-tell which error to answer.
+tell which error to answer. On SQLite a call is one transaction of a few
+SQLAlchemy Core statements. On PostgreSQL, where every statement is a round
+trip to the server, ``submit``, ``upload`` and ``fileinfo`` are each a single
+statement (the claim and the write joined by a ``WITH`` clause, committed on
+its own), and ``finish`` is a transaction of five statements.
 """
 
 from __future__ import annotations
@@ -25,16 +28,36 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    delete,
+    exists,
+    func,
+    insert,
+    literal_column,
+    null,
+    select,
+    true,
+    update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from veille.intake.esp.mapping import map_file_details, map_report
 from veille.intake.esp.parse import EspXmlError, parse_document
-from veille.intake.models import EspFile, EspReport, MediaDetail
+from veille.intake.models import EspFile, EspReport, MediaDetail, MediaJob, ReportMediaState
 from veille.intake.schema import MediaIn, ReportIn
 from veille.intake.settings import IntakeSettings
-from veille.intake.store import Incoming, store_reports
+from veille.intake.store import Incoming, store_new_report
 from veille.intake.uploads import SpooledFile, remove_quietly
-from veille.intake.worker import enqueue_media
+from veille.intake.worker import PENDING, enqueue_media
 from veille.store.db import Database
 from veille.store.models import AuditEvent
 from veille.store.types import UTCDateTime, utcnow
@@ -53,6 +76,8 @@ _REPORTS = cast(Table, EspReport.__table__)
 _FILES = cast(Table, EspFile.__table__)
 _MEDIA_DETAILS = cast(Table, MediaDetail.__table__)
 _AUDIT = cast(Table, AuditEvent.__table__)
+_JOBS = cast(Table, MediaJob.__table__)
+_MEDIA_STATES = cast(Table, ReportMediaState.__table__)
 
 
 _INSERT_OPEN_REPORT = insert(_REPORTS).returning(_REPORTS.c.id)
@@ -165,18 +190,23 @@ def submit_report(
         "provided_country": mapped.provided_country,
         "ips": mapped.ips,
     }
+    values = {
+        "agency_id": agency_id,
+        "state": OPEN,
+        "record_json": json.dumps(payload, default=_json_default),
+        "opened_at": now,
+        "changed_at": now,
+        "expires_at": _expiry(now, now, settings),
+    }
+    if database.dialect == "postgresql":
+        with database.autocommit.connect() as connection:
+            opened = connection.execute(
+                _pg_submit_statement(),
+                {**values, "audit_actor": actor, "audit_agency": agency_id},
+            )
+            return int(opened.scalar_one())
     with database.engine.begin() as connection:
-        esp_report_id: int = connection.execute(
-            _INSERT_OPEN_REPORT,
-            {
-                "agency_id": agency_id,
-                "state": OPEN,
-                "record_json": json.dumps(payload, default=_json_default),
-                "opened_at": now,
-                "changed_at": now,
-                "expires_at": _expiry(now, now, settings),
-            },
-        ).scalar_one()
+        esp_report_id: int = connection.execute(_INSERT_OPEN_REPORT, values).scalar_one()
         _audit(
             connection,
             actor=actor,
@@ -186,6 +216,72 @@ def submit_report(
             object_id=esp_report_id,
         )
     return esp_report_id
+
+
+def _constant(value: str) -> Any:
+    """A string constant written into the SQL text (only for this module's own words).
+
+    The statements of :func:`_pg_finish_statement` are ``WITH`` clauses that
+    the main statement does not reference; SQLAlchemy does not carry the
+    values of anonymous parameters inside those from one run to the next.
+    """
+    assert value.replace(".", "").replace("_", "").isalnum(), value
+    return literal_column(f"'{value}'", String)
+
+
+def _audit_row(action: str, object_type: str, object_id: Any, at: Any, detail: Any = None) -> Any:
+    """A SELECT of one ``audit_event`` row, for ``INSERT ... SELECT`` on PostgreSQL.
+
+    ``audit_actor`` and ``audit_agency`` come as parameters of the statement
+    (named apart from any column: SQLAlchemy would add a parameter named like
+    a column to the ``SET`` of an ``UPDATE`` in the same statement).
+    """
+    return select(
+        bindparam("audit_actor", type_=String()),
+        bindparam("audit_agency", type_=Integer()),
+        _constant(action),
+        _constant(object_type),
+        sql_cast(object_id, String),
+        null() if detail is None else detail,
+        at,
+        true(),
+    )
+
+
+_AUDIT_COLUMNS = [
+    "actor",
+    "agency_id",
+    "action",
+    "object_type",
+    "object_id",
+    "detail",
+    "at",
+    "success",
+]
+
+
+@lru_cache(maxsize=1)
+def _pg_submit_statement() -> Any:
+    """PostgreSQL: open the report and audit it in one statement; returns the report id."""
+    opened = (
+        insert(_REPORTS)
+        .values(
+            agency_id=bindparam("agency_id", type_=Integer()),
+            state=bindparam("state"),
+            record_json=bindparam("record_json"),
+            opened_at=bindparam("opened_at"),
+            changed_at=bindparam("changed_at"),
+            expires_at=bindparam("expires_at"),
+        )
+        .returning(_REPORTS.c.id, _REPORTS.c.opened_at)
+        .cte("opened")
+    )
+    row = _audit_row("esp.submit", "esp_report", opened.c.id, opened.c.opened_at)
+    return (
+        insert(_AUDIT)
+        .from_select(_AUDIT_COLUMNS, row.select_from(opened))
+        .returning(_AUDIT.c.object_id)
+    )
 
 
 # Claims: which change each call makes to the open report it names.
@@ -227,6 +323,50 @@ def _claim_statement(dialect: str, claim: str) -> Any:
     )
 
 
+def _claim_parameters(
+    agency_id: int,
+    esp_report_id: int,
+    element: str,
+    claim: str,
+    settings: IntakeSettings | None = None,
+) -> dict[str, Any]:
+    """The parameters of :func:`_claim_statement`; a 4100 error for an impossible id."""
+    if not 0 < esp_report_id < 2**31:
+        raise EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
+    now = utcnow()
+    parameters: dict[str, Any] = {
+        "claim_now": now,
+        "claim_id": esp_report_id,
+        "claim_agency": agency_id,
+    }
+    if claim == TOUCH:
+        assert settings is not None
+        parameters["claim_idle_expiry"] = now + timedelta(seconds=settings.esp_idle_ttl_s)
+    return parameters
+
+
+def _refusal(
+    connection: Connection, agency_id: int, esp_report_id: int, element: str, now: datetime
+) -> EspError | None:
+    """Why a claim matched nothing: the 4100/5102 error, or None if the report is open."""
+    state, expires_at = connection.execute(
+        select(_REPORTS.c.state, _REPORTS.c.expires_at).where(
+            _REPORTS.c.id == esp_report_id, _REPORTS.c.agency_id == agency_id
+        )
+    ).first() or (None, None)
+    if state == FINISHED:
+        return EspError(
+            ALREADY_FINISHED, f"{element}: report {esp_report_id} is already finished", 409
+        )
+    if state == OPEN and expires_at is not None:
+        if expires_at <= now:
+            return EspError(
+                VALIDATION_FAILED, f"{element}: report {esp_report_id} has expired", 404
+            )
+        return None
+    return EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
+
+
 def _claim_open(
     connection: Connection,
     agency_id: int,
@@ -239,33 +379,14 @@ def _claim_open(
 
     Returns the changed row (``id``, and for ``FINISH`` ``opened_at`` and ``record_json``).
     """
-    if not 0 < esp_report_id < 2**31:
-        raise EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
-    now = utcnow()
-    parameters: dict[str, Any] = {
-        "claim_now": now,
-        "claim_id": esp_report_id,
-        "claim_agency": agency_id,
-    }
-    if claim == TOUCH:
-        assert settings is not None
-        parameters["claim_idle_expiry"] = now + timedelta(seconds=settings.esp_idle_ttl_s)
+    parameters = _claim_parameters(agency_id, esp_report_id, element, claim, settings)
     statement = _claim_statement(connection.dialect.name, claim)
     row = connection.execute(statement, parameters).first()
     if row is not None:
         return row
-    state, expires_at = connection.execute(
-        select(_REPORTS.c.state, _REPORTS.c.expires_at).where(
-            _REPORTS.c.id == esp_report_id, _REPORTS.c.agency_id == agency_id
-        )
-    ).first() or (None, None)
-    if state == FINISHED:
-        raise EspError(
-            ALREADY_FINISHED, f"{element}: report {esp_report_id} is already finished", 409
-        )
-    if state == OPEN and expires_at is not None and expires_at <= now:
-        raise EspError(VALIDATION_FAILED, f"{element}: report {esp_report_id} has expired", 404)
-    raise EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
+    raise _refusal(
+        connection, agency_id, esp_report_id, element, parameters["claim_now"]
+    ) or EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
 
 
 def parse_report_id(value: str | None, element: str = "id") -> int:
@@ -274,6 +395,48 @@ def parse_report_id(value: str | None, element: str = "id") -> int:
     if not text.isdigit() or len(text) > 12:
         raise EspError(VALIDATION_FAILED, f"{element}: expected a report id (digits), got {text!r}")
     return int(text)
+
+
+def _file_values(esp_report_id: int, spooled: SpooledFile) -> dict[str, Any]:
+    return {
+        "esp_report_id": esp_report_id,
+        "file_id": uuid.uuid4().hex,
+        "file_name": (spooled.file_name or None) and spooled.file_name[:500],
+        "media_type": spooled.media_type,
+        "size_bytes": spooled.size_bytes,
+        "md5": spooled.md5,
+        "sha1": spooled.sha1,
+        "sha256": spooled.sha256,
+        "spool_path": str(spooled.path),
+        "created_at": utcnow(),
+    }
+
+
+_FILE_COLUMNS = [
+    "file_id",
+    "file_name",
+    "media_type",
+    "size_bytes",
+    "md5",
+    "sha1",
+    "sha256",
+    "spool_path",
+    "created_at",
+]
+
+
+@lru_cache(maxsize=1)
+def _pg_upload_statement() -> Any:
+    """PostgreSQL: claim the open report and add the file in one statement."""
+    claimed = _claim_statement("postgresql", TOUCH).cte("claimed")
+    row = select(
+        claimed.c.id, *(bindparam(name, type_=_FILES.c[name].type) for name in _FILE_COLUMNS)
+    ).select_from(claimed)
+    return (
+        insert(_FILES)
+        .from_select(["esp_report_id", *_FILE_COLUMNS], row)
+        .returning(_FILES.c.file_id)
+    )
 
 
 def add_upload(
@@ -285,28 +448,38 @@ def add_upload(
 ) -> str:
     """Attach a spooled file to an open report; returns its file id."""
     try:
+        values = _file_values(esp_report_id, spooled)
+        if database.dialect == "postgresql":
+            claim = _claim_parameters(agency_id, esp_report_id, "id", TOUCH, settings)
+            with database.autocommit.connect() as connection:
+                added = connection.execute(_pg_upload_statement(), {**claim, **values}).first()
+                if added is None:
+                    raise _refusal(
+                        connection, agency_id, esp_report_id, "id", claim["claim_now"]
+                    ) or EspError(VALIDATION_FAILED, f"id: no open report {esp_report_id}", 404)
+            return str(added[0])
         with database.engine.begin() as connection:
             _claim_open(connection, agency_id, esp_report_id, "id", TOUCH, settings)
-            file_id = uuid.uuid4().hex
-            connection.execute(
-                _INSERT_FILE,
-                {
-                    "esp_report_id": esp_report_id,
-                    "file_id": file_id,
-                    "file_name": (spooled.file_name or None) and spooled.file_name[:500],
-                    "media_type": spooled.media_type,
-                    "size_bytes": spooled.size_bytes,
-                    "md5": spooled.md5,
-                    "sha1": spooled.sha1,
-                    "sha256": spooled.sha256,
-                    "spool_path": str(spooled.path),
-                    "created_at": utcnow(),
-                },
-            )
-            return file_id
+            connection.execute(_INSERT_FILE, values)
+            return str(values["file_id"])
     except BaseException:
         remove_quietly(spooled.path)
         raise
+
+
+@lru_cache(maxsize=1)
+def _pg_describe_statement() -> Any:
+    """PostgreSQL: claim the open report, if it has the file, and describe the file, at once."""
+    has_file = exists().where(
+        _FILES.c.esp_report_id == _REPORTS.c.id, _FILES.c.file_id == bindparam("d_file_id")
+    )
+    claimed = _claim_statement("postgresql", TOUCH).where(has_file).cte("claimed")
+    return (
+        update(_FILES)
+        .where(_FILES.c.esp_report_id == claimed.c.id, _FILES.c.file_id == bindparam("d_file_id"))
+        .values(details_json=bindparam("d_details"))
+        .returning(_FILES.c.id)
+    )
 
 
 def add_file_details(
@@ -317,24 +490,31 @@ def add_file_details(
         mapped = map_file_details(parse_document(body, "fileDetails"))
     except EspXmlError as error:
         raise EspError(VALIDATION_FAILED, str(error)) from None
+    element = "fileDetails/reportId"
+    described = {
+        "d_file_id": mapped.file_id,
+        "d_report_id": mapped.report_id,
+        "d_details": json.dumps(mapped.__dict__),
+    }
+    no_file = EspError(
+        VALIDATION_FAILED,
+        f"fileDetails/fileId: no file {mapped.file_id!r} in report {mapped.report_id}",
+        404,
+    )
+    if database.dialect == "postgresql":
+        claim = _claim_parameters(agency_id, mapped.report_id, element, TOUCH, settings)
+        with database.autocommit.connect() as connection:
+            row = connection.execute(_pg_describe_statement(), {**claim, **described}).first()
+            if row is None:
+                raise (
+                    _refusal(connection, agency_id, mapped.report_id, element, claim["claim_now"])
+                    or no_file
+                )
+        return mapped.report_id, mapped.file_id
     with database.engine.begin() as connection:
-        _claim_open(
-            connection, agency_id, mapped.report_id, "fileDetails/reportId", TOUCH, settings
-        )
-        described = connection.execute(
-            _DESCRIBE_FILE,
-            {
-                "d_file_id": mapped.file_id,
-                "d_report_id": mapped.report_id,
-                "d_details": json.dumps(mapped.__dict__),
-            },
-        )
-        if not described.rowcount:
-            raise EspError(
-                VALIDATION_FAILED,
-                f"fileDetails/fileId: no file {mapped.file_id!r} in report {mapped.report_id}",
-                404,
-            )
+        _claim_open(connection, agency_id, mapped.report_id, element, TOUCH, settings)
+        if not connection.execute(_DESCRIBE_FILE, described).rowcount:
+            raise no_file
     return mapped.report_id, mapped.file_id
 
 
@@ -385,6 +565,91 @@ def _record(
     )
 
 
+def _array(name: str, element: Any = String) -> Any:
+    return bindparam(name, type_=ARRAY(element))
+
+
+@lru_cache(maxsize=1)
+def _pg_finish_statement() -> Any:
+    """PostgreSQL: what ``finish`` writes after the report, in one statement.
+
+    The files' details, the media worker's jobs and the report's media state
+    (as :func:`~veille.intake.worker.enqueue_media` writes them), the link
+    from the submission to the report, and the audit event.
+    """
+    details = (
+        func.unnest(
+            _array("md_media_ids", Integer),
+            _array("md_file_ids"),
+            _array("md_classifications"),
+            _array("md_relevances"),
+            _array("md_hashes"),
+            _array("md_annotations"),
+        )
+        .table_valued(
+            "media_item_id",
+            "esp_file_id",
+            "industry_classification",
+            "file_relevance",
+            "original_hashes_json",
+            "annotations",
+        )
+        .render_derived()
+    )
+    jobs = (
+        func.unnest(_array("j_media_ids", Integer), _array("j_paths"))
+        .table_valued("media_item_id", "spool_path")
+        .render_derived()
+    )
+    report_id = bindparam("f_report_id", type_=Integer())
+    now = bindparam("claim_now", type_=UTCDateTime())
+    add_details = insert(_MEDIA_DETAILS).from_select(list(details.c.keys()), select(*details.c))
+    add_jobs = insert(_JOBS).from_select(
+        ["report_id", "media_item_id", "spool_path", "state", "created_at"],
+        select(report_id, jobs.c.media_item_id, jobs.c.spool_path, _constant(PENDING), now),
+    )
+    add_media_state = insert(_MEDIA_STATES).from_select(
+        ["report_id", "state", "pending_files", "updated_at"],
+        select(report_id, _constant(PENDING), bindparam("f_pending", type_=Integer()), now).where(
+            bindparam("f_has_media", type_=Boolean())
+        ),
+    )
+    link = (
+        update(_REPORTS)
+        .where(_REPORTS.c.id == bindparam("claim_id", type_=Integer()))
+        .values(report_id=report_id)
+    )
+    audit = _audit_row(
+        "esp.finish", "report", report_id, now, bindparam("f_detail", type_=String())
+    )
+    return (
+        insert(_AUDIT)
+        .from_select(_AUDIT_COLUMNS, audit)
+        .add_cte(
+            add_details.cte("add_details"),
+            add_jobs.cte("add_jobs"),
+            add_media_state.cte("add_media_state"),
+            link.cte("link"),
+        )
+    )
+
+
+def _media_details(
+    files: Sequence[Any], details: list[dict[str, Any] | None]
+) -> list[dict[str, Any]]:
+    """The ``intake_media_detail`` values of each file (without its media item id)."""
+    return [
+        {
+            "esp_file_id": f.file_id,
+            "industry_classification": (detail or {}).get("industry_classification"),
+            "file_relevance": (detail or {}).get("file_relevance"),
+            "original_hashes_json": json.dumps((detail or {}).get("original_hashes") or []),
+            "annotations": ",".join((detail or {}).get("annotations") or [])[:500] or None,
+        }
+        for f, detail in zip(files, details, strict=True)
+    ]
+
+
 def finish_report(database: Database, agency_id: int, esp_report_id: int, actor: str) -> Finished:
     """Turn an open submission into a Veille report and queue its files for hashing.
 
@@ -392,7 +657,12 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
     and the worker's jobs now hold what they said.
     """
     with database.engine.begin() as connection:
-        row = _claim_open(connection, agency_id, esp_report_id, "id", FINISH)
+        claim = _claim_parameters(agency_id, esp_report_id, "id", FINISH)
+        row = connection.execute(_claim_statement(connection.dialect.name, FINISH), claim).first()
+        if row is None:
+            raise _refusal(
+                connection, agency_id, esp_report_id, "id", claim["claim_now"]
+            ) or EspError(VALIDATION_FAILED, f"id: no open report {esp_report_id}", 404)
         files = sorted(
             connection.execute(_TAKE_FILES, {"t_report_id": esp_report_id}).all(),
             key=lambda f: f.id,
@@ -400,37 +670,55 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
         payload = json.loads(row.record_json)
         details = [json.loads(f.details_json) if f.details_json else None for f in files]
         record = _record(agency_id, esp_report_id, row.opened_at, payload["fields"], files, details)
-        stored = store_reports(
+        stored = store_new_report(
             connection,
-            [
-                Incoming(
-                    record,
-                    _source(agency_id),
-                    agency_id,
-                    extra_ips=tuple(payload["ips"]),
-                    provided_country=payload["provided_country"],
-                )
-            ],
-        )[0]
+            Incoming(
+                record,
+                _source(agency_id),
+                agency_id,
+                extra_ips=tuple(payload["ips"]),
+                provided_country=payload["provided_country"],
+            ),
+        )
+        media_details = _media_details(files, details)
+        detail = f"ESP report {esp_report_id}, {len(files)} file(s)"
+        if connection.dialect.name == "postgresql":
+            media_ids = stored.media_item_ids
+            spooled = [
+                (m, f.spool_path) for f, m in zip(files, media_ids, strict=True) if f.spool_path
+            ]
+            connection.execute(
+                _pg_finish_statement(),
+                {
+                    **claim,
+                    "audit_actor": actor,
+                    "audit_agency": agency_id,
+                    "f_report_id": stored.report_id,
+                    "f_detail": detail,
+                    "f_has_media": bool(files),
+                    "f_pending": len(spooled),
+                    "md_media_ids": media_ids,
+                    **{
+                        f"md_{key}": [d[column] for d in media_details]
+                        for key, column in (
+                            ("file_ids", "esp_file_id"),
+                            ("classifications", "industry_classification"),
+                            ("relevances", "file_relevance"),
+                            ("hashes", "original_hashes_json"),
+                            ("annotations", "annotations"),
+                        )
+                    },
+                    "j_media_ids": [m for m, _ in spooled],
+                    "j_paths": [p for _, p in spooled],
+                },
+            )
+            return Finished(esp_report_id, stored.report_id, [f.file_id for f in files])
         if files:
             connection.execute(
                 _INSERT_MEDIA_DETAILS,
                 [
-                    {
-                        "media_item_id": media_id,
-                        "esp_file_id": f.file_id,
-                        "industry_classification": (detail or {}).get("industry_classification"),
-                        "file_relevance": (detail or {}).get("file_relevance"),
-                        "original_hashes_json": json.dumps(
-                            (detail or {}).get("original_hashes") or []
-                        ),
-                        "annotations": ",".join((detail or {}).get("annotations") or [])[:500]
-                        or None,
-                        "details_json": None,
-                    }
-                    for f, detail, media_id in zip(
-                        files, details, stored.media_item_ids, strict=True
-                    )
+                    {"media_item_id": media_id, **values, "details_json": None}
+                    for values, media_id in zip(media_details, stored.media_item_ids, strict=True)
                 ],
             )
             enqueue_media(
@@ -448,7 +736,7 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
             action="esp.finish",
             object_type="report",
             object_id=stored.report_id,
-            detail=f"ESP report {esp_report_id}, {len(files)} file(s)",
+            detail=detail,
         )
         return Finished(esp_report_id, stored.report_id, [f.file_id for f in files])
 
