@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
 from veille.intake.channels import (
@@ -56,6 +57,13 @@ def _record(external_id: str, **extra: object) -> ReportIn:
             **extra,
         }
     )
+
+
+def test_a_time_before_year_one_in_utc_is_a_validation_error() -> None:
+    # Found by schemathesis: the offset moves 0001-01-01T00:00 out of datetime's range.
+    with pytest.raises(ValidationError, match="incident_at") as raised:
+        _record("A", incident_at="0001-01-01T00:00:00+00:01")
+    assert "out of range" in str(raised.value)
 
 
 def test_store_is_idempotent_and_detects_conflicts(

@@ -45,7 +45,11 @@ def _country(value: str) -> str:
 
 
 def _utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00:00+00:01 is a valid timestamp whose UTC time is before year 1.
+        raise PydanticCustomError("datetime_range", "the time in UTC is out of range") from None
 
 
 def _hex(length: int) -> Any:

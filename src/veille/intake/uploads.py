@@ -38,7 +38,6 @@ class SpoolWriter:
     """Write one incoming file to the spool folder, hashing as it goes."""
 
     def __init__(self, folder: Path, max_bytes: int, file_name: str | None = None) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         self.path = folder / f"{uuid.uuid4().hex}.part"
         self.max_bytes = max_bytes
         self.file_name = file_name
@@ -46,7 +45,12 @@ class SpoolWriter:
         self._md5 = hashlib.md5(usedforsecurity=False)
         self._sha1 = hashlib.sha1(usedforsecurity=False)
         self._sha256 = hashlib.sha256()
-        self._stream = self.path.open("wb")
+        try:
+            self._stream = open(self.path, "wb")  # noqa: SIM115 - closed by finish() or discard()
+        except FileNotFoundError:
+            # The spool folder is made on first use (or again, if someone removed it).
+            folder.mkdir(parents=True, exist_ok=True)
+            self._stream = open(self.path, "wb")  # noqa: SIM115
         self._head = b""
 
     def write(self, chunk: bytes) -> None:

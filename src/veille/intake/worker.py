@@ -25,9 +25,21 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Connection, Table, insert, select, text, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from veille.intake.models import MediaJob, ReportMediaState
@@ -45,6 +57,38 @@ DONE = "done"
 FAILED = "failed"
 MATCHING = "matching"
 MATCHED = "matched"
+
+
+_MEDIA_ITEMS = cast(Table, MediaItem.__table__)
+_JOBS = cast(Table, MediaJob.__table__)
+_MEDIA_STATES = cast(Table, ReportMediaState.__table__)
+# What a hashed file changes, as Core statements run once per batch (executemany).
+# A file without a PDQ (a video, an unreadable image) keeps the hash it had.
+_RECORD_MEDIA = (
+    update(_MEDIA_ITEMS)
+    .where(_MEDIA_ITEMS.c.id == bindparam("r_media_id"))
+    .values(
+        pdq=func.coalesce(bindparam("r_pdq", type_=String()), _MEDIA_ITEMS.c.pdq),
+        pdq_quality=case(
+            (bindparam("r_pdq", type_=String()).is_(None), _MEDIA_ITEMS.c.pdq_quality),
+            else_=bindparam("r_quality", type_=Integer()),
+        ),
+        media_type=func.coalesce(bindparam("r_type", type_=String()), _MEDIA_ITEMS.c.media_type),
+    )
+)
+_RECORD_JOB = (
+    update(_JOBS)
+    .where(_JOBS.c.id == bindparam("r_job_id"))
+    .values(state=bindparam("r_state"), error=bindparam("r_error"), done_at=bindparam("r_done_at"))
+)
+_RECORD_REPORT = (
+    update(_MEDIA_STATES)
+    .where(_MEDIA_STATES.c.report_id == bindparam("r_report_id"))
+    .values(
+        pending_files=_MEDIA_STATES.c.pending_files - bindparam("r_done", type_=Integer()),
+        updated_at=bindparam("r_now"),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -105,10 +149,25 @@ def hash_in_thread(paths: Sequence[str]) -> list[PerceptualHash]:
     return [_hash_job(path) for path in paths]
 
 
-def _start_low_priority(warm_up_dir: str) -> None:
-    # Lowest CPU priority: when requests keep the cores busy, hashing waits and
-    # its backlog drains once they leave CPU time free.
+def lower_cpu_priority() -> str:
+    """Make the calling process run only on CPU time nothing else wants; returns how.
+
+    Linux's ``SCHED_IDLE`` policy gives the process a core only when no
+    ordinary process is ready to run; elsewhere (or where it is refused) the
+    highest nice value (19) does nearly as much.
+    """
     os.nice(19)
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        return "nice 19"
+    return "SCHED_IDLE"
+
+
+def _start_low_priority(warm_up_dir: str) -> None:
+    # When requests keep the cores busy, hashing waits; its backlog drains
+    # once they leave CPU time free.
+    lower_cpu_priority()
     warm_up_hashing(Path(warm_up_dir))
 
 
@@ -125,7 +184,7 @@ def _match_in_child(url: str, report_ids: list[int]) -> None:
 
 
 class LowPriorityHasher:
-    """Hashes files (and, on PostgreSQL, matches reports) in a child process at nice 19.
+    """Hashes files (and, on PostgreSQL, matches reports) in a child process on idle CPU time.
 
     Decoding an image and computing PDQ costs more CPU than receiving the
     file and storing its report, and matching refreshes content clusters
@@ -319,36 +378,43 @@ class MediaWorker:
         return len(jobs)
 
     def _record(self, session: Session, jobs: list[MediaJob], hashes: list[PerceptualHash]) -> None:
-        for job, result in zip(jobs, hashes, strict=True):
-            values: dict[str, Any] = {}
-            if result.pdq:
-                values = {"pdq": result.pdq, "pdq_quality": result.pdq_quality}
-            if result.media_type:
-                values["media_type"] = result.media_type
-            if values:
-                session.execute(
-                    update(MediaItem).where(MediaItem.id == job.media_item_id).values(**values)
-                )
-            session.execute(
-                update(MediaJob)
-                .where(MediaJob.id == job.id)
-                .values(
-                    state=FAILED if result.error else DONE, error=result.error, done_at=utcnow()
-                )
-            )
+        """Store a batch's hashes: three statements, whatever the batch size."""
+        now = utcnow()
+        media = [
+            {
+                "r_media_id": job.media_item_id,
+                "r_pdq": result.pdq,
+                "r_quality": result.pdq_quality if result.pdq else None,
+                "r_type": result.media_type,
+            }
+            for job, result in zip(jobs, hashes, strict=True)
+            if result.pdq or result.media_type
+        ]
+        if media:
+            session.connection().execute(_RECORD_MEDIA, media)
+        session.connection().execute(
+            _RECORD_JOB,
+            [
+                {
+                    "r_job_id": job.id,
+                    "r_state": FAILED if result.error else DONE,
+                    "r_error": result.error,
+                    "r_done_at": now,
+                }
+                for job, result in zip(jobs, hashes, strict=True)
+            ],
+        )
         # One update per report, in report order: two server processes recording
         # batches that share reports then lock those rows in the same order and
         # cannot deadlock (files of a report may sit in both batches).
         done_per_report = Counter(job.report_id for job in jobs)
-        for report_id in sorted(done_per_report):
-            session.execute(
-                update(ReportMediaState)
-                .where(ReportMediaState.report_id == report_id)
-                .values(
-                    pending_files=ReportMediaState.pending_files - done_per_report[report_id],
-                    updated_at=utcnow(),
-                )
-            )
+        session.connection().execute(
+            _RECORD_REPORT,
+            [
+                {"r_report_id": report_id, "r_done": done_per_report[report_id], "r_now": now}
+                for report_id in sorted(done_per_report)
+            ],
+        )
 
     def _discard_files(self, jobs: list[MediaJob]) -> None:
         if not self.keep_files:

@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Receive, Scope, Send
 
 from veille import __version__
 from veille.intake.esp.service import expire_reports
@@ -30,6 +31,7 @@ from veille.intake.worker import (
     warm_up_hashing,
 )
 from veille.store.db import Database, create_veille_engine
+from veille.web import esp_routes
 from veille.web.protection import FormGuards
 from veille.web.state import AppState
 
@@ -66,6 +68,17 @@ def open_server_database(url: str | None = None) -> Database:
             url, prepare=True, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=600
         )
     )
+
+
+class VeilleApp(FastAPI):
+    """FastAPI, with the CyberTipline-compatible ``/ispws`` routes answered before its routing."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(esp_routes.PREFIX):
+            scope["app"] = self
+            await esp_routes.serve(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 def create_app(database: Database | None = None, settings: IntakeSettings | None = None) -> FastAPI:
@@ -111,7 +124,7 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
             if hasher is not None:
                 hasher.close()
 
-    app = FastAPI(
+    app = VeilleApp(
         title="Veille",
         version=__version__,
         description="Intake of reports of child sexual exploitation: REST API. The "
@@ -134,9 +147,8 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
         ]
         return JSONResponse({"detail": problems}, status_code=422)
 
-    from veille.web import api_routes, docs_routes, esp_routes, public_routes
+    from veille.web import api_routes, docs_routes, public_routes
 
-    app.include_router(esp_routes.router)
     app.include_router(api_routes.router)
     app.include_router(public_routes.router)
     app.include_router(docs_routes.router)
