@@ -53,6 +53,18 @@ class IntakeSettings(BaseSettings):
     worker_poll_s: float = Field(
         default=0.5, gt=0, description="How often the media worker looks for new files."
     )
+    worker_quiet_s: float = Field(
+        default=0.05,
+        ge=0,
+        description="The media worker starts a batch only after the server has had no new "
+        "request for this long (0: whenever files wait), so that intake comes first at peaks.",
+    )
+    worker_max_pause_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="…but never waits longer than this between batches, however busy the "
+        "server is.",
+    )
     form_rate_limit: int = Field(
         default=10,
         ge=1,

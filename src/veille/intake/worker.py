@@ -154,9 +154,17 @@ def lower_cpu_priority() -> str:
 
     Linux's ``SCHED_IDLE`` policy gives the process a core only when no
     ordinary process is ready to run; elsewhere (or where it is refused) the
-    highest nice value (19) does nearly as much.
+    highest nice value (19) does nearly as much. Linux first shares the CPU
+    between sessions ("autogroups") and applies priorities only inside each:
+    in the server's session this process would take the whole session's
+    share whenever the server waits for PostgreSQL. So it starts a session
+    of its own and gives that session the lowest priority too.
     """
     os.nice(19)
+    with contextlib.suppress(OSError):
+        os.setsid()
+    with contextlib.suppress(OSError):
+        Path("/proc/self/autogroup").write_text("19")
     try:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
     except (AttributeError, OSError):
@@ -315,6 +323,8 @@ class MediaWorker:
         hasher: Hasher = hash_in_thread,
         matcher: Callable[[list[int]], None] | None = None,
         match_every_s: float = 5.0,
+        busy: Callable[[], bool] | None = None,
+        max_pause_s: float = 5.0,
     ) -> None:
         self.database = database
         self.hasher = hasher
@@ -331,6 +341,11 @@ class MediaWorker:
         self.matched_reports = 0
         self.match_every_s = match_every_s
         self._matched_at = time.monotonic()
+        # Whether the server is busy with requests; while it is, batches wait (up to
+        # max_pause_s between two), so that hashing never competes with intake at peaks.
+        self.busy = busy
+        self.max_pause_s = max_pause_s
+        self._worked_at = time.monotonic()
 
     def _lock_waiting(self, session: Session) -> list[MediaJob]:
         """The next batch of waiting files, locked; rows another process holds are skipped."""
@@ -540,17 +555,27 @@ class MediaWorker:
                 )
             return len(job_ids) + len(report_ids)
 
+    def _should_yield(self) -> bool:
+        """Leave the CPU to requests: the server is busy and the last batch is recent."""
+        if self.busy is None or time.monotonic() - self._worked_at >= self.max_pause_s:
+            return False
+        return self.busy()
+
     def start(self, poll_s: float = 0.5) -> None:
         """Run in a daemon thread, waking every ``poll_s`` seconds or when nudged."""
         self.resume_interrupted()
 
         def loop() -> None:
             while not self._stop.is_set():
+                if self._should_yield():
+                    self._stop.wait(min(poll_s, 0.05))
+                    continue
                 try:
                     busy = self.run_once()
                 except Exception:  # keep serving; the error is logged
                     log.exception("media worker pass failed")
                     busy = 0
+                self._worked_at = time.monotonic()
                 if not busy:
                     self.wake.wait(poll_s)
                     self.wake.clear()

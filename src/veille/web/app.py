@@ -9,6 +9,7 @@ media worker in a background thread while the app is served.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -74,10 +75,12 @@ class VeilleApp(FastAPI):
     """FastAPI, with the CyberTipline-compatible ``/ispws`` routes answered before its routing."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(esp_routes.PREFIX):
-            scope["app"] = self
-            await esp_routes.serve(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            self.state.veille.last_request_at = time.monotonic()
+            if scope["path"].startswith(esp_routes.PREFIX):
+                scope["app"] = self
+                await esp_routes.serve(scope, receive, send)
+                return
         await super().__call__(scope, receive, send)
 
 
@@ -111,6 +114,8 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
                 write_gate=state.write_gate if sqlite else None,
                 hasher=hasher or hash_in_thread,
                 matcher=matcher,
+                busy=state.busy if state.settings.worker_quiet_s > 0 else None,
+                max_pause_s=state.settings.worker_max_pause_s,
             )
             state.worker.start(state.settings.worker_poll_s)
         cleaner = threading.Thread(target=_housekeeping, args=(state, stop), daemon=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -24,6 +25,8 @@ class AppState:
     settings: IntakeSettings
     worker: MediaWorker | None = None
     write_gate: threading.Lock = field(default_factory=threading.Lock)
+    # time.monotonic() of the latest request, for the media worker's "is the server busy?"
+    last_request_at: float = 0.0
 
     def serialised(self, function: Callable[[], T]) -> T:
         """Run a writing call; on SQLite one at a time in this process.
@@ -36,6 +39,10 @@ class AppState:
             return function()
         with self.write_gate:
             return function()
+
+    def busy(self) -> bool:
+        """Whether a request arrived within the last ``worker_quiet_s`` seconds."""
+        return time.monotonic() - self.last_request_at < self.settings.worker_quiet_s
 
     def nudge_worker(self) -> None:
         """Wake the media worker: new files are waiting."""
