@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from veille.intake.worker import LowPriorityHasher, hash_in_thread
+from veille.intake.worker import LowPriorityHasher, MediaWorker, hash_in_thread
+from veille.store.db import Database
 
 
 def _image(path: Path, seed: int) -> Path:
@@ -25,13 +26,19 @@ def _niceness_of_child(hasher: LowPriorityHasher) -> int:
     return hasher._pool.submit(os.nice, 0).result(timeout=60)
 
 
-def test_low_priority_process_hashes_like_the_thread_and_runs_at_nice_19(tmp_path: Path) -> None:
+def _policy_of_child(hasher: LowPriorityHasher) -> int:
+    return hasher._pool.submit(os.sched_getscheduler, 0).result(timeout=60)
+
+
+def test_low_priority_process_hashes_like_the_thread_on_idle_cpu_time(tmp_path: Path) -> None:
     files = [str(_image(tmp_path / f"{seed}.png", seed)) for seed in range(3)]
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
     files.append(str(tmp_path / "broken.jpg"))
     hasher = LowPriorityHasher(tmp_path / "warm-up")
     try:
         assert _niceness_of_child(hasher) == 19
+        if hasattr(os, "SCHED_IDLE"):
+            assert _policy_of_child(hasher) == os.SCHED_IDLE
         in_process = hasher(files)
     finally:
         hasher.close()
@@ -40,3 +47,15 @@ def test_low_priority_process_hashes_like_the_thread_and_runs_at_nice_19(tmp_pat
     assert all(h.pdq and len(h.pdq) == 64 for h in in_process[:3])
     # A file that cannot be decoded gets no PDQ; nothing is raised.
     assert in_process[3].pdq is None
+
+
+def test_worker_leaves_the_cpu_to_requests_but_not_for_ever(database: Database) -> None:
+    busy = [True]
+    worker = MediaWorker(database, busy=lambda: busy[0], max_pause_s=60)
+    assert worker._should_yield()
+    busy[0] = False
+    assert not worker._should_yield()
+    busy[0] = True
+    worker._worked_at -= 61  # the last batch is older than max_pause_s: work anyway
+    assert not worker._should_yield()
+    assert not MediaWorker(database)._should_yield()  # no busy signal: never yields

@@ -256,3 +256,41 @@ def test_xsd_is_served(live_server: str) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/xml")
     assert '<xs:element name="peer2peerIncident">' in response.text
+
+
+def test_unknown_endpoint_and_wrong_method_get_report_responses(
+    live_server: str, tenants: Tenants
+) -> None:
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        unknown = answer(http.post("/submitt", content=MINIMAL_REPORT))
+        assert (unknown.status, unknown.code) == (404, 4100)
+        assert "/ispws/submitt" in (unknown.value("responseDescription") or "")
+        wrong = http.get("/submit")
+        assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"
+        assert answer(wrong).code == 4100
+        assert http.head("/xsd").status_code == 200
+
+
+def test_fileinfo_for_a_file_the_report_does_not_have_names_the_file_id(
+    live_server: str, tenants: Tenants, database: Database
+) -> None:
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        report_id = answer(http.post("/submit", content=MINIMAL_REPORT)).value("reportId")
+        with database.session() as session:
+            before = session.get(EspReport, int(str(report_id)))
+            assert before is not None
+            changed_at = before.changed_at
+        details = (
+            f"<fileDetails><reportId>{report_id}</reportId><fileId>no-such-file</fileId>"
+            "</fileDetails>"
+        )
+        refused = answer(http.post("/fileinfo", content=details))
+        assert (refused.status, refused.code) == (404, 4100)
+        assert "fileDetails/fileId" in (refused.value("responseDescription") or "")
+        with database.session() as session:
+            after = session.get(EspReport, int(str(report_id)))
+            # A refused call changes nothing, not even the report's last-change time.
+            assert after is not None and after.changed_at == changed_at
+        assert answer(http.post("/finish", data={"id": report_id})).code == 0
+        late = answer(http.post("/fileinfo", content=details))
+        assert (late.status, late.code) == (409, 5102)

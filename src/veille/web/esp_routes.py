@@ -29,7 +29,7 @@ from xml.sax.saxutils import escape
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from veille.intake.credentials import Principal, cached_esp_login, check_esp_login
@@ -286,7 +286,8 @@ async def serve(scope: Scope, receive: Receive, send: Send) -> None:
 
     An unknown path is a 404 and a wrong method a 405, both as
     ``reportResponse`` documents; an unexpected error is logged and answered
-    500 (bad input never gets there: each route answers it itself).
+    500 in plain text, as FastAPI would (bad input never gets there: each
+    route answers it itself).
     """
     route = ROUTES.get(scope["path"][len(PREFIX) :])
     if route is None:
@@ -305,5 +306,6 @@ async def serve(scope: Scope, receive: Receive, send: Send) -> None:
             return
         except Exception:
             log.exception("%s %s failed", scope["method"], scope["path"])
-            response = report_response(1, "internal server error", status=500)
+            # Not a CyberTipline response code: none is published for it here.
+            response = PlainTextResponse("Internal Server Error", status_code=500)
     await response(scope, receive, send)
