@@ -391,6 +391,14 @@ def run_engine(
         admin.dispose()
         url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}&application_name={APPLICATION_NAME}"
     prepare_database(url)
+    if schema is not None:
+        # Flush what earlier runs wrote now, so that no checkpoint lands in this run's load.
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text("CHECKPOINT"))
+        admin.dispose()
     port = _free_port()
     env = {
         **os.environ,

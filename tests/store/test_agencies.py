@@ -51,3 +51,19 @@ def test_commands_refuse_an_unmigrated_database(tmp_path: Path, monkeypatch: obj
     result = runner.invoke(app, ["init"])
     assert result.exit_code == 0 and "database ready" in result.output
     assert runner.invoke(app, ["agencies", "list"]).exit_code == 0
+
+
+def test_find_agency_by_name_or_id_refuses_ids_no_database_holds(database: Database) -> None:
+    import pytest
+
+    from veille.store.agencies import AgencyNotFound, AgencySpec, add_agency, find_agency
+    from veille.vocab import AgencyKind
+
+    with database.session() as session:
+        police = add_agency(session, AgencySpec("Police FR", AgencyKind.POLICE, "FR"))
+        assert find_agency(session, "Police FR").id == police.id
+        assert find_agency(session, str(police.id)).id == police.id
+        # Found by schemathesis: an id past 64 bits overflowed the driver (500).
+        for key in ("9223372036854775808", "²"):
+            with pytest.raises(AgencyNotFound):
+                find_agency(session, key)

@@ -65,6 +65,13 @@ class IntakeSettings(BaseSettings):
         description="…but never waits longer than this between batches, however busy the "
         "server is.",
     )
+    worker_busy_match_every_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="While the server is busy, the worker matches the reports that are ready "
+        "at most this often (a matching pass refreshes content clusters over the whole "
+        "database).",
+    )
     form_rate_limit: int = Field(
         default=10,
         ge=1,

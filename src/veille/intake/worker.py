@@ -149,27 +149,18 @@ def hash_in_thread(paths: Sequence[str]) -> list[PerceptualHash]:
     return [_hash_job(path) for path in paths]
 
 
-def lower_cpu_priority() -> str:
-    """Make the calling process run only on CPU time nothing else wants; returns how.
+def lower_cpu_priority() -> None:
+    """Give the calling process the lowest CPU priority (nice 19).
 
-    Linux's ``SCHED_IDLE`` policy gives the process a core only when no
-    ordinary process is ready to run; elsewhere (or where it is refused) the
-    highest nice value (19) does nearly as much. Linux first shares the CPU
-    between sessions ("autogroups") and applies priorities only inside each:
-    in the server's session this process would take the whole session's
-    share whenever the server waits for PostgreSQL. So it starts a session
-    of its own and gives that session the lowest priority too.
+    Not Linux's ``SCHED_IDLE``: the worker already holds hashing back while
+    requests keep arriving (see :meth:`MediaWorker._should_yield`), and the
+    batch it still hashes then (one every ``max_pause_s``) keeps its job rows
+    locked in an open transaction on PostgreSQL, which should end quickly. A
+    process that gets a core only when nothing else wants one could hold that
+    transaction for the whole peak, and an old open transaction keeps
+    PostgreSQL from cleaning up the rows every request changes.
     """
     os.nice(19)
-    with contextlib.suppress(OSError):
-        os.setsid()
-    with contextlib.suppress(OSError):
-        Path("/proc/self/autogroup").write_text("19")
-    try:
-        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
-    except (AttributeError, OSError):
-        return "nice 19"
-    return "SCHED_IDLE"
 
 
 def _start_low_priority(warm_up_dir: str) -> None:
@@ -325,6 +316,7 @@ class MediaWorker:
         match_every_s: float = 5.0,
         busy: Callable[[], bool] | None = None,
         max_pause_s: float = 5.0,
+        busy_match_every_s: float = 60.0,
     ) -> None:
         self.database = database
         self.hasher = hasher
@@ -345,6 +337,9 @@ class MediaWorker:
         # max_pause_s between two), so that hashing never competes with intake at peaks.
         self.busy = busy
         self.max_pause_s = max_pause_s
+        # While busy, matching (the costly part: content clusters are refreshed over
+        # the whole database, in a transaction of seconds) runs only this often.
+        self.busy_match_every_s = busy_match_every_s
         self._worked_at = time.monotonic()
 
     def _lock_waiting(self, session: Session) -> list[MediaJob]:
@@ -499,12 +494,13 @@ class MediaWorker:
         self.matched_reports += len(ready)
         return len(ready)
 
-    def run_once(self) -> int:
+    def run_once(self, *, match_every_s: float | None = None) -> int:
         """Process one batch of files and match the reports that are ready; returns work done.
 
-        While files keep waiting, matching runs at most every ``match_every_s``:
-        each pass refreshes content clusters over the whole database, so one
-        pass for many reports costs about what a pass for one report costs.
+        While files keep waiting, matching runs at most every ``match_every_s``
+        (default: the worker's): each pass refreshes content clusters over the
+        whole database, so one pass for many reports costs about what a pass
+        for one report costs.
         """
         if self.database.dialect == "postgresql":
             hashed = self._hash_holding_locks()
@@ -515,7 +511,9 @@ class MediaWorker:
             hashed = len(jobs)
         matched = 0
         backlog = hashed == self.batch
-        if not backlog or time.monotonic() - self._matched_at >= self.match_every_s:
+        every = self.match_every_s if match_every_s is None else match_every_s
+        since = time.monotonic() - self._matched_at
+        if (not backlog and match_every_s is None) or since >= every:
             matched = self._match_ready()
             self._matched_at = time.monotonic()
         return hashed + matched
@@ -570,8 +568,11 @@ class MediaWorker:
                 if self._should_yield():
                     self._stop.wait(min(poll_s, 0.05))
                     continue
+                under_load = self.busy is not None and self.busy()
                 try:
-                    busy = self.run_once()
+                    busy = self.run_once(
+                        match_every_s=self.busy_match_every_s if under_load else None
+                    )
                 except Exception:  # keep serving; the error is logged
                     log.exception("media worker pass failed")
                     busy = 0

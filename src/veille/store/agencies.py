@@ -70,7 +70,9 @@ def find_agency(session: Session, name_or_id: str | int) -> Agency:
     """The agency with that name (or numeric id)."""
     key = str(name_or_id).strip()
     agency = session.scalar(select(Agency).where(Agency.name == key))
-    if agency is None and key.isdigit():
+    # isdecimal, not isdigit: "²" is a digit but not a number int() reads. Ids past
+    # what the database stores cannot exist (and would overflow the driver).
+    if agency is None and key.isdecimal() and int(key) < 2**31:
         agency = session.get(Agency, int(key))
     if agency is None:
         raise AgencyNotFound(f"no agency named {key!r} (see 'veille agencies list')")

@@ -12,14 +12,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Query
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from veille.linking.api import DatabaseDep, ReaderDep, WriterDep, not_found
 from veille.triage.models import Outcome, QueueState
-from veille.web.params import MAX_ID, RecordId
+from veille.web.api_models import StorableText
+from veille.web.params import MAX_ID, QueryText, RecordId
 
 
-class StateChange(BaseModel):
+class StateChange(StorableText):
     """A move in the agency's queue."""
 
     model_config = ConfigDict(extra="forbid")
@@ -30,7 +31,7 @@ class StateChange(BaseModel):
     note: str | None = Field(default=None, max_length=5000)
 
 
-class CapacityIn(BaseModel):
+class CapacityIn(StorableText):
     """A unit's capacity."""
 
     model_config = ConfigDict(extra="forbid")
@@ -38,7 +39,7 @@ class CapacityIn(BaseModel):
     reports_per_day: int = Field(ge=0, le=1_000_000)
 
 
-class ReferralIn(BaseModel):
+class ReferralIn(StorableText):
     """A referral of one report or of a whole case cluster."""
 
     model_config = ConfigDict(extra="forbid")
@@ -74,7 +75,7 @@ def router() -> APIRouter:
         database: DatabaseDep,
         viewer: ReaderDep,
         state: Annotated[list[QueueState] | None, Query()] = None,
-        assignee: str | None = None,
+        assignee: QueryText | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     ) -> dict[str, Any]:

@@ -116,6 +116,7 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
                 matcher=matcher,
                 busy=state.busy if state.settings.worker_quiet_s > 0 else None,
                 max_pause_s=state.settings.worker_max_pause_s,
+                busy_match_every_s=state.settings.worker_busy_match_every_s,
             )
             state.worker.start(state.settings.worker_poll_s)
         cleaner = threading.Thread(target=_housekeeping, args=(state, stop), daemon=True)
