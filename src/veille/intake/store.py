@@ -53,6 +53,7 @@ from veille.store.models import (
     ReportIdentifier,
     ReportOffence,
 )
+from veille.store.raw import PgStatement
 from veille.store.types import utcnow
 from veille.vocab import IdentifierKind
 
@@ -289,6 +290,10 @@ def _array(name: str, element: Any = String) -> Any:
 
 
 @lru_cache(maxsize=1)
+def _pg_write() -> PgStatement:
+    return PgStatement.of(_pg_write_statement())
+
+
 def _pg_write_statement() -> Any:
     """One PostgreSQL statement that writes a report, its offences, flags, media and links.
 
@@ -357,7 +362,7 @@ def _pg_write_statement() -> Any:
     )
 
 
-_PG_ADD_IDENTIFIERS = (
+_PG_ADD_IDENTIFIERS = PgStatement.of(
     pg_insert(_IDENTIFIER)
     .from_select(
         ["kind", "value", "platform"],
@@ -387,10 +392,10 @@ def _pg_write_one(
         "i_platforms": [p for _, _, p in keys],
     }
     if keys:
-        connection.execute(_PG_ADD_IDENTIFIERS, identifiers)
+        _PG_ADD_IDENTIFIERS.run(connection, identifiers)
     media = [m.model_dump() for m in record.media]
-    row = connection.execute(
-        _pg_write_statement(),
+    (row,) = _pg_write().run(
+        connection,
         {
             **_report_values(item, digest),
             "offence_types": [o.value for o in record.offence_types],
@@ -398,7 +403,7 @@ def _pg_write_one(
             **{f"m_{name}": [m[name] for m in media] for name in _MEDIA_COLUMNS},
             **identifiers,
         },
-    ).one()
+    )
     return row[0], list(row[1])
 
 

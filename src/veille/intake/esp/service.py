@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -60,6 +60,7 @@ from veille.intake.uploads import SpooledFile, remove_quietly
 from veille.intake.worker import PENDING, enqueue_media
 from veille.store.db import Database
 from veille.store.models import AuditEvent
+from veille.store.raw import PgStatement
 from veille.store.types import UTCDateTime, utcnow
 from veille.vocab import Channel, ReporterKind
 
@@ -200,11 +201,10 @@ def submit_report(
     }
     if database.dialect == "postgresql":
         with database.autocommit.connect() as connection:
-            opened = connection.execute(
-                _pg_submit_statement(),
-                {**values, "audit_actor": actor, "audit_agency": agency_id},
+            (opened,) = _pg("submit").run(
+                connection, {**values, "audit_actor": actor, "audit_agency": agency_id}
             )
-            return int(opened.scalar_one())
+            return int(opened.object_id)
     with database.engine.begin() as connection:
         esp_report_id: int = connection.execute(_INSERT_OPEN_REPORT, values).scalar_one()
         _audit(
@@ -227,6 +227,20 @@ def _constant(value: str) -> Any:
     """
     assert value.replace(".", "").replace("_", "").isalnum(), value
     return literal_column(f"'{value}'", String)
+
+
+@lru_cache(maxsize=16)
+def _pg(name: str) -> PgStatement:
+    """The PostgreSQL statement of a call, compiled once and sent through psycopg."""
+    statements: dict[str, Callable[[], Any]] = {
+        "submit": _pg_submit_statement,
+        "upload": _pg_upload_statement,
+        "describe": _pg_describe_statement,
+        "finish_claim": lambda: _claim_statement("postgresql", FINISH),
+        "take_files": lambda: _TAKE_FILES,
+        "finish": _pg_finish_statement,
+    }
+    return PgStatement.of(statements[name]())
 
 
 def _audit_row(action: str, object_type: str, object_id: Any, at: Any, detail: Any = None) -> Any:
@@ -452,12 +466,12 @@ def add_upload(
         if database.dialect == "postgresql":
             claim = _claim_parameters(agency_id, esp_report_id, "id", TOUCH, settings)
             with database.autocommit.connect() as connection:
-                added = connection.execute(_pg_upload_statement(), {**claim, **values}).first()
-                if added is None:
+                added = _pg("upload").run(connection, {**claim, **values})
+                if not added:
                     raise _refusal(
                         connection, agency_id, esp_report_id, "id", claim["claim_now"]
                     ) or EspError(VALIDATION_FAILED, f"id: no open report {esp_report_id}", 404)
-            return str(added[0])
+            return str(added[0].file_id)
         with database.engine.begin() as connection:
             _claim_open(connection, agency_id, esp_report_id, "id", TOUCH, settings)
             connection.execute(_INSERT_FILE, values)
@@ -504,8 +518,7 @@ def add_file_details(
     if database.dialect == "postgresql":
         claim = _claim_parameters(agency_id, mapped.report_id, element, TOUCH, settings)
         with database.autocommit.connect() as connection:
-            row = connection.execute(_pg_describe_statement(), {**claim, **described}).first()
-            if row is None:
+            if not _pg("describe").run(connection, {**claim, **described}):
                 raise (
                     _refusal(connection, agency_id, mapped.report_id, element, claim["claim_now"])
                     or no_file
@@ -657,14 +670,22 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
     and the worker's jobs now hold what they said.
     """
     with database.engine.begin() as connection:
+        postgresql = connection.dialect.name == "postgresql"
         claim = _claim_parameters(agency_id, esp_report_id, "id", FINISH)
-        row = connection.execute(_claim_statement(connection.dialect.name, FINISH), claim).first()
+        if postgresql:
+            claimed = _pg("finish_claim").run(connection, claim)
+            row = claimed[0] if claimed else None
+        else:
+            row = connection.execute(_claim_statement("sqlite", FINISH), claim).first()
         if row is None:
             raise _refusal(
                 connection, agency_id, esp_report_id, "id", claim["claim_now"]
             ) or EspError(VALIDATION_FAILED, f"id: no open report {esp_report_id}", 404)
+        take = {"t_report_id": esp_report_id}
         files = sorted(
-            connection.execute(_TAKE_FILES, {"t_report_id": esp_report_id}).all(),
+            _pg("take_files").run(connection, take)
+            if postgresql
+            else connection.execute(_TAKE_FILES, take).all(),
             key=lambda f: f.id,
         )
         payload = json.loads(row.record_json)
@@ -682,13 +703,13 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
         )
         media_details = _media_details(files, details)
         detail = f"ESP report {esp_report_id}, {len(files)} file(s)"
-        if connection.dialect.name == "postgresql":
+        if postgresql:
             media_ids = stored.media_item_ids
             spooled = [
                 (m, f.spool_path) for f, m in zip(files, media_ids, strict=True) if f.spool_path
             ]
-            connection.execute(
-                _pg_finish_statement(),
+            _pg("finish").run(
+                connection,
                 {
                     **claim,
                     "audit_actor": actor,
