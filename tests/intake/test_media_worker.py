@@ -53,3 +53,18 @@ def test_worker_leaves_the_cpu_to_requests_but_not_for_ever(database: Database) 
     worker._worked_at -= 61  # the last batch is older than max_pause_s: work anyway
     assert not worker._should_yield()
     assert not MediaWorker(database)._should_yield()  # no busy signal: never yields
+
+
+def test_idle_cpu_share_is_read_from_proc_stat(tmp_path: Path) -> None:
+    from veille.web.state import IdleCpu
+
+    stat = tmp_path / "stat"
+    # user nice system idle iowait irq softirq steal guest guest_nice
+    stat.write_text("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n")
+    meter = IdleCpu(str(stat))
+    stat.write_text("cpu  160 0 70 810 60 0 0 0 0 0\n")
+    assert meter.share() == 20 / 100  # 100 more ticks, 10 idle and 10 waiting for disk
+    stat.write_text("cpu  160 0 70 900 60 0 0 0 0 0\n")
+    assert meter.share() == 1.0  # 90 more ticks, all idle
+    assert meter.share() == 1.0  # no tick since: the last share stands
+    assert IdleCpu(str(tmp_path / "missing")).share() is None

@@ -59,6 +59,14 @@ class IntakeSettings(BaseSettings):
         description="The media worker starts a batch only after the server has had no new "
         "request for this long (0: whenever files wait), so that intake comes first at peaks.",
     )
+    worker_min_idle_cpu: float = Field(
+        default=0.25,
+        ge=0,
+        le=1,
+        description="…and only while at least this share of the machine's CPU time was idle "
+        "in the last moment (Linux; 0: ignore the machine's load), so that one server "
+        "process does not hash while the others are busy.",
+    )
     worker_max_pause_s: float = Field(
         default=5.0,
         gt=0,

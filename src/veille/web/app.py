@@ -114,7 +114,9 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
                 write_gate=state.write_gate if sqlite else None,
                 hasher=hasher or hash_in_thread,
                 matcher=matcher,
-                busy=state.busy if state.settings.worker_quiet_s > 0 else None,
+                busy=state.busy
+                if state.settings.worker_quiet_s > 0 or state.settings.worker_min_idle_cpu > 0
+                else None,
                 max_pause_s=state.settings.worker_max_pause_s,
                 busy_match_every_s=state.settings.worker_busy_match_every_s,
             )

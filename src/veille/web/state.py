@@ -17,6 +17,35 @@ from veille.store.db import Database
 T = TypeVar("T")
 
 
+class IdleCpu:
+    """The share of the machine's CPU time left idle between two calls (Linux's /proc/stat)."""
+
+    def __init__(self, path: str = "/proc/stat") -> None:
+        self.path = path
+        self._last = self._read()
+        self._share: float | None = None
+
+    def _read(self) -> tuple[int, int] | None:
+        try:
+            with open(self.path) as stream:
+                fields = [int(value) for value in stream.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        # user nice system idle iowait irq softirq steal (guest time is inside user)
+        return fields[3] + fields[4], sum(fields[:8])
+
+    def share(self) -> float | None:
+        """Idle share since the previous call; None where /proc/stat cannot be read."""
+        now = self._read()
+        if now is None or self._last is None:
+            return None
+        (idle, total), (last_idle, last_total) = now, self._last
+        if total > last_total:  # else called again within one clock tick: keep the last share
+            self._last = now
+            self._share = (idle - last_idle) / (total - last_total)
+        return self._share
+
+
 @dataclass
 class AppState:
     """Shared by the routes of one app."""
@@ -27,6 +56,7 @@ class AppState:
     write_gate: threading.Lock = field(default_factory=threading.Lock)
     # time.monotonic() of the latest request, for the media worker's "is the server busy?"
     last_request_at: float = 0.0
+    cpu_idle: IdleCpu = field(default_factory=lambda: IdleCpu())
 
     def serialised(self, function: Callable[[], T]) -> T:
         """Run a writing call; on SQLite one at a time in this process.
@@ -41,8 +71,18 @@ class AppState:
             return function()
 
     def busy(self) -> bool:
-        """Whether a request arrived within the last ``worker_quiet_s`` seconds."""
-        return time.monotonic() - self.last_request_at < self.settings.worker_quiet_s
+        """Whether requests keep this server (or another process the machine) busy.
+
+        True when a request arrived within the last ``worker_quiet_s`` seconds,
+        or when less than ``worker_min_idle_cpu`` of the machine's CPU time was
+        idle since the last call: with several server processes, or
+        PostgreSQL on the same machine, one process may see no request while
+        the cores are taken.
+        """
+        if time.monotonic() - self.last_request_at < self.settings.worker_quiet_s:
+            return True
+        idle = self.cpu_idle.share()
+        return idle is not None and idle < self.settings.worker_min_idle_cpu
 
     def nudge_worker(self) -> None:
         """Wake the media worker: new files are waiting."""
