@@ -42,9 +42,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from veille.intake.country import CountryClues, derive_country
+from veille.intake.importer import _REPORT_COLUMNS as importer_columns
 from veille.intake.importer import _BatchWriter, _Pending
 from veille.intake.importer import derive_country as importer_choice
-from veille.intake.schema import ReportIn
+from veille.intake.schema import MediaIn, ReportIn
 from veille.store.models import (
     Identifier,
     MediaItem,
@@ -73,34 +74,10 @@ _IDENTIFIER_KEY = (_IDENTIFIER.c.kind, _IDENTIFIER.c.value, _IDENTIFIER.c.platfo
 _IDENTIFIER_IDS = select(_IDENTIFIER.c.id, *_IDENTIFIER_KEY).where(
     tuple_(*_IDENTIFIER_KEY).in_(bindparam("keys", expanding=True))
 )
-_REPORT_COLUMNS = (
-    "source",
-    "external_id",
-    "content_sha256",
-    "channel",
-    "reporter_kind",
-    "received_at",
-    "incident_at",
-    "stated_country",
-    "derived_country",
-    "country_reason",
-    "platform",
-    "platform_category",
-    "summary",
-    "marking",
-    "owner_agency_id",
-    "created_at",
-)
-_MEDIA_COLUMNS = (
-    "file_name",
-    "size_bytes",
-    "media_type",
-    "md5",
-    "sha1",
-    "sha256",
-    "pdq",
-    "pdq_quality",
-)
+# The columns a report row is written with (its id comes from the database).
+_REPORT_COLUMNS = tuple(name for name in importer_columns if name != "id")
+# A media item's columns are the fields of MediaIn, whose model_dump() fills them.
+_MEDIA_COLUMNS = tuple(MediaIn.model_fields)
 _MEDIA_ARRAY_TYPES = {"size_bytes": BigInteger, "pdq_quality": Integer}
 
 
