@@ -25,9 +25,10 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     Connection,
     Integer,
     String,
@@ -40,6 +41,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from veille.intake.models import MediaJob, ReportMediaState
@@ -47,6 +49,7 @@ from veille.intake.store import write_lock
 from veille.intake.uploads import remove_quietly
 from veille.store.db import Database
 from veille.store.models import MediaItem
+from veille.store.raw import sql_constant
 from veille.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -289,6 +292,45 @@ def enqueue_media(
             "updated_at": now,
         },
     )
+
+
+def pg_enqueue_statements(report_id: Any, now: Any) -> tuple[Any, Any]:
+    """PostgreSQL: what :func:`enqueue_media` writes, as two ``INSERT ... SELECT`` statements.
+
+    For the ``WITH`` clause of a larger statement (ESP ``finish``);
+    ``report_id`` and ``now`` are its expressions for the report and the
+    time, and :func:`pg_enqueue_parameters` gives the rest.
+    """
+    jobs = (
+        func.unnest(
+            bindparam("e_media_ids", type_=ARRAY(Integer)),
+            bindparam("e_paths", type_=ARRAY(String)),
+        )
+        .table_valued("media_item_id", "spool_path")
+        .render_derived()
+    )
+    add_jobs = insert(_JOBS).from_select(
+        ["report_id", "media_item_id", "spool_path", "state", "created_at"],
+        select(report_id, jobs.c.media_item_id, jobs.c.spool_path, sql_constant(PENDING), now),
+    )
+    add_state = insert(_MEDIA_STATES).from_select(
+        ["report_id", "state", "pending_files", "updated_at"],
+        select(
+            report_id, sql_constant(PENDING), bindparam("e_pending", type_=Integer()), now
+        ).where(bindparam("e_has_media", type_=Boolean())),
+    )
+    return add_jobs, add_state
+
+
+def pg_enqueue_parameters(files: Sequence[tuple[int, str | None]]) -> dict[str, Any]:
+    """The parameters of :func:`pg_enqueue_statements` for ``files`` (as for :func:`enqueue_media`)."""
+    spooled = [(media_id, path) for media_id, path in files if path]
+    return {
+        "e_media_ids": [media_id for media_id, _ in spooled],
+        "e_paths": [path for _, path in spooled],
+        "e_pending": len(spooled),
+        "e_has_media": bool(files),
+    }
 
 
 def media_state(session: Session, report_id: int) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from psycopg.rows import namedtuple_row
-from sqlalchemy import Connection
+from sqlalchemy import Connection, String, literal_column
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -49,3 +49,14 @@ class PgStatement:
         with driver.cursor(row_factory=namedtuple_row) as cursor:
             cursor.execute(self.sql, {**self.constants, **parameters})
             return cursor.fetchall() if cursor.description is not None else []
+
+
+def sql_constant(value: str) -> Any:
+    """A string constant written into the SQL text (only for the code's own words).
+
+    Statements in a ``WITH`` clause that the main statement does not
+    reference lose the values of SQLAlchemy's anonymous parameters from one
+    run to the next; a constant in the text has none to lose.
+    """
+    assert value.replace(".", "").replace("_", "").isalnum(), value
+    return literal_column(f"'{value}'", String)

@@ -25,11 +25,10 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, cast
 
 from sqlalchemy import (
-    Boolean,
     Connection,
     Integer,
     String,
@@ -39,7 +38,6 @@ from sqlalchemy import (
     exists,
     func,
     insert,
-    literal_column,
     null,
     select,
     true,
@@ -52,15 +50,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from veille.intake.esp.mapping import map_file_details, map_report
 from veille.intake.esp.parse import EspXmlError, parse_document
-from veille.intake.models import EspFile, EspReport, MediaDetail, MediaJob, ReportMediaState
+from veille.intake.models import EspFile, EspReport, MediaDetail
 from veille.intake.schema import MediaIn, ReportIn
 from veille.intake.settings import IntakeSettings
 from veille.intake.store import Incoming, store_new_report
 from veille.intake.uploads import SpooledFile, remove_quietly
-from veille.intake.worker import PENDING, enqueue_media
+from veille.intake.worker import enqueue_media, pg_enqueue_parameters, pg_enqueue_statements
 from veille.store.db import Database
 from veille.store.models import AuditEvent
-from veille.store.raw import PgStatement
+from veille.store.raw import PgStatement, sql_constant
 from veille.store.types import UTCDateTime, utcnow
 from veille.vocab import Channel, ReporterKind
 
@@ -77,8 +75,6 @@ _REPORTS = cast(Table, EspReport.__table__)
 _FILES = cast(Table, EspFile.__table__)
 _MEDIA_DETAILS = cast(Table, MediaDetail.__table__)
 _AUDIT = cast(Table, AuditEvent.__table__)
-_JOBS = cast(Table, MediaJob.__table__)
-_MEDIA_STATES = cast(Table, ReportMediaState.__table__)
 
 
 _INSERT_OPEN_REPORT = insert(_REPORTS).returning(_REPORTS.c.id)
@@ -218,17 +214,6 @@ def submit_report(
     return esp_report_id
 
 
-def _constant(value: str) -> Any:
-    """A string constant written into the SQL text (only for this module's own words).
-
-    The statements of :func:`_pg_finish_statement` are ``WITH`` clauses that
-    the main statement does not reference; SQLAlchemy does not carry the
-    values of anonymous parameters inside those from one run to the next.
-    """
-    assert value.replace(".", "").replace("_", "").isalnum(), value
-    return literal_column(f"'{value}'", String)
-
-
 @lru_cache(maxsize=16)
 def _pg(name: str) -> PgStatement:
     """The PostgreSQL statement of a call, compiled once and sent through psycopg."""
@@ -236,7 +221,10 @@ def _pg(name: str) -> PgStatement:
         "submit": _pg_submit_statement,
         "upload": _pg_upload_statement,
         "describe": _pg_describe_statement,
-        "finish_claim": lambda: _claim_statement("postgresql", FINISH),
+        **{
+            f"claim_{claim}": partial(_claim_statement, "postgresql", claim)
+            for claim in (TOUCH, FINISH, RETRACT)
+        },
         "take_files": lambda: _TAKE_FILES,
         "finish": _pg_finish_statement,
     }
@@ -253,8 +241,8 @@ def _audit_row(action: str, object_type: str, object_id: Any, at: Any, detail: A
     return select(
         bindparam("audit_actor", type_=String()),
         bindparam("audit_agency", type_=Integer()),
-        _constant(action),
-        _constant(object_type),
+        sql_constant(action),
+        sql_constant(object_type),
         sql_cast(object_id, String),
         null() if detail is None else detail,
         at,
@@ -394,10 +382,14 @@ def _claim_open(
     Returns the changed row (``id``, and for ``FINISH`` ``opened_at`` and ``record_json``).
     """
     parameters = _claim_parameters(agency_id, esp_report_id, element, claim, settings)
-    statement = _claim_statement(connection.dialect.name, claim)
-    row = connection.execute(statement, parameters).first()
-    if row is not None:
-        return row
+    if connection.dialect.name == "postgresql":
+        claimed = _pg(f"claim_{claim}").run(connection, parameters)
+        if claimed:
+            return claimed[0]
+    else:
+        row = connection.execute(_claim_statement("sqlite", claim), parameters).first()
+        if row is not None:
+            return row
     raise _refusal(
         connection, agency_id, esp_report_id, element, parameters["claim_now"]
     ) or EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
@@ -609,27 +601,13 @@ def _pg_finish_statement() -> Any:
         )
         .render_derived()
     )
-    jobs = (
-        func.unnest(_array("j_media_ids", Integer), _array("j_paths"))
-        .table_valued("media_item_id", "spool_path")
-        .render_derived()
-    )
     report_id = bindparam("f_report_id", type_=Integer())
-    now = bindparam("claim_now", type_=UTCDateTime())
+    now = bindparam("f_now", type_=UTCDateTime())
     add_details = insert(_MEDIA_DETAILS).from_select(list(details.c.keys()), select(*details.c))
-    add_jobs = insert(_JOBS).from_select(
-        ["report_id", "media_item_id", "spool_path", "state", "created_at"],
-        select(report_id, jobs.c.media_item_id, jobs.c.spool_path, _constant(PENDING), now),
-    )
-    add_media_state = insert(_MEDIA_STATES).from_select(
-        ["report_id", "state", "pending_files", "updated_at"],
-        select(report_id, _constant(PENDING), bindparam("f_pending", type_=Integer()), now).where(
-            bindparam("f_has_media", type_=Boolean())
-        ),
-    )
+    add_jobs, add_media_state = pg_enqueue_statements(report_id, now)
     link = (
         update(_REPORTS)
-        .where(_REPORTS.c.id == bindparam("claim_id", type_=Integer()))
+        .where(_REPORTS.c.id == bindparam("f_esp_report_id", type_=Integer()))
         .values(report_id=report_id)
     )
     audit = _audit_row(
@@ -671,16 +649,7 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
     """
     with database.engine.begin() as connection:
         postgresql = connection.dialect.name == "postgresql"
-        claim = _claim_parameters(agency_id, esp_report_id, "id", FINISH)
-        if postgresql:
-            claimed = _pg("finish_claim").run(connection, claim)
-            row = claimed[0] if claimed else None
-        else:
-            row = connection.execute(_claim_statement("sqlite", FINISH), claim).first()
-        if row is None:
-            raise _refusal(
-                connection, agency_id, esp_report_id, "id", claim["claim_now"]
-            ) or EspError(VALIDATION_FAILED, f"id: no open report {esp_report_id}", 404)
+        row = _claim_open(connection, agency_id, esp_report_id, "id", FINISH)
         take = {"t_report_id": esp_report_id}
         files = sorted(
             _pg("take_files").run(connection, take)
@@ -705,19 +674,15 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
         detail = f"ESP report {esp_report_id}, {len(files)} file(s)"
         if postgresql:
             media_ids = stored.media_item_ids
-            spooled = [
-                (m, f.spool_path) for f, m in zip(files, media_ids, strict=True) if f.spool_path
-            ]
             _pg("finish").run(
                 connection,
                 {
-                    **claim,
+                    "f_esp_report_id": esp_report_id,
+                    "f_now": utcnow(),
                     "audit_actor": actor,
                     "audit_agency": agency_id,
                     "f_report_id": stored.report_id,
                     "f_detail": detail,
-                    "f_has_media": bool(files),
-                    "f_pending": len(spooled),
                     "md_media_ids": media_ids,
                     **{
                         f"md_{key}": [d[column] for d in media_details]
@@ -729,8 +694,9 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
                             ("annotations", "annotations"),
                         )
                     },
-                    "j_media_ids": [m for m, _ in spooled],
-                    "j_paths": [p for _, p in spooled],
+                    **pg_enqueue_parameters(
+                        [(m, f.spool_path) for f, m in zip(files, media_ids, strict=True)]
+                    ),
                 },
             )
             return Finished(esp_report_id, stored.report_id, [f.file_id for f in files])
