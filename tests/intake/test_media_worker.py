@@ -59,12 +59,20 @@ def test_idle_cpu_share_is_read_from_proc_stat(tmp_path: Path) -> None:
     from veille.web.state import IdleCpu
 
     stat = tmp_path / "stat"
+    clock = [0.0]
     # user nice system idle iowait irq softirq steal guest guest_nice
     stat.write_text("cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n")
-    meter = IdleCpu(str(stat))
+    meter = IdleCpu(str(stat), window_s=1.0, clock=lambda: clock[0])
     stat.write_text("cpu  160 0 70 810 60 0 0 0 0 0\n")
+    clock[0] = 0.5
+    assert meter.share() is None  # the first window has not closed yet
+    clock[0] = 1.0
     assert meter.share() == 20 / 100  # 100 more ticks, 10 idle and 10 waiting for disk
     stat.write_text("cpu  160 0 70 900 60 0 0 0 0 0\n")
+    clock[0] = 1.5
+    assert meter.share() == 20 / 100  # within the next window the last share stands
+    clock[0] = 2.0
     assert meter.share() == 1.0  # 90 more ticks, all idle
+    clock[0] = 3.0
     assert meter.share() == 1.0  # no tick since: the last share stands
-    assert IdleCpu(str(tmp_path / "missing")).share() is None
+    assert IdleCpu(str(tmp_path / "missing"), window_s=0).share() is None
