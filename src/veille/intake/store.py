@@ -54,7 +54,7 @@ from veille.store.models import (
     ReportIdentifier,
     ReportOffence,
 )
-from veille.store.raw import PgStatement
+from veille.store.raw import PgStatement, Plan, run_plan
 from veille.store.types import utcnow
 from veille.vocab import IdentifierKind
 
@@ -220,6 +220,11 @@ def _report_values(item: Incoming, digest: str) -> dict[str, Any]:
     }
 
 
+def _identifier_keys(item: Incoming) -> list[tuple[str, str, str]]:
+    """The (kind, value, platform) of a report's identifiers, each once, in order."""
+    return list(dict.fromkeys((i.kind.value, i.value, i.platform) for i in item.record.identifiers))
+
+
 def _write_one(connection: Connection, item: Incoming, digest: str) -> tuple[int, list[int]]:
     """Insert one report with a handful of statements; returns (report id, media item ids).
 
@@ -229,9 +234,9 @@ def _write_one(connection: Connection, item: Incoming, digest: str) -> tuple[int
     and everything it holds go in one statement (see :func:`_pg_write_one`).
     """
     record = item.record
-    keys = list(dict.fromkeys((i.kind.value, i.value, i.platform) for i in record.identifiers))
+    keys = _identifier_keys(item)
     if connection.dialect.name == "postgresql":
-        return _pg_write_one(connection, item, digest, keys)
+        return run_plan(_pg_write_one(item, digest, keys), connection)
     report_id: int = connection.execute(_INSERT_REPORT, _report_values(item, digest)).scalar_one()
     if record.offence_types:
         connection.execute(
@@ -353,9 +358,17 @@ _PG_ADD_IDENTIFIERS = PgStatement.of(
 )
 
 
+def pg_store_new_report(item: Incoming) -> Plan[Stored]:
+    """PostgreSQL: :func:`store_new_report` as a plan (:mod:`veille.store.raw`)."""
+    report_id, media_item_ids = yield from _pg_write_one(
+        item, item.record.content_sha256(), _identifier_keys(item)
+    )
+    return Stored(report_id, True, media_item_ids)
+
+
 def _pg_write_one(
-    connection: Connection, item: Incoming, digest: str, keys: list[tuple[str, str, str]]
-) -> tuple[int, list[int]]:
+    item: Incoming, digest: str, keys: list[tuple[str, str, str]]
+) -> Plan[tuple[int, list[int]]]:
     """PostgreSQL: a report in two round trips (one without identifiers).
 
     Missing identifiers are added first, in a statement of their own: its
@@ -369,10 +382,10 @@ def _pg_write_one(
         "i_platforms": [p for _, _, p in keys],
     }
     if keys:
-        _PG_ADD_IDENTIFIERS.run(connection, identifiers)
+        yield _PG_ADD_IDENTIFIERS, identifiers
     media = [m.model_dump() for m in record.media]
-    (row,) = _pg_write().run(
-        connection,
+    (row,) = yield (
+        _pg_write(),
         {
             **_report_values(item, digest),
             "offence_types": [o.value for o in record.offence_types],

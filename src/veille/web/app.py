@@ -3,7 +3,8 @@
 ``create_app()`` opens the configured database (or uses the one given),
 mounts the ESP API (``/ispws``), the REST API (``/api/v1``), the public
 hotline form, the in-app and SMS endpoints and the static files, and runs the
-media worker in a background thread while the app is served.
+media worker in a background thread while the app is served (on PostgreSQL,
+with a pool of asynchronous connections for the ESP API's hot calls).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from veille.intake.worker import (
     warm_up_hashing,
 )
 from veille.store.db import Database, create_veille_engine
+from veille.store.raw import AsyncPgPool
 from veille.web import esp_routes
 from veille.web.protection import FormGuards
 from veille.web.state import AppState
@@ -95,6 +97,10 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
         hasher: LowPriorityHasher | None = None
         # The form's shared secrets, read (or created) before the first request.
         await run_in_threadpool(form_guards.load)
+        if state.database.dialect == "postgresql":
+            pool = AsyncPgPool(state.database.engine)
+            await pool.open()
+            state.pg = pool
         if state.settings.worker_enabled:
             spool_dir = state.settings.resolved_spool_dir()
             if state.settings.worker_hash_process:
@@ -131,6 +137,9 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
                 state.worker.stop()
             if hasher is not None:
                 hasher.close()
+            if state.pg is not None:
+                pool, state.pg = state.pg, None
+                await pool.close()
 
     app = VeilleApp(
         title="Veille",

@@ -13,7 +13,10 @@ These routes are answered before FastAPI's routing (:func:`serve`, called by
 :class:`veille.web.app.VeilleApp`): a provider sends six calls per report,
 and FastAPI's middleware, route matching and dependency resolution cost a
 fifth of the server's time per call. They take no FastAPI dependency and are
-not part of the OpenAPI document (their schema is the XSD).
+not part of the OpenAPI document (their schema is the XSD). On PostgreSQL,
+``submit``, ``upload``, ``fileinfo`` and ``finish`` run their statements on
+asynchronous connections, on the event loop (:class:`veille.store.raw.AsyncPgPool`);
+elsewhere, and for the other calls, the work goes to a worker thread.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from veille.intake.esp import service
 from veille.intake.esp.service import VALIDATION_FAILED, EspError
 from veille.intake.esp.spec import xsd_text
 from veille.intake.uploads import remove_quietly
+from veille.store.raw import Plan
 from veille.web.bodies import BadBody, BodyTooLarge, read_limited, read_upload
 from veille.web.state import AppState, app_state
 
@@ -127,6 +131,20 @@ async def _call(state: AppState, function: Callable[..., T], *args: Any) -> T:
     return await run_in_threadpool(state.serialised, lambda: function(state.database, *args))
 
 
+async def _run(
+    state: AppState,
+    function: Callable[..., T],
+    plan: Callable[..., Plan[T]],
+    *args: Any,
+    transaction: bool = False,
+) -> T:
+    """``plan(*args)`` on the event loop where the server holds asynchronous PostgreSQL
+    connections; else ``function(database, *args)`` in a worker thread."""
+    if state.pg is not None:
+        return await state.pg.run(plan(*args), transaction=transaction)
+    return await _call(state, function, *args)
+
+
 async def _form_id(request: Request) -> int:
     body = await read_limited(request, 64 * 1024)
     content_type = request.headers.get("content-type", "")
@@ -171,9 +189,10 @@ async def submit(request: Request) -> Response:
     state = app_state(request)
     try:
         body = await read_limited(request, state.settings.max_xml_bytes)
-        report_id = await _call(
+        report_id = await _run(
             state,
             service.submit_report,
+            service.submit_plan,
             principal.agency_id,
             body,
             state.settings,
@@ -201,18 +220,21 @@ async def upload(request: Request) -> Response:
         if spooled is None:
             raise EspError(VALIDATION_FAILED, "file: the upload has no part named 'file'")
         report_id = service.parse_report_id(received.fields.get("id"))
-        file_id = await _call(
+        file_id = await _run(
             state,
             service.add_upload,
+            service.upload_plan,
             principal.agency_id,
             report_id,
             spooled,
             state.settings,
         )
-    except EspError as error:
+    except BaseException as error:  # the file goes, whatever went wrong
         if spooled is not None:
             remove_quietly(spooled.path)
-        return _error(error)
+        if isinstance(error, EspError):
+            return _error(error)
+        raise
     return report_response(0, "Success", report_id=report_id, file_id=file_id, md5=spooled.md5)
 
 
@@ -224,8 +246,13 @@ async def fileinfo(request: Request) -> Response:
     state = app_state(request)
     try:
         body = await read_limited(request, state.settings.max_xml_bytes)
-        report_id, file_id = await _call(
-            state, service.add_file_details, principal.agency_id, body, state.settings
+        report_id, file_id = await _run(
+            state,
+            service.add_file_details,
+            service.file_details_plan,
+            principal.agency_id,
+            body,
+            state.settings,
         )
     except (EspError, BodyTooLarge, BadBody) as error:
         return _bad_input(error)
@@ -240,8 +267,14 @@ async def finish(request: Request) -> Response:
     state = app_state(request)
     try:
         report_id = await _form_id(request)
-        done = await _call(
-            state, service.finish_report, principal.agency_id, report_id, principal.actor
+        done = await _run(
+            state,
+            service.finish_report,
+            service.finish_plan,
+            principal.agency_id,
+            report_id,
+            principal.actor,
+            transaction=True,
         )
     except (EspError, BodyTooLarge, BadBody) as error:
         return _bad_input(error)

@@ -13,6 +13,7 @@ from starlette.requests import Request
 from veille.intake.settings import IntakeSettings
 from veille.intake.worker import MediaWorker
 from veille.store.db import Database
+from veille.store.raw import AsyncPgPool
 
 T = TypeVar("T")
 
@@ -75,6 +76,8 @@ class AppState:
     database: Database
     settings: IntakeSettings
     worker: MediaWorker | None = None
+    # PostgreSQL: asynchronous connections for the ESP API's hot calls, while the app is served.
+    pg: AsyncPgPool | None = None
     write_gate: threading.Lock = field(default_factory=threading.Lock)
     # time.monotonic() of the latest request, for the media worker's "is the server busy?"
     last_request_at: float = 0.0

@@ -15,7 +15,10 @@ tell which error to answer. On SQLite a call is one transaction of a few
 SQLAlchemy Core statements. On PostgreSQL, where every statement is a round
 trip to the server, ``submit``, ``upload`` and ``fileinfo`` are each a single
 statement (the claim and the write joined by a ``WITH`` clause, committed on
-its own), and ``finish`` is a transaction of five statements.
+its own), and ``finish`` is a transaction of five statements. Those calls
+are written once, as plans (:mod:`veille.store.raw`): ``submit_report`` and
+the others run them in a thread; the web server runs the same plans on
+asynchronous connections (``submit_plan`` and the others).
 """
 
 from __future__ import annotations
@@ -53,12 +56,12 @@ from veille.intake.esp.parse import EspXmlError, parse_document
 from veille.intake.models import EspFile, EspReport, MediaDetail
 from veille.intake.schema import MediaIn, ReportIn
 from veille.intake.settings import IntakeSettings
-from veille.intake.store import Incoming, store_new_report
+from veille.intake.store import Incoming, pg_store_new_report, store_new_report
 from veille.intake.uploads import SpooledFile, remove_quietly
 from veille.intake.worker import enqueue_media, pg_enqueue_parameters, pg_enqueue_statements
 from veille.store.db import Database
 from veille.store.models import AuditEvent
-from veille.store.raw import PgStatement, sql_constant
+from veille.store.raw import PgStatement, Plan, run_plan, sql_constant
 from veille.store.types import UTCDateTime, utcnow
 from veille.vocab import Channel, ReporterKind
 
@@ -173,10 +176,8 @@ def _audit(
     )
 
 
-def submit_report(
-    database: Database, agency_id: int, body: bytes, settings: IntakeSettings, actor: str
-) -> int:
-    """Validate and open a report; returns its ESP report id."""
+def _opened_values(agency_id: int, body: bytes, settings: IntakeSettings) -> dict[str, Any]:
+    """The ``intake_esp_report`` row of a report document; a 4100 error if it is not valid."""
     try:
         mapped = map_report(parse_document(body, "report"))
     except EspXmlError as error:
@@ -187,7 +188,7 @@ def submit_report(
         "provided_country": mapped.provided_country,
         "ips": mapped.ips,
     }
-    values = {
+    return {
         "agency_id": agency_id,
         "state": OPEN,
         "record_json": json.dumps(payload, default=_json_default),
@@ -195,12 +196,23 @@ def submit_report(
         "changed_at": now,
         "expires_at": _expiry(now, now, settings),
     }
+
+
+def submit_plan(agency_id: int, body: bytes, settings: IntakeSettings, actor: str) -> Plan[int]:
+    """PostgreSQL: :func:`submit_report` as a plan of one statement (run in autocommit)."""
+    values = _opened_values(agency_id, body, settings)
+    (opened,) = yield _pg("submit"), {**values, "audit_actor": actor, "audit_agency": agency_id}
+    return int(opened.object_id)
+
+
+def submit_report(
+    database: Database, agency_id: int, body: bytes, settings: IntakeSettings, actor: str
+) -> int:
+    """Validate and open a report; returns its ESP report id."""
     if database.dialect == "postgresql":
         with database.autocommit.connect() as connection:
-            (opened,) = _pg("submit").run(
-                connection, {**values, "audit_actor": actor, "audit_agency": agency_id}
-            )
-            return int(opened.object_id)
+            return run_plan(submit_plan(agency_id, body, settings, actor), connection)
+    values = _opened_values(agency_id, body, settings)
     with database.engine.begin() as connection:
         esp_report_id: int = connection.execute(_INSERT_OPEN_REPORT, values).scalar_one()
         _audit(
@@ -226,6 +238,7 @@ def _pg(name: str) -> PgStatement:
             for claim in (TOUCH, FINISH, RETRACT)
         },
         "take_files": lambda: _TAKE_FILES,
+        "refusal": lambda: _REFUSAL_QUERY,
         "finish": _pg_finish_statement,
     }
     return PgStatement.of(statements[name]())
@@ -334,7 +347,7 @@ def _claim_parameters(
 ) -> dict[str, Any]:
     """The parameters of :func:`_claim_statement`; a 4100 error for an impossible id."""
     if not 0 < esp_report_id < 2**31:
-        raise EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
+        raise _no_open_report(element, esp_report_id)
     now = utcnow()
     parameters: dict[str, Any] = {
         "claim_now": now,
@@ -347,15 +360,20 @@ def _claim_parameters(
     return parameters
 
 
-def _refusal(
-    connection: Connection, agency_id: int, esp_report_id: int, element: str, now: datetime
-) -> EspError | None:
-    """Why a claim matched nothing: the 4100/5102 error, or None if the report is open."""
-    state, expires_at = connection.execute(
-        select(_REPORTS.c.state, _REPORTS.c.expires_at).where(
-            _REPORTS.c.id == esp_report_id, _REPORTS.c.agency_id == agency_id
-        )
-    ).first() or (None, None)
+_REFUSAL_QUERY = select(_REPORTS.c.state, _REPORTS.c.expires_at).where(
+    _REPORTS.c.id == bindparam("r_id", type_=Integer()),
+    _REPORTS.c.agency_id == bindparam("r_agency", type_=Integer()),
+)
+
+
+def _no_open_report(element: str, esp_report_id: int) -> EspError:
+    return EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
+
+
+def _refusal_of(found: Any, esp_report_id: int, element: str, now: datetime) -> EspError | None:
+    """Why a claim matched nothing, from the report's (state, expiry) or None if there is no
+    such report: the 4100/5102 error, or None if the report is open."""
+    state, expires_at = found or (None, None)
     if state == FINISHED:
         return EspError(
             ALREADY_FINISHED, f"{element}: report {esp_report_id} is already finished", 409
@@ -366,7 +384,39 @@ def _refusal(
                 VALIDATION_FAILED, f"{element}: report {esp_report_id} has expired", 404
             )
         return None
-    return EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
+    return _no_open_report(element, esp_report_id)
+
+
+def _refusal(
+    connection: Connection, agency_id: int, esp_report_id: int, element: str, now: datetime
+) -> EspError | None:
+    """:func:`_refusal_of` the report read on ``connection``."""
+    found = connection.execute(_REFUSAL_QUERY, {"r_id": esp_report_id, "r_agency": agency_id})
+    return _refusal_of(found.first(), esp_report_id, element, now)
+
+
+def _pg_refusal(
+    agency_id: int, esp_report_id: int, element: str, now: datetime
+) -> Plan[EspError | None]:
+    """PostgreSQL: :func:`_refusal` as a plan."""
+    found = yield _pg("refusal"), {"r_id": esp_report_id, "r_agency": agency_id}
+    return _refusal_of(found[0] if found else None, esp_report_id, element, now)
+
+
+def _pg_claim(
+    agency_id: int,
+    esp_report_id: int,
+    element: str,
+    claim: str,
+    settings: IntakeSettings | None = None,
+) -> Plan[Any]:
+    """PostgreSQL: :func:`_claim_open` as a plan."""
+    parameters = _claim_parameters(agency_id, esp_report_id, element, claim, settings)
+    claimed = yield _pg(f"claim_{claim}"), parameters
+    if claimed:
+        return claimed[0]
+    refusal = yield from _pg_refusal(agency_id, esp_report_id, element, parameters["claim_now"])
+    raise refusal or _no_open_report(element, esp_report_id)
 
 
 def _claim_open(
@@ -381,18 +431,15 @@ def _claim_open(
 
     Returns the changed row (``id``, and for ``FINISH`` ``opened_at`` and ``record_json``).
     """
-    parameters = _claim_parameters(agency_id, esp_report_id, element, claim, settings)
     if connection.dialect.name == "postgresql":
-        claimed = _pg(f"claim_{claim}").run(connection, parameters)
-        if claimed:
-            return claimed[0]
-    else:
-        row = connection.execute(_claim_statement("sqlite", claim), parameters).first()
-        if row is not None:
-            return row
+        return run_plan(_pg_claim(agency_id, esp_report_id, element, claim, settings), connection)
+    parameters = _claim_parameters(agency_id, esp_report_id, element, claim, settings)
+    row = connection.execute(_claim_statement("sqlite", claim), parameters).first()
+    if row is not None:
+        return row
     raise _refusal(
         connection, agency_id, esp_report_id, element, parameters["claim_now"]
-    ) or EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
+    ) or _no_open_report(element, esp_report_id)
 
 
 def parse_report_id(value: str | None, element: str = "id") -> int:
@@ -445,6 +492,21 @@ def _pg_upload_statement() -> Any:
     )
 
 
+def upload_plan(
+    agency_id: int, esp_report_id: int, spooled: SpooledFile, settings: IntakeSettings
+) -> Plan[str]:
+    """PostgreSQL: :func:`add_upload` as a plan of one statement (run in autocommit).
+
+    The caller deletes the spooled file if the plan fails.
+    """
+    claim = _claim_parameters(agency_id, esp_report_id, "id", TOUCH, settings)
+    added = yield _pg("upload"), {**claim, **_file_values(esp_report_id, spooled)}
+    if not added:
+        refusal = yield from _pg_refusal(agency_id, esp_report_id, "id", claim["claim_now"])
+        raise refusal or _no_open_report("id", esp_report_id)
+    return str(added[0].file_id)
+
+
 def add_upload(
     database: Database,
     agency_id: int,
@@ -452,18 +514,17 @@ def add_upload(
     spooled: SpooledFile,
     settings: IntakeSettings,
 ) -> str:
-    """Attach a spooled file to an open report; returns its file id."""
+    """Attach a spooled file to an open report; returns its file id.
+
+    The spooled file is deleted if the call fails.
+    """
     try:
-        values = _file_values(esp_report_id, spooled)
         if database.dialect == "postgresql":
-            claim = _claim_parameters(agency_id, esp_report_id, "id", TOUCH, settings)
             with database.autocommit.connect() as connection:
-                added = _pg("upload").run(connection, {**claim, **values})
-                if not added:
-                    raise _refusal(
-                        connection, agency_id, esp_report_id, "id", claim["claim_now"]
-                    ) or EspError(VALIDATION_FAILED, f"id: no open report {esp_report_id}", 404)
-            return str(added[0].file_id)
+                return run_plan(
+                    upload_plan(agency_id, esp_report_id, spooled, settings), connection
+                )
+        values = _file_values(esp_report_id, spooled)
         with database.engine.begin() as connection:
             _claim_open(connection, agency_id, esp_report_id, "id", TOUCH, settings)
             connection.execute(_INSERT_FILE, values)
@@ -488,15 +549,16 @@ def _pg_describe_statement() -> Any:
     )
 
 
-def add_file_details(
-    database: Database, agency_id: int, body: bytes, settings: IntakeSettings
-) -> tuple[int, str]:
-    """Record a ``fileDetails`` document; returns (report id, file id)."""
+_DETAILS_ELEMENT = "fileDetails/reportId"
+
+
+def _described(body: bytes) -> tuple[Any, dict[str, Any], EspError]:
+    """A ``fileDetails`` document's mapping, the values that describe its file, and the
+    error for a file its report does not have; a 4100 error if it is not valid."""
     try:
         mapped = map_file_details(parse_document(body, "fileDetails"))
     except EspXmlError as error:
         raise EspError(VALIDATION_FAILED, str(error)) from None
-    element = "fileDetails/reportId"
     described = {
         "d_file_id": mapped.file_id,
         "d_report_id": mapped.report_id,
@@ -507,17 +569,33 @@ def add_file_details(
         f"fileDetails/fileId: no file {mapped.file_id!r} in report {mapped.report_id}",
         404,
     )
+    return mapped, described, no_file
+
+
+def file_details_plan(
+    agency_id: int, body: bytes, settings: IntakeSettings
+) -> Plan[tuple[int, str]]:
+    """PostgreSQL: :func:`add_file_details` as a plan of one statement (run in autocommit)."""
+    mapped, described, no_file = _described(body)
+    claim = _claim_parameters(agency_id, mapped.report_id, _DETAILS_ELEMENT, TOUCH, settings)
+    if not (yield _pg("describe"), {**claim, **described}):
+        refusal = yield from _pg_refusal(
+            agency_id, mapped.report_id, _DETAILS_ELEMENT, claim["claim_now"]
+        )
+        raise refusal or no_file
+    return mapped.report_id, mapped.file_id
+
+
+def add_file_details(
+    database: Database, agency_id: int, body: bytes, settings: IntakeSettings
+) -> tuple[int, str]:
+    """Record a ``fileDetails`` document; returns (report id, file id)."""
     if database.dialect == "postgresql":
-        claim = _claim_parameters(agency_id, mapped.report_id, element, TOUCH, settings)
         with database.autocommit.connect() as connection:
-            if not _pg("describe").run(connection, {**claim, **described}):
-                raise (
-                    _refusal(connection, agency_id, mapped.report_id, element, claim["claim_now"])
-                    or no_file
-                )
-        return mapped.report_id, mapped.file_id
+            return run_plan(file_details_plan(agency_id, body, settings), connection)
+    mapped, described, no_file = _described(body)
     with database.engine.begin() as connection:
-        _claim_open(connection, agency_id, mapped.report_id, element, TOUCH, settings)
+        _claim_open(connection, agency_id, mapped.report_id, _DETAILS_ELEMENT, TOUCH, settings)
         if not connection.execute(_DESCRIBE_FILE, described).rowcount:
             raise no_file
     return mapped.report_id, mapped.file_id
@@ -641,6 +719,68 @@ def _media_details(
     ]
 
 
+def _finished(
+    agency_id: int, esp_report_id: int, claimed: Any, files: Sequence[Any]
+) -> tuple[Incoming, list[dict[str, Any]]]:
+    """The Veille report of a claimed submission and the ``intake_media_detail`` values of
+    its files (without their media item ids)."""
+    payload = json.loads(claimed.record_json)
+    details = [json.loads(f.details_json) if f.details_json else None for f in files]
+    record = _record(agency_id, esp_report_id, claimed.opened_at, payload["fields"], files, details)
+    incoming = Incoming(
+        record,
+        _source(agency_id),
+        agency_id,
+        extra_ips=tuple(payload["ips"]),
+        provided_country=payload["provided_country"],
+    )
+    return incoming, _media_details(files, details)
+
+
+def _finish_detail(esp_report_id: int, files: Sequence[Any]) -> str:
+    return f"ESP report {esp_report_id}, {len(files)} file(s)"
+
+
+def finish_plan(agency_id: int, esp_report_id: int, actor: str) -> Plan[Finished]:
+    """PostgreSQL: :func:`finish_report` as a plan of five statements (run in a transaction).
+
+    Claim and take stay two statements: an upload that commits while the
+    claim waits for the report's row lock is then taken too.
+    """
+    claimed = yield from _pg_claim(agency_id, esp_report_id, "id", FINISH)
+    taken = yield _pg("take_files"), {"t_report_id": esp_report_id}
+    files = sorted(taken, key=lambda f: f.id)
+    incoming, media_details = _finished(agency_id, esp_report_id, claimed, files)
+    stored = yield from pg_store_new_report(incoming)
+    media_ids = stored.media_item_ids
+    yield (
+        _pg("finish"),
+        {
+            "f_esp_report_id": esp_report_id,
+            "f_now": utcnow(),
+            "audit_actor": actor,
+            "audit_agency": agency_id,
+            "f_report_id": stored.report_id,
+            "f_detail": _finish_detail(esp_report_id, files),
+            "md_media_ids": media_ids,
+            **{
+                f"md_{key}": [d[column] for d in media_details]
+                for key, column in (
+                    ("file_ids", "esp_file_id"),
+                    ("classifications", "industry_classification"),
+                    ("relevances", "file_relevance"),
+                    ("hashes", "original_hashes_json"),
+                    ("annotations", "annotations"),
+                )
+            },
+            **pg_enqueue_parameters(
+                [(m, f.spool_path) for f, m in zip(files, media_ids, strict=True)]
+            ),
+        },
+    )
+    return Finished(esp_report_id, stored.report_id, [f.file_id for f in files])
+
+
 def finish_report(database: Database, agency_id: int, esp_report_id: int, actor: str) -> Finished:
     """Turn an open submission into a Veille report and queue its files for hashing.
 
@@ -648,58 +788,13 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
     and the worker's jobs now hold what they said.
     """
     with database.engine.begin() as connection:
-        postgresql = connection.dialect.name == "postgresql"
-        row = _claim_open(connection, agency_id, esp_report_id, "id", FINISH)
-        take = {"t_report_id": esp_report_id}
-        files = sorted(
-            _pg("take_files").run(connection, take)
-            if postgresql
-            else connection.execute(_TAKE_FILES, take).all(),
-            key=lambda f: f.id,
-        )
-        payload = json.loads(row.record_json)
-        details = [json.loads(f.details_json) if f.details_json else None for f in files]
-        record = _record(agency_id, esp_report_id, row.opened_at, payload["fields"], files, details)
-        stored = store_new_report(
-            connection,
-            Incoming(
-                record,
-                _source(agency_id),
-                agency_id,
-                extra_ips=tuple(payload["ips"]),
-                provided_country=payload["provided_country"],
-            ),
-        )
-        media_details = _media_details(files, details)
-        detail = f"ESP report {esp_report_id}, {len(files)} file(s)"
-        if postgresql:
-            media_ids = stored.media_item_ids
-            _pg("finish").run(
-                connection,
-                {
-                    "f_esp_report_id": esp_report_id,
-                    "f_now": utcnow(),
-                    "audit_actor": actor,
-                    "audit_agency": agency_id,
-                    "f_report_id": stored.report_id,
-                    "f_detail": detail,
-                    "md_media_ids": media_ids,
-                    **{
-                        f"md_{key}": [d[column] for d in media_details]
-                        for key, column in (
-                            ("file_ids", "esp_file_id"),
-                            ("classifications", "industry_classification"),
-                            ("relevances", "file_relevance"),
-                            ("hashes", "original_hashes_json"),
-                            ("annotations", "annotations"),
-                        )
-                    },
-                    **pg_enqueue_parameters(
-                        [(m, f.spool_path) for f, m in zip(files, media_ids, strict=True)]
-                    ),
-                },
-            )
-            return Finished(esp_report_id, stored.report_id, [f.file_id for f in files])
+        if connection.dialect.name == "postgresql":
+            return run_plan(finish_plan(agency_id, esp_report_id, actor), connection)
+        claimed = _claim_open(connection, agency_id, esp_report_id, "id", FINISH)
+        taken = connection.execute(_TAKE_FILES, {"t_report_id": esp_report_id}).all()
+        files = sorted(taken, key=lambda f: f.id)
+        incoming, media_details = _finished(agency_id, esp_report_id, claimed, files)
+        stored = store_new_report(connection, incoming)
         if files:
             connection.execute(
                 _INSERT_MEDIA_DETAILS,
@@ -723,7 +818,7 @@ def finish_report(database: Database, agency_id: int, esp_report_id: int, actor:
             action="esp.finish",
             object_type="report",
             object_id=stored.report_id,
-            detail=detail,
+            detail=_finish_detail(esp_report_id, files),
         )
         return Finished(esp_report_id, stored.report_id, [f.file_id for f in files])
 
