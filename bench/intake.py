@@ -583,7 +583,7 @@ PostgreSQL matches).
 
 {table}
 
-{machine_description(("fastapi", "uvicorn", "starlette", "httptools", "uvloop", "sqlalchemy", "psycopg", "pdqhash", "defusedxml"))}
+{machine_description(("fastapi", "uvicorn", "starlette", "httptools", "uvloop", "sqlalchemy", "psycopg", "psycopg-pool", "pdqhash", "defusedxml"))}
 """
     if args.no_write:
         print(body)
