@@ -21,6 +21,7 @@ from veille.intake.channels import (
     receive_sms,
 )
 from veille.intake.esp import service
+from veille.intake.esp.codes import ResponseCode
 from veille.intake.models import EspReport, ReportMediaState
 from veille.intake.schema import MediaIn, ReportIn
 from veille.intake.settings import IntakeSettings
@@ -170,7 +171,7 @@ def test_esp_finished_report_cannot_change(
     ):
         with pytest.raises(service.EspError) as caught:
             action()
-        assert caught.value.code == service.ALREADY_FINISHED
+        assert caught.value.code == ResponseCode.REPORT_ALREADY_FINISHED
     with database.session() as session:
         report = session.get(Report, done.report_id)
         assert report is not None

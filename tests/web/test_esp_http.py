@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from tests.web.conftest import Tenants, basic
@@ -18,6 +21,7 @@ from veille.intake.settings import IntakeSettings
 from veille.store.db import Database
 from veille.store.models import MediaItem, Report
 from veille.store.types import utcnow
+from veille.web import esp_routes
 
 
 def _wait_matched(database: Database, report_id: int, timeout_s: float = 20) -> str:
@@ -139,7 +143,7 @@ def test_retract_discards_the_report_and_its_files(
         retracted = answer(http.post("/retract", data={"id": report_id}))
         assert (retracted.code, retracted.value("reportId")) == (0, report_id)
         finish = answer(http.post("/finish", data={"id": report_id}))
-        assert finish.code == 4100 and "no open report" in finish.text
+        assert (finish.status, finish.code) == (409, 5101) and "was retracted" in finish.text
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(Report)) == 0
         assert session.scalar(select(func.count()).select_from(EspFile)) == 0
@@ -167,9 +171,11 @@ def test_unfinished_report_expires(
             assert row.expires_at - row.opened_at >= timedelta(hours=24)
             session.execute(update(EspReport).values(expires_at=utcnow() - timedelta(seconds=1)))
         expired_answer = answer(http.post("/finish", data={"id": report_id}))
-        assert expired_answer.code == 4100 and "expired" in expired_answer.text
+        assert (expired_answer.status, expired_answer.code) == (404, 5001)
+        assert "expired" in expired_answer.text
         assert expire_reports(database) == 1
-        assert answer(http.post("/finish", data={"id": report_id})).code == 4100
+        gone = answer(http.post("/finish", data={"id": report_id}))
+        assert (gone.code, "expired" in gone.text) == (5001, True)
     with database.session() as session:
         assert session.scalar(select(EspReport.state)) == "expired"
         assert session.scalar(select(func.count()).select_from(Report)) == 0
@@ -183,32 +189,43 @@ def test_authentication_is_required_and_maps_to_the_agency(
         missing = http.post("/submit", content=MINIMAL_REPORT)
         assert missing.status_code == 401 and "WWW-Authenticate" in missing.headers
         wrong = http.get("/status", headers=basic("example-esp", "wrong"))
-        assert wrong.status_code == 401
         garbage = http.get("/status", headers={"Authorization": "Basic %%%"})
-        assert garbage.status_code == 401
+        for refused in (missing, wrong, garbage):
+            assert (answer(refused).status, answer(refused).code) == (401, 2000)
         report_id = answer(
             http.post("/submit", content=MINIMAL_REPORT, headers=tenants.esp_auth)
         ).value("reportId")
         # Another provider cannot touch it: answered like a report that does not exist.
         other = answer(http.post("/finish", data={"id": report_id}, headers=tenants.other_esp_auth))
-        assert (other.status, other.code) == (404, 4100)
+        assert (other.status, other.code) == (404, 5001)
 
 
 BAD_BODIES = [
-    (b"<report><incidentSummary>", "not well-formed"),
-    (b"\xff\xfe<report/>", "not well-formed"),
-    (MINIMAL_REPORT.replace("Online Enticement", "Online Entrapment").encode(), "incidentType"),
-    (MINIMAL_REPORT.replace("2024-05-01T08:30:00Z", "yesterday").encode(), "incidentDateTime"),
+    # Not well-formed, or a construct refused outright: 4110, malformed XML submittal.
+    (b"<report><incidentSummary>", 4110, "not well-formed"),
+    (b"\xff\xfe<report/>", 4110, "not well-formed"),
+    (b'<!DOCTYPE report [<!ENTITY e "x">]><report>&e;</report>', 4110, "forbidden XML construct"),
+    # Well-formed but against the schema: 4100, validation failed.
+    (
+        MINIMAL_REPORT.replace("Online Enticement", "Online Entrapment").encode(),
+        4100,
+        "incidentType",
+    ),
+    (
+        MINIMAL_REPORT.replace("2024-05-01T08:30:00Z", "yesterday").encode(),
+        4100,
+        "incidentDateTime",
+    ),
 ]
 
 
-def test_bad_xml_gets_4100_naming_the_element(
+def test_bad_xml_gets_4110_or_4100_naming_the_element(
     live_server: str, tenants: Tenants, database: Database
 ) -> None:
     with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
-        for body, expected in BAD_BODIES:
+        for body, code, expected in BAD_BODIES:
             result = answer(http.post("/submit", content=body))
-            assert (result.status, result.code) == (400, 4100)
+            assert (result.status, result.code) == (400, code)
             assert expected in (result.value("responseDescription") or "")
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(EspReport)) == 0
@@ -242,7 +259,7 @@ def test_oversize_upload_is_refused_while_streaming(
         # With a Content-Length the answer comes at once; chunked, the limit holds while streaming.
         for content in (b"".join(body(report_id)), body(report_id)):
             result = answer(http.post("/upload", content=content, headers=headers))
-            assert (result.status, result.code) == (413, 4100)
+            assert (result.status, result.code) == (413, 4200)
             assert (result.value("responseDescription") or "").startswith(
                 "file: larger than the limit"
             )
@@ -263,11 +280,11 @@ def test_unknown_endpoint_and_wrong_method_get_report_responses(
 ) -> None:
     with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
         unknown = answer(http.post("/submitt", content=MINIMAL_REPORT))
-        assert (unknown.status, unknown.code) == (404, 4100)
+        assert (unknown.status, unknown.code) == (404, 4000)
         assert "/ispws/submitt" in (unknown.value("responseDescription") or "")
         wrong = http.get("/submit")
         assert wrong.status_code == 405 and wrong.headers["Allow"] == "POST"
-        assert answer(wrong).code == 4100
+        assert answer(wrong).code == 4000
         assert http.head("/xsd").status_code == 200
 
 
@@ -285,7 +302,7 @@ def test_fileinfo_for_a_file_the_report_does_not_have_names_the_file_id(
             "</fileDetails>"
         )
         refused = answer(http.post("/fileinfo", content=details))
-        assert (refused.status, refused.code) == (404, 4100)
+        assert (refused.status, refused.code) == (404, 5002)
         assert "fileDetails/fileId" in (refused.value("responseDescription") or "")
         with database.session() as session:
             after = session.get(EspReport, int(str(report_id)))
@@ -294,3 +311,31 @@ def test_fileinfo_for_a_file_the_report_does_not_have_names_the_file_id(
         assert answer(http.post("/finish", data={"id": report_id})).code == 0
         late = answer(http.post("/fileinfo", content=details))
         assert (late.status, late.code) == (409, 5102)
+
+
+def test_an_upload_without_a_file_is_a_malformed_file_submittal(
+    live_server: str, tenants: Tenants, database: Database
+) -> None:
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        report_id = answer(http.post("/submit", content=MINIMAL_REPORT)).value("reportId")
+        no_file = answer(http.post("/upload", data={"id": report_id}, files={"other": b"x"}))
+        assert (no_file.status, no_file.code) == (400, 4200)
+        assert "file" in (no_file.value("responseDescription") or "")
+        not_multipart = answer(http.post("/upload", data={"id": report_id}))
+        assert (not_multipart.status, not_multipart.code) == (400, 4200)
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(EspFile)) == 0
+
+
+def test_an_unexpected_failure_is_answered_1000_server_error(
+    tenants: Tenants, web_app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def failing(_: object) -> None:
+        raise RuntimeError("a fault inside the server")
+
+    monkeypatch.setitem(esp_routes.ROUTES, "status", ("GET", failing))
+    with TestClient(web_app, raise_server_exceptions=False) as client:
+        failed = answer(client.get("/ispws/status", headers=tenants.esp_auth))
+    assert (failed.status, failed.code) == (500, 1000)
+    assert failed.value("responseDescription") == "Server error"
+    assert "a fault inside" not in failed.text  # nothing of the error's detail leaks out

@@ -4,10 +4,10 @@ A provider's existing client works by changing its base URL: same paths,
 same HTTP Basic authentication, same request bodies (report XML, multipart
 upload with ``id`` and ``file``, fileDetails XML, form-encoded ``id``) and
 the same ``reportResponse`` / ``reportDoneResponse`` answers. Every answer
-carries a ``responseCode``: 0 on success, 4100 when validation fails (the
-description names the element or field), 5102 when the report is already
-finished. Routes only parse and render; :mod:`veille.intake.esp.service`
-does the work.
+carries a ``responseCode`` (:class:`veille.intake.esp.codes.ResponseCode`):
+0 on success, else the documented code of the error, whose description
+names the element or field at fault. Routes only parse and render;
+:mod:`veille.intake.esp.service` does the work.
 
 These routes are answered before FastAPI's routing (:func:`serve`, called by
 :class:`veille.web.app.VeilleApp`): a provider sends six calls per report,
@@ -32,12 +32,13 @@ from xml.sax.saxutils import escape
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from veille.intake.credentials import Principal, cached_esp_login, check_esp_login
 from veille.intake.esp import service
-from veille.intake.esp.service import VALIDATION_FAILED, EspError
+from veille.intake.esp.codes import ResponseCode
+from veille.intake.esp.service import EspError
 from veille.intake.esp.spec import xsd_text
 from veille.intake.uploads import remove_quietly
 from veille.store.raw import Plan
@@ -56,7 +57,7 @@ def _text(value: object) -> str:
 
 
 def report_response(
-    code: int,
+    code: ResponseCode,
     description: str,
     *,
     report_id: int | None = None,
@@ -66,7 +67,7 @@ def report_response(
 ) -> Response:
     """A ``reportResponse`` document."""
     parts = [
-        f"<responseCode>{code}</responseCode>",
+        f"<responseCode>{int(code)}</responseCode>",
         f"<responseDescription>{_text(description)}</responseDescription>",
     ]
     if report_id is not None:
@@ -93,13 +94,17 @@ def _credentials(request: Request) -> tuple[str, str] | Response:
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
         return report_response(
-            VALIDATION_FAILED, "authorization: HTTP Basic credentials required", status=401
+            ResponseCode.AUTHENTICATION_REQUIRED,
+            "authorization: HTTP Basic credentials required",
+            status=401,
         )
     try:
         decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
         return report_response(
-            VALIDATION_FAILED, "authorization: malformed Basic credentials", status=401
+            ResponseCode.AUTHENTICATION_REQUIRED,
+            "authorization: malformed Basic credentials",
+            status=401,
         )
     username, _, password = decoded.partition(":")
     return username, password
@@ -110,7 +115,9 @@ def _check_login(request: Request, username: str, password: str) -> Principal | 
         principal = check_esp_login(session, username, password)
     if principal is None:
         return report_response(
-            VALIDATION_FAILED, "authorization: unknown user or wrong password", status=401
+            ResponseCode.AUTHENTICATION_REQUIRED,
+            "authorization: unknown user or wrong password",
+            status=401,
         )
     return principal
 
@@ -160,12 +167,12 @@ async def _form_id(request: Request) -> int:
     return service.parse_report_id(raw)
 
 
-def _bad_input(error: Exception) -> Response:
+def _bad_input(error: Exception, code: ResponseCode = ResponseCode.VALIDATION_FAILED) -> Response:
+    """The answer to a refused request: an :class:`EspError`'s own code, else ``code`` (a body
+    over its limit or one that cannot be read)."""
     if isinstance(error, EspError):
         return _error(error)
-    if isinstance(error, BodyTooLarge):
-        return report_response(VALIDATION_FAILED, str(error), status=413)
-    return report_response(VALIDATION_FAILED, str(error), status=400)
+    return report_response(code, str(error), status=413 if isinstance(error, BodyTooLarge) else 400)
 
 
 async def status(request: Request) -> Response:
@@ -214,11 +221,11 @@ async def upload(request: Request) -> Response:
             request, state.settings.resolved_spool_dir(), state.settings.max_upload_bytes
         )
     except (BodyTooLarge, BadBody) as error:
-        return _bad_input(error)
+        return _bad_input(error, ResponseCode.MALFORMED_FILE)
     spooled = received.file
     try:
         if spooled is None:
-            raise EspError(VALIDATION_FAILED, "file: the upload has no part named 'file'")
+            raise EspError(ResponseCode.MALFORMED_FILE, "file: the upload has no part named 'file'")
         report_id = service.parse_report_id(received.fields.get("id"))
         file_id = await _run(
             state,
@@ -317,19 +324,18 @@ ROUTES: dict[str, tuple[str, Handler]] = {
 async def serve(scope: Scope, receive: Receive, send: Send) -> None:
     """Answer an HTTP request whose path starts with ``/ispws/``.
 
-    An unknown path is a 404 and a wrong method a 405, both as
-    ``reportResponse`` documents; an unexpected error is logged and answered
-    500 in plain text, as FastAPI would (bad input never gets there: each
-    route answers it itself).
+    An unknown path is a 404 and a wrong method a 405, both with code 4000;
+    an unexpected error is logged and answered 500 with code 1000 (bad input
+    never gets there: each route answers it itself).
     """
     route = ROUTES.get(scope["path"][len(PREFIX) :])
     if route is None:
         response = report_response(
-            VALIDATION_FAILED, f"no such endpoint: {scope['path']}", status=404
+            ResponseCode.INVALID_REQUEST, f"no such endpoint: {scope['path']}", status=404
         )
     elif scope["method"] not in (route[0], "HEAD" if route[0] == "GET" else route[0]):
         response = report_response(
-            VALIDATION_FAILED, f"{scope['path']} takes {route[0]}", status=405
+            ResponseCode.INVALID_REQUEST, f"{scope['path']} takes {route[0]}", status=405
         )
         response.headers["Allow"] = route[0]
     else:
@@ -339,6 +345,6 @@ async def serve(scope: Scope, receive: Receive, send: Send) -> None:
             return
         except Exception:
             log.exception("%s %s failed", scope["method"], scope["path"])
-            # Not a CyberTipline response code: none is published for it here.
-            response = PlainTextResponse("Internal Server Error", status_code=500)
+            code = ResponseCode.SERVER_ERROR
+            response = report_response(code, code.description(), status=500)
     await response(scope, receive, send)

@@ -24,12 +24,18 @@ Tree = dict[str, Any]
 
 
 class EspXmlError(ValueError):
-    """The document is not acceptable; ``path`` names the element at fault."""
+    """The document is not acceptable; ``path`` names the element at fault.
 
-    def __init__(self, path: str, reason: str) -> None:
+    ``malformed`` when it is not even well-formed XML (or uses a construct
+    refused outright: DTDs, entities), as opposed to well-formed XML that
+    does not follow the schema.
+    """
+
+    def __init__(self, path: str, reason: str, *, malformed: bool = False) -> None:
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+        self.malformed = malformed
 
 
 def _local(tag: str) -> str:
@@ -41,14 +47,16 @@ def parse_document(body: bytes, root_name: str) -> Tree:
     try:
         root = fromstring(body, forbid_dtd=True)
     except DefusedXmlException as error:
-        raise EspXmlError(root_name, f"forbidden XML construct: {type(error).__name__}") from None
+        raise EspXmlError(
+            root_name, f"forbidden XML construct: {type(error).__name__}", malformed=True
+        ) from None
     except ParseError as error:
         line, column = getattr(error, "position", (0, 0))
         raise EspXmlError(
-            root_name, f"not well-formed XML (line {line}, column {column})"
+            root_name, f"not well-formed XML (line {line}, column {column})", malformed=True
         ) from None
     except (ValueError, UnicodeError) as error:
-        raise EspXmlError(root_name, f"not well-formed XML: {error}") from None
+        raise EspXmlError(root_name, f"not well-formed XML: {error}", malformed=True) from None
     name = _local(root.tag)
     if name != root_name:
         raise EspXmlError(name, f"expected a <{root_name}> document")

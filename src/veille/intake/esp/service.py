@@ -51,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from veille.intake.esp.codes import ResponseCode
 from veille.intake.esp.mapping import map_file_details, map_report
 from veille.intake.esp.parse import EspXmlError, parse_document
 from veille.intake.models import EspFile, EspReport, MediaDetail
@@ -64,10 +65,6 @@ from veille.store.models import AuditEvent
 from veille.store.raw import PgStatement, Plan, run_plan, sql_constant
 from veille.store.types import UTCDateTime, utcnow
 from veille.vocab import Channel, ReporterKind
-
-SUCCESS = 0
-VALIDATION_FAILED = 4100
-ALREADY_FINISHED = 5102
 
 OPEN = "open"
 FINISHED = "finished"
@@ -118,11 +115,17 @@ _LINK_REPORT = (
 class EspError(Exception):
     """A request the API answers with a non-zero response code."""
 
-    def __init__(self, code: int, description: str, http_status: int = 400) -> None:
+    def __init__(self, code: ResponseCode, description: str, http_status: int = 400) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.http_status = http_status
+
+    @classmethod
+    def of_document(cls, error: EspXmlError) -> EspError:
+        """4110 for a document that is not well-formed XML, else 4100; both name the element."""
+        code = ResponseCode.MALFORMED_XML if error.malformed else ResponseCode.VALIDATION_FAILED
+        return cls(code, str(error))
 
 
 @dataclass(frozen=True)
@@ -177,11 +180,11 @@ def _audit(
 
 
 def _opened_values(agency_id: int, body: bytes, settings: IntakeSettings) -> dict[str, Any]:
-    """The ``intake_esp_report`` row of a report document; a 4100 error if it is not valid."""
+    """The ``intake_esp_report`` row of a report document; a 4100/4110 error if it is not valid."""
     try:
         mapped = map_report(parse_document(body, "report"))
     except EspXmlError as error:
-        raise EspError(VALIDATION_FAILED, str(error)) from None
+        raise EspError.of_document(error) from None
     now = utcnow()
     payload = {
         "fields": mapped.fields,
@@ -345,7 +348,7 @@ def _claim_parameters(
     claim: str,
     settings: IntakeSettings | None = None,
 ) -> dict[str, Any]:
-    """The parameters of :func:`_claim_statement`; a 4100 error for an impossible id."""
+    """The parameters of :func:`_claim_statement`; a 5001 error for an impossible id."""
     if not 0 < esp_report_id < 2**31:
         raise _no_open_report(element, esp_report_id)
     now = utcnow()
@@ -367,22 +370,38 @@ _REFUSAL_QUERY = select(_REPORTS.c.state, _REPORTS.c.expires_at).where(
 
 
 def _no_open_report(element: str, esp_report_id: int) -> EspError:
-    return EspError(VALIDATION_FAILED, f"{element}: no open report {esp_report_id}", 404)
+    return EspError(
+        ResponseCode.REPORT_DOES_NOT_EXIST, f"{element}: no open report {esp_report_id}", 404
+    )
 
 
 def _refusal_of(found: Any, esp_report_id: int, element: str, now: datetime) -> EspError | None:
     """Why a claim matched nothing, from the report's (state, expiry) or None if there is no
-    such report: the 4100/5102 error, or None if the report is open."""
+    such report: the 5001/5101/5102 error, or None if the report is open.
+
+    An expired report no longer exists (it was, or is about to be, deleted
+    with its files): 5001, whose description says it expired.
+    """
     state, expires_at = found or (None, None)
     if state == FINISHED:
         return EspError(
-            ALREADY_FINISHED, f"{element}: report {esp_report_id} is already finished", 409
+            ResponseCode.REPORT_ALREADY_FINISHED,
+            f"{element}: report {esp_report_id} is already finished",
+            409,
         )
-    if state == OPEN and expires_at is not None:
-        if expires_at <= now:
-            return EspError(
-                VALIDATION_FAILED, f"{element}: report {esp_report_id} has expired", 404
-            )
+    if state == RETRACTED:
+        return EspError(
+            ResponseCode.REPORT_ALREADY_RETRACTED,
+            f"{element}: report {esp_report_id} was retracted",
+            409,
+        )
+    if state == EXPIRED or (state == OPEN and expires_at is not None and expires_at <= now):
+        return EspError(
+            ResponseCode.REPORT_DOES_NOT_EXIST,
+            f"{element}: report {esp_report_id} has expired",
+            404,
+        )
+    if state == OPEN:
         return None
     return _no_open_report(element, esp_report_id)
 
@@ -427,7 +446,7 @@ def _claim_open(
     claim: str,
     settings: IntakeSettings | None = None,
 ) -> Any:
-    """Change an open, unexpired report of ``agency_id`` (locking its row); else the 4100/5102 error.
+    """Change an open, unexpired report of ``agency_id`` (locking its row); else the 5xxx error.
 
     Returns the changed row (``id``, and for ``FINISH`` ``opened_at`` and ``record_json``).
     """
@@ -446,7 +465,10 @@ def parse_report_id(value: str | None, element: str = "id") -> int:
     """A report id from a form field, or a 4100 error naming the field."""
     text = (value or "").strip()
     if not text.isdigit() or len(text) > 12:
-        raise EspError(VALIDATION_FAILED, f"{element}: expected a report id (digits), got {text!r}")
+        raise EspError(
+            ResponseCode.VALIDATION_FAILED,
+            f"{element}: expected a report id (digits), got {text!r}",
+        )
     return int(text)
 
 
@@ -554,18 +576,18 @@ _DETAILS_ELEMENT = "fileDetails/reportId"
 
 def _described(body: bytes) -> tuple[Any, dict[str, Any], EspError]:
     """A ``fileDetails`` document's mapping, the values that describe its file, and the
-    error for a file its report does not have; a 4100 error if it is not valid."""
+    error for a file its report does not have; a 4100/4110 error if it is not valid."""
     try:
         mapped = map_file_details(parse_document(body, "fileDetails"))
     except EspXmlError as error:
-        raise EspError(VALIDATION_FAILED, str(error)) from None
+        raise EspError.of_document(error) from None
     described = {
         "d_file_id": mapped.file_id,
         "d_report_id": mapped.report_id,
         "d_details": json.dumps(mapped.__dict__),
     }
     no_file = EspError(
-        VALIDATION_FAILED,
+        ResponseCode.FILE_DOES_NOT_EXIST,
         f"fileDetails/fileId: no file {mapped.file_id!r} in report {mapped.report_id}",
         404,
     )
