@@ -180,7 +180,9 @@ async def status(request: Request) -> Response:
     principal = await _authenticated(request)
     if isinstance(principal, Response):
         return principal
-    return report_response(0, f"Remote User : {principal.actor.removeprefix('esp:')}")
+    return report_response(
+        ResponseCode.SUCCESS, f"Remote User : {principal.actor.removeprefix('esp:')}"
+    )
 
 
 async def xsd(_: Request) -> Response:
@@ -207,7 +209,7 @@ async def submit(request: Request) -> Response:
         )
     except (EspError, BodyTooLarge, BadBody) as error:
         return _bad_input(error)
-    return report_response(0, "Success", report_id=report_id)
+    return report_response(ResponseCode.SUCCESS, "Success", report_id=report_id)
 
 
 async def upload(request: Request) -> Response:
@@ -242,7 +244,9 @@ async def upload(request: Request) -> Response:
         if isinstance(error, EspError):
             return _error(error)
         raise
-    return report_response(0, "Success", report_id=report_id, file_id=file_id, md5=spooled.md5)
+    return report_response(
+        ResponseCode.SUCCESS, "Success", report_id=report_id, file_id=file_id, md5=spooled.md5
+    )
 
 
 async def fileinfo(request: Request) -> Response:
@@ -263,7 +267,7 @@ async def fileinfo(request: Request) -> Response:
         )
     except (EspError, BodyTooLarge, BadBody) as error:
         return _bad_input(error)
-    return report_response(0, "Success", report_id=report_id, file_id=file_id)
+    return report_response(ResponseCode.SUCCESS, "Success", report_id=report_id, file_id=file_id)
 
 
 async def finish(request: Request) -> Response:
@@ -306,7 +310,7 @@ async def retract(request: Request) -> Response:
         await _call(state, service.retract_report, principal.agency_id, report_id, principal.actor)
     except (EspError, BodyTooLarge, BadBody) as error:
         return _bad_input(error)
-    return report_response(0, "Success", report_id=report_id)
+    return report_response(ResponseCode.SUCCESS, "Success", report_id=report_id)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
