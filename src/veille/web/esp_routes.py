@@ -293,7 +293,7 @@ async def finish(request: Request) -> Response:
     files = "".join(f"<fileId>{_text(f)}</fileId>" for f in done.file_ids)
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<reportDoneResponse>'
-        f"<responseCode>0</responseCode><reportId>{done.esp_report_id}</reportId>"
+        f"<responseCode>{int(ResponseCode.SUCCESS)}</responseCode><reportId>{done.esp_report_id}</reportId>"
         f"<files>{files}</files></reportDoneResponse>\n"
     )
     return Response(body, media_type="application/xml")
