@@ -75,4 +75,8 @@ def test_idle_cpu_share_is_read_from_proc_stat(tmp_path: Path) -> None:
     assert meter.share() == 1.0  # 90 more ticks, all idle
     clock[0] = 3.0
     assert meter.share() == 1.0  # no tick since: the last share stands
+    stat.write_text("cpu  180 60 80 920 60 0 0 0 0 0\n")
+    clock[0] = 4.0
+    # 110 more ticks: 20 idle and 60 at a lowered priority (the hashing process) count as idle.
+    assert meter.share() == 80 / 110
     assert IdleCpu(str(tmp_path / "missing"), window_s=0).share() is None

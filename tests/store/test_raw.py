@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import psycopg
@@ -13,7 +14,7 @@ from sqlalchemy import func, select, text
 from veille.intake.settings import IntakeSettings
 from veille.store.db import Database
 from veille.store.models import AuditEvent
-from veille.store.raw import AsyncPgPool, PgStatement, Plan, run_plan
+from veille.store.raw import AsyncPgPool, PgStatement, Plan, compute, run_plan
 from veille.store.types import utcnow
 from veille.web import create_app
 
@@ -37,6 +38,14 @@ def two_steps(x: int) -> Plan[int]:
     (first,) = yield ADD_ONE, {"x": x}
     (second,) = yield DOUBLE, {"y": first.y}
     return int(second.z)
+
+
+def offloading(offload: bool) -> Plan[tuple[int, str]]:
+    """Python work between two statements, in a worker thread when ``offload``."""
+    (first,) = yield ADD_ONE, {"x": 1}
+    name = yield from compute(lambda: threading.current_thread().name, offload=offload)
+    (second,) = yield DOUBLE, {"y": first.y}
+    return int(second.z), name
 
 
 def catching() -> Plan[str]:
@@ -113,3 +122,24 @@ def test_the_web_server_holds_asynchronous_connections_on_postgresql_while_serve
     with TestClient(app):
         assert (state.pg is not None) == (database.dialect == "postgresql")
     assert state.pg is None
+
+
+def test_offloaded_work_runs_in_a_worker_thread_on_the_event_loop_only(
+    database: Database,
+) -> None:
+    _postgresql(database)
+    with database.autocommit.connect() as connection:
+        assert run_plan(offloading(True), connection) == (4, threading.current_thread().name)
+
+    async def on_the_loop() -> tuple[tuple[int, str], tuple[int, str]]:
+        pool = AsyncPgPool(database.engine, min_size=1, max_size=1)
+        await pool.open()
+        try:
+            return await pool.run(offloading(False)), await pool.run(offloading(True))
+        finally:
+            await pool.close()
+
+    (inline, inline_thread), (offloaded, offloaded_thread) = asyncio.run(on_the_loop())
+    assert (inline, offloaded) == (4, 4)
+    assert inline_thread == threading.current_thread().name  # the loop's own thread
+    assert offloaded_thread != inline_thread

@@ -339,3 +339,66 @@ def test_an_unexpected_failure_is_answered_1000_server_error(
     assert (failed.status, failed.code) == (500, 1000)
     assert failed.value("responseDescription") == "Server error"
     assert "a fault inside" not in failed.text  # nothing of the error's detail leaks out
+
+
+def _profile_urls(count: int) -> bytes:
+    urls = "".join(
+        f"<profileUrl>https://social.example.com/large-report/profile-of-user-{n:05d}</profileUrl>"
+        for n in range(count)
+    )
+    reported = f"<personOrUserReported><screenName>large_report_user</screenName>{urls}"
+    report = MINIMAL_REPORT.replace("</report>", reported + "</personOrUserReported></report>")
+    return report.encode()
+
+
+def test_a_large_report_goes_through_on_every_engine(
+    live_server: str, tenants: Tenants, database: Database
+) -> None:
+    """Over 64 KiB of XML: on PostgreSQL its parsing and its finish run in worker threads."""
+    body = _profile_urls(900)
+    assert len(body) > 64 * 1024
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        submitted = answer(http.post("/submit", content=body))
+        assert submitted.code == 0, submitted.text
+        report_id = submitted.value("reportId")
+        uploaded = answer(
+            http.post(
+                "/upload", data={"id": report_id}, files={"file": ("a.jpg", procedural_jpeg(5))}
+            )
+        )
+        assert uploaded.code == 0
+        done = answer(http.post("/finish", data={"id": report_id}))
+        assert (done.code, len(done.values("fileId"))) == (0, 1)
+    with database.session() as session:
+        report = session.scalar(select(Report).where(Report.source == f"esp:{tenants.esp_id}"))
+        assert report is not None
+        assert len(report.identifiers) == 901 and len(report.media) == 1
+
+
+def test_a_report_that_could_not_be_stored_is_refused_not_failed(
+    live_server: str, tenants: Tenants, database: Database
+) -> None:
+    """Over 1,000 identifiers at submit; a file name over 500 characters at finish: 4100."""
+    with httpx.Client(base_url=live_server + "/ispws", headers=tenants.esp_auth) as http:
+        too_many = answer(http.post("/submit", content=_profile_urls(1001)))
+        assert (too_many.status, too_many.code) == (400, 4100)
+        assert "report: identifiers:" in (too_many.value("responseDescription") or "")
+
+        report_id = str(answer(http.post("/submit", content=MINIMAL_REPORT)).value("reportId"))
+        uploaded = answer(
+            http.post(
+                "/upload", data={"id": report_id}, files={"file": ("a.jpg", procedural_jpeg(6))}
+            )
+        )
+        details = (
+            f"<fileDetails><reportId>{report_id}</reportId><fileId>{uploaded.value('fileId')}"
+            f"</fileId><originalFileName>{'n' * 600}.jpg</originalFileName></fileDetails>"
+        )
+        assert answer(http.post("/fileinfo", content=details)).code == 0
+        refused = answer(http.post("/finish", data={"id": report_id}))
+        assert (refused.status, refused.code) == (400, 4100)
+        assert "media.0.file_name" in (refused.value("responseDescription") or "")
+        # Nothing was stored and the report is still open: the provider can retract it.
+        assert answer(http.post("/retract", data={"id": report_id})).code == 0
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Report)) == 0

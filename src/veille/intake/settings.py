@@ -64,7 +64,8 @@ class IntakeSettings(BaseSettings):
         ge=0,
         le=1,
         description="…and only while at least this share of the machine's CPU time was idle "
-        "over the last second (Linux; 0: ignore the machine's load), so that one server "
+        "(or spent by processes at a lowered priority) over the last closed window of a second "
+        "or more (Linux; 0: ignore the machine's load), so that one server "
         "process does not hash while the others are busy.",
     )
     worker_max_pause_s: float = Field(

@@ -54,7 +54,7 @@ from veille.store.models import (
     ReportIdentifier,
     ReportOffence,
 )
-from veille.store.raw import PgStatement, Plan, run_plan
+from veille.store.raw import PgStatement, Plan, compute, run_plan
 from veille.store.types import utcnow
 from veille.vocab import IdentifierKind
 
@@ -236,7 +236,9 @@ def _write_one(connection: Connection, item: Incoming, digest: str) -> tuple[int
     record = item.record
     keys = _identifier_keys(item)
     if connection.dialect.name == "postgresql":
-        return run_plan(_pg_write_one(item, digest, keys), connection)
+        return run_plan(
+            _pg_write_one(_pg_write_parameters(item, digest, keys), bool(keys)), connection
+        )
     report_id: int = connection.execute(_INSERT_REPORT, _report_values(item, digest)).scalar_one()
     if record.offence_types:
         connection.execute(
@@ -358,42 +360,50 @@ _PG_ADD_IDENTIFIERS = PgStatement.of(
 )
 
 
-def pg_store_new_report(item: Incoming) -> Plan[Stored]:
-    """PostgreSQL: :func:`store_new_report` as a plan (:mod:`veille.store.raw`)."""
-    report_id, media_item_ids = yield from _pg_write_one(
-        item, item.record.content_sha256(), _identifier_keys(item)
+def pg_store_new_report(item: Incoming, *, offload: bool = False) -> Plan[Stored]:
+    """PostgreSQL: :func:`store_new_report` as a plan (:mod:`veille.store.raw`).
+
+    ``offload``: on the event loop, prepare the statement's values (digest,
+    country, lists) in a worker thread: for a large report.
+    """
+    keys = _identifier_keys(item)
+    parameters = yield from compute(
+        lambda: _pg_write_parameters(item, item.record.content_sha256(), keys), offload=offload
     )
+    report_id, media_item_ids = yield from _pg_write_one(parameters, bool(keys))
     return Stored(report_id, True, media_item_ids)
 
 
-def _pg_write_one(
+def _pg_write_parameters(
     item: Incoming, digest: str, keys: list[tuple[str, str, str]]
-) -> Plan[tuple[int, list[int]]]:
-    """PostgreSQL: a report in two round trips (one without identifiers).
+) -> dict[str, Any]:
+    """The values of :func:`_pg_write_statement` (identifiers included) for one report."""
+    record = item.record
+    media = [m.model_dump() for m in record.media]
+    return {
+        **_report_values(item, digest),
+        "offence_types": [o.value for o in record.offence_types],
+        "flags": [f.value for f in record.flags],
+        **{f"m_{name}": [m[name] for m in media] for name in _MEDIA_COLUMNS},
+        "i_kinds": [k for k, _, _ in keys],
+        "i_values": [v for _, v, _ in keys],
+        "i_platforms": [p for _, _, p in keys],
+    }
+
+
+def _pg_write_one(parameters: dict[str, Any], identifiers: bool) -> Plan[tuple[int, list[int]]]:
+    """PostgreSQL: a report in two round trips (one without ``identifiers``).
 
     Missing identifiers are added first, in a statement of their own: its
     ``ON CONFLICT DO NOTHING`` waits for a concurrent transaction adding the
     same identifier, and only a later statement sees that row to link it.
     """
-    record = item.record
-    identifiers = {
-        "i_kinds": [k for k, _, _ in keys],
-        "i_values": [v for _, v, _ in keys],
-        "i_platforms": [p for _, _, p in keys],
-    }
-    if keys:
-        yield _PG_ADD_IDENTIFIERS, identifiers
-    media = [m.model_dump() for m in record.media]
-    (row,) = yield (
-        _pg_write(),
-        {
-            **_report_values(item, digest),
-            "offence_types": [o.value for o in record.offence_types],
-            "flags": [f.value for f in record.flags],
-            **{f"m_{name}": [m[name] for m in media] for name in _MEDIA_COLUMNS},
-            **identifiers,
-        },
-    )
+    if identifiers:
+        yield (
+            _PG_ADD_IDENTIFIERS,
+            {k: parameters[k] for k in ("i_kinds", "i_values", "i_platforms")},
+        )
+    (row,) = yield _pg_write(), parameters
     return row[0], list(row[1])
 
 

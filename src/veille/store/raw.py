@@ -11,22 +11,25 @@ since SQLAlchemy's type processors do not run.
 
 A call made of several such statements is written once, as a *plan*: a
 generator that yields ``(statement, parameters)`` steps and receives each
-step's rows. :func:`run_plan` runs a plan on a SQLAlchemy connection, in a
-thread; :class:`AsyncPgPool` runs the same plan on psycopg's asynchronous
-connections, on the web server's event loop, which spares each request the
-trip to a worker thread and the contention between threads for Python's
-lock: about 60 µs of CPU per statement in a micro-benchmark, and in the
-server under load 1.7 ms of CPU per complete ESP report (six calls; 6.3 ms
-before, 4.6 ms after, ``bench/results/intake.md``).
+step's rows (and, for Python work too large to run on the event loop,
+:class:`Offload` steps; see :func:`compute`). :func:`run_plan` runs a plan
+on a SQLAlchemy connection, in a thread; :class:`AsyncPgPool` runs the
+same plan on psycopg's asynchronous connections, on the web server's
+event loop, which spares each request the trip to a worker thread and the
+contention between threads for Python's lock: about 60 µs of CPU per
+statement in a micro-benchmark, and in the server under load 1.7 ms of CPU
+per complete ESP report (six calls; 6.3 ms before, 4.6 ms after,
+``bench/results/intake.md``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+import asyncio
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, OperationalError
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Connection, Engine, String, literal_column
@@ -72,41 +75,71 @@ class PgStatement:
             return await cursor.fetchall() if cursor.description is not None else []
 
 
-Step = tuple[PgStatement, Mapping[str, Any]]
-# A plan yields the statements of a call and receives their rows; it returns the call's answer.
-Plan = Generator[Step, list[Any], T]
+@dataclass(frozen=True)
+class Offload:
+    """A step of a plan that is Python work, not a statement (see :func:`compute`)."""
+
+    function: Callable[[], Any]
+
+
+Step = tuple[PgStatement, Mapping[str, Any]] | Offload
+# A plan yields the statements of a call and receives their rows (or an Offload's result);
+# it returns the call's answer.
+Plan = Generator[Step, Any, T]
+
+# Python work on more bytes than this (parsing a document, validating a report) goes to a
+# worker thread on the event loop: a 5 MiB document takes most of a second to parse, and the
+# loop would answer no other request meanwhile.
+INLINE_BYTES = 64 * 1024
+
+
+def compute(function: Callable[[], T], *, offload: bool) -> Plan[T]:
+    """``function()`` inside a plan: in place, or, when ``offload``, in a worker thread
+    where the plan runs on the event loop (:func:`run_plan` calls it in place either way)."""
+    if not offload:
+        return function()
+    return cast(T, (yield Offload(function)))
 
 
 def run_plan(plan: Plan[T], connection: Connection) -> T:
     """Run ``plan`` on a SQLAlchemy connection (in its transaction, if it has one).
 
-    An error raised by a statement is thrown into the plan at the step that
-    sent it, so a plan cleans up (or translates the error) where it stands.
+    An error raised by a step is thrown into the plan at that step, so a
+    plan can translate it, or clean up, where it stands. In a transaction a
+    failed statement aborts it: later statements of the plan then fail too,
+    and the transaction is rolled back.
     """
     try:
         step = next(plan)
         while True:
             try:
-                rows = step[0].run(connection, step[1])
+                if isinstance(step, Offload):
+                    result = step.function()
+                else:
+                    result = step[0].run(connection, step[1])
             except BaseException as error:
                 step = plan.throw(error)
             else:
-                step = plan.send(rows)
+                step = plan.send(result)
     except StopIteration as done:
         return cast(T, done.value)
 
 
 async def run_plan_async(plan: Plan[T], connection: AsyncConnection[Any]) -> T:
-    """:func:`run_plan` on an asynchronous psycopg connection."""
+    """:func:`run_plan` on an asynchronous psycopg connection; :class:`Offload` steps run
+    in a worker thread."""
     try:
         step = next(plan)
         while True:
             try:
-                rows = await step[0].run_async(connection, step[1])
+                if isinstance(step, Offload):
+                    result = await asyncio.to_thread(step.function)
+                else:
+                    result = await step[0].run_async(connection, step[1])
             except BaseException as error:
                 step = plan.throw(error)
             else:
-                step = plan.send(rows)
+                step = plan.send(result)
     except StopIteration as done:
         return cast(T, done.value)
 
@@ -114,13 +147,14 @@ async def run_plan_async(plan: Plan[T], connection: AsyncConnection[Any]) -> T:
 class AsyncPgPool:
     """Asynchronous psycopg connections to an engine's PostgreSQL database, for plans.
 
-    The connections are opened with the engine's own connection arguments
-    (search path, application name, type adapters), in autocommit mode, and
-    let psycopg prepare a statement after its fifth run, as the server's
-    engine does (:func:`veille.store.db.create_veille_engine`).
+    The connections are opened with what the engine's URL says (host,
+    database, user, search path, application name) and its dialect's type
+    adapters, but not the engine's own ``connect_args``; in autocommit
+    mode; and psycopg prepares a statement after its fifth run, as on the
+    server's engine (:func:`veille.store.db.create_veille_engine`).
     """
 
-    def __init__(self, engine: Engine, *, min_size: int = 2, max_size: int = 20) -> None:
+    def __init__(self, engine: Engine, *, min_size: int = 2, max_size: int = 16) -> None:
         if engine.dialect.name != "postgresql":
             raise ValueError(f"AsyncPgPool needs PostgreSQL, not {engine.dialect.name}")
         _, arguments = engine.dialect.create_connect_args(engine.url)
@@ -143,11 +177,17 @@ class AsyncPgPool:
     async def run(self, plan: Plan[T], *, transaction: bool = False) -> T:
         """Run ``plan`` on a pooled connection; each statement commits on its own unless
         ``transaction``, where the whole plan commits at its end or rolls back on an error."""
-        async with self._pool.connection() as connection:
-            if not transaction:
-                return await run_plan_async(plan, connection)
-            async with connection.transaction():
-                return await run_plan_async(plan, connection)
+        try:
+            async with self._pool.connection() as connection:
+                if not transaction:
+                    return await run_plan_async(plan, connection)
+                async with connection.transaction():
+                    return await run_plan_async(plan, connection)
+        except OperationalError:
+            # The connection was lost (a database restart, say): the pool drops it; test
+            # the idle ones now, so that the next requests do not fail on them one by one.
+            await self._pool.check()
+            raise
 
 
 def sql_constant(value: str) -> Any:

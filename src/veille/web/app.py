@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from veille import __version__
+from veille.intake.country import ip_country
 from veille.intake.esp.service import expire_reports
 from veille.intake.settings import IntakeSettings
 from veille.intake.worker import (
@@ -54,10 +55,15 @@ def _housekeeping(state: AppState, stop: threading.Event, every_s: float = 60.0)
 def open_server_database(url: str | None = None) -> Database:
     """The configured database (or ``url``) with a connection pool sized for the server.
 
-    Requests run in anyio's worker threads (up to 40 at once). SQLAlchemy's
-    default pool keeps 5 connections and closes any extra one when it is
-    returned, so under load most requests opened a new PostgreSQL connection,
-    and starting a PostgreSQL backend costs more CPU than the request itself.
+    Requests that touch the database run in anyio's worker threads (up to 40
+    at once), except the ESP API's hot calls on PostgreSQL, which have their
+    own asynchronous connections (:class:`veille.store.raw.AsyncPgPool`, up
+    to 16). SQLAlchemy's default pool keeps 5 connections and closes any
+    extra one when it is returned, so under load most requests opened a new
+    PostgreSQL connection, and starting a PostgreSQL backend costs more CPU
+    than the request itself; this pool keeps 10 and opens up to 10 more.
+    A server process thus holds at most 36 PostgreSQL connections, plus one
+    or two for its hashing process (docs/intake.md, "Settings").
     """
     if url is None:
         from veille.config import get_settings
@@ -68,7 +74,7 @@ def open_server_database(url: str | None = None) -> Database:
     # one request, and SQLAlchemy then discards every older pooled connection.
     return Database(
         create_veille_engine(
-            url, prepare=True, pool_size=20, max_overflow=30, pool_pre_ping=False, pool_recycle=600
+            url, prepare=True, pool_size=10, max_overflow=10, pool_pre_ping=False, pool_recycle=600
         )
     )
 
@@ -95,41 +101,44 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         hasher: LowPriorityHasher | None = None
-        # The form's shared secrets, read (or created) before the first request.
+        # The form's shared secrets, read (or created) before the first request; the IP
+        # country database loaded now, not by the first request that needs it.
         await run_in_threadpool(form_guards.load)
-        if state.database.dialect == "postgresql":
-            pool = AsyncPgPool(state.database.engine)
-            await pool.open()
-            state.pg = pool
-        if state.settings.worker_enabled:
-            spool_dir = state.settings.resolved_spool_dir()
-            if state.settings.worker_hash_process:
-                hasher = LowPriorityHasher(spool_dir)
-            else:
-                await run_in_threadpool(warm_up_hashing, spool_dir)
-            sqlite = state.database.dialect == "sqlite"
-            matcher = None
-            if hasher is not None and not sqlite:
-                # On SQLite matching stays in the thread, behind the process's write gate:
-                # a low-priority process holding SQLite's only write lock would stall requests.
-                url = state.database.engine.url.render_as_string(hide_password=False)
-                matcher = partial(hasher.match, url)
-            state.worker = MediaWorker(
-                state.database,
-                keep_files=state.settings.keep_files,
-                write_gate=state.write_gate if sqlite else None,
-                hasher=hasher or hash_in_thread,
-                matcher=matcher,
-                busy=state.busy
-                if state.settings.worker_quiet_s > 0 or state.settings.worker_min_idle_cpu > 0
-                else None,
-                max_pause_s=state.settings.worker_max_pause_s,
-                busy_match_every_s=state.settings.worker_busy_match_every_s,
-            )
-            state.worker.start(state.settings.worker_poll_s)
-        cleaner = threading.Thread(target=_housekeeping, args=(state, stop), daemon=True)
-        cleaner.start()
+        await run_in_threadpool(ip_country, "192.0.2.1")
+        # Whatever was started before a failure is stopped again in `finally`.
         try:
+            if state.database.dialect == "postgresql":
+                state.pg = AsyncPgPool(state.database.engine)
+                await state.pg.open()
+            if state.settings.worker_enabled:
+                spool_dir = state.settings.resolved_spool_dir()
+                if state.settings.worker_hash_process:
+                    hasher = LowPriorityHasher(spool_dir)
+                else:
+                    await run_in_threadpool(warm_up_hashing, spool_dir)
+                sqlite = state.database.dialect == "sqlite"
+                matcher = None
+                if hasher is not None and not sqlite:
+                    # On SQLite matching stays in the thread, behind the process's write
+                    # gate: a low-priority process holding SQLite's only write lock would
+                    # stall requests.
+                    url = state.database.engine.url.render_as_string(hide_password=False)
+                    matcher = partial(hasher.match, url)
+                state.worker = MediaWorker(
+                    state.database,
+                    keep_files=state.settings.keep_files,
+                    write_gate=state.write_gate if sqlite else None,
+                    hasher=hasher or hash_in_thread,
+                    matcher=matcher,
+                    busy=state.busy
+                    if state.settings.worker_quiet_s > 0 or state.settings.worker_min_idle_cpu > 0
+                    else None,
+                    max_pause_s=state.settings.worker_max_pause_s,
+                    busy_match_every_s=state.settings.worker_busy_match_every_s,
+                )
+                state.worker.start(state.settings.worker_poll_s)
+            cleaner = threading.Thread(target=_housekeeping, args=(state, stop), daemon=True)
+            cleaner.start()
             yield
         finally:
             stop.set()

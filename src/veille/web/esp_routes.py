@@ -21,6 +21,7 @@ elsewhere, and for the other calls, the work goes to a worker thread.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import logging
@@ -238,7 +239,11 @@ async def upload(request: Request) -> Response:
             spooled,
             state.settings,
         )
-    except BaseException as error:  # the file goes, whatever went wrong
+    except asyncio.CancelledError:
+        # Cancelled (the server is stopping) while the statement was under way: it may have
+        # committed, and its row then needs the file. The file stays.
+        raise
+    except Exception as error:  # refused or failed: no row holds the file, which goes
         if spooled is not None:
             remove_quietly(spooled.path)
         if isinstance(error, EspError):
@@ -293,7 +298,8 @@ async def finish(request: Request) -> Response:
     files = "".join(f"<fileId>{_text(f)}</fileId>" for f in done.file_ids)
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>\n<reportDoneResponse>'
-        f"<responseCode>{int(ResponseCode.SUCCESS)}</responseCode><reportId>{done.esp_report_id}</reportId>"
+        f"<responseCode>{int(ResponseCode.SUCCESS)}</responseCode>"
+        f"<reportId>{done.esp_report_id}</reportId>"
         f"<files>{files}</files></reportDoneResponse>\n"
     )
     return Response(body, media_type="application/xml")

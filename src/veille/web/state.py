@@ -19,10 +19,12 @@ T = TypeVar("T")
 
 
 class IdleCpu:
-    """The share of the machine's CPU time left idle over the last second (Linux's /proc/stat).
+    """The share of the machine's CPU time left idle (Linux's /proc/stat), or spent by
+    processes at a lowered priority, over the last closed window of a second or more.
 
-    The share is measured over windows of at least ``window_s`` seconds and
-    stays the same until the next window closes. A shorter window misleads:
+    The share is measured over windows of at least ``window_s`` seconds (from
+    one call to the first call after the window has passed) and stays the
+    same until the next window closes. A shorter window misleads:
     the kernel counts CPU time in ticks of 10 ms, so a 50 ms window on two
     cores holds ten ticks, and under full load short idle gaps (requests
     waiting on PostgreSQL) often make a quarter of them idle. Measured here:
@@ -49,8 +51,10 @@ class IdleCpu:
                 fields = [int(value) for value in stream.readline().split()[1:]]
         except (OSError, ValueError):
             return None
-        # user nice system idle iowait irq softirq steal (guest time is inside user)
-        return fields[3] + fields[4], sum(fields[:8])
+        # user nice system idle iowait irq softirq steal (guest time is inside user).
+        # Time of processes at a lowered priority (nice), such as the worker's own
+        # hashing process, counts as idle: requests would get it at once.
+        return fields[1] + fields[3] + fields[4], sum(fields[:8])
 
     def share(self) -> float | None:
         """Idle share over the last closed window; None where /proc/stat cannot be read.
@@ -100,7 +104,7 @@ class AppState:
 
         True when a request arrived within the last ``worker_quiet_s`` seconds,
         or when less than ``worker_min_idle_cpu`` of the machine's CPU time was
-        idle over the last second (:class:`IdleCpu`): with several server processes, or
+        idle over the last closed window of a second or more (:class:`IdleCpu`): with several server processes, or
         PostgreSQL on the same machine, one process may see no request while
         the cores are taken.
         """

@@ -31,6 +31,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache, partial
 from typing import Any, cast
 
+from pydantic import ValidationError
 from sqlalchemy import (
     Connection,
     Integer,
@@ -55,14 +56,14 @@ from veille.intake.esp.codes import ResponseCode
 from veille.intake.esp.mapping import map_file_details, map_report
 from veille.intake.esp.parse import EspXmlError, parse_document
 from veille.intake.models import EspFile, EspReport, MediaDetail
-from veille.intake.schema import MediaIn, ReportIn
+from veille.intake.schema import ReportIn
 from veille.intake.settings import IntakeSettings
 from veille.intake.store import Incoming, pg_store_new_report, store_new_report
 from veille.intake.uploads import SpooledFile, remove_quietly
 from veille.intake.worker import enqueue_media, pg_enqueue_parameters, pg_enqueue_statements
 from veille.store.db import Database
 from veille.store.models import AuditEvent
-from veille.store.raw import PgStatement, Plan, run_plan, sql_constant
+from veille.store.raw import INLINE_BYTES, PgStatement, Plan, compute, run_plan, sql_constant
 from veille.store.types import UTCDateTime, utcnow
 from veille.vocab import Channel, ReporterKind
 
@@ -186,6 +187,8 @@ def _opened_values(agency_id: int, body: bytes, settings: IntakeSettings) -> dic
     except EspXmlError as error:
         raise EspError.of_document(error) from None
     now = utcnow()
+    # What finish will store must be valid: refuse now what could never be stored.
+    _record(agency_id, 1, now, mapped.fields, [], [])
     payload = {
         "fields": mapped.fields,
         "provided_country": mapped.provided_country,
@@ -203,7 +206,9 @@ def _opened_values(agency_id: int, body: bytes, settings: IntakeSettings) -> dic
 
 def submit_plan(agency_id: int, body: bytes, settings: IntakeSettings, actor: str) -> Plan[int]:
     """PostgreSQL: :func:`submit_report` as a plan of one statement (run in autocommit)."""
-    values = _opened_values(agency_id, body, settings)
+    values = yield from compute(
+        partial(_opened_values, agency_id, body, settings), offload=len(body) > INLINE_BYTES
+    )
     (opened,) = yield _pg("submit"), {**values, "audit_actor": actor, "audit_agency": agency_id}
     return int(opened.object_id)
 
@@ -598,7 +603,9 @@ def file_details_plan(
     agency_id: int, body: bytes, settings: IntakeSettings
 ) -> Plan[tuple[int, str]]:
     """PostgreSQL: :func:`add_file_details` as a plan of one statement (run in autocommit)."""
-    mapped, described, no_file = _described(body)
+    mapped, described, no_file = yield from compute(
+        partial(_described, body), offload=len(body) > INLINE_BYTES
+    )
     claim = _claim_parameters(agency_id, mapped.report_id, _DETAILS_ELEMENT, TOUCH, settings)
     if not (yield _pg("describe"), {**claim, **described}):
         refusal = yield from _pg_refusal(
@@ -631,7 +638,31 @@ def _record(
     files: Sequence[Any],
     details: list[dict[str, Any] | None],
 ) -> ReportIn:
-    """The Veille report of a finished submission: the report's fields and its files' details."""
+    """The Veille report of a finished submission: the report's fields and its files' details.
+
+    A 4100 error naming the field when they do not make a valid report (more
+    than 1,000 identifiers or files, say): ``submit`` checks the report's own
+    fields this way, and ``finish`` the whole, so a report that could never
+    be stored is refused instead of failing inside the server.
+    """
+    try:
+        return _validated_record(agency_id, esp_report_id, opened_at, fields, files, details)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()[:3]
+        )
+        raise EspError(ResponseCode.VALIDATION_FAILED, f"report: {problems}") from None
+
+
+def _validated_record(
+    agency_id: int,
+    esp_report_id: int,
+    opened_at: datetime,
+    fields: dict[str, Any],
+    files: Sequence[Any],
+    details: list[dict[str, Any] | None],
+) -> ReportIn:
     offences = set(fields["offence_types"])
     flags = set(fields["flags"])
     identifiers = list(fields["identifiers"])
@@ -656,14 +687,14 @@ def _record(
             "identifiers": identifiers,
             "summary": "\n".join(notes)[:20_000] or None,
             "media": [
-                MediaIn(
-                    file_name=(detail or {}).get("file_name") or f.file_name,
-                    size_bytes=f.size_bytes,
-                    media_type=f.media_type,
-                    md5=f.md5,
-                    sha1=f.sha1,
-                    sha256=f.sha256,
-                ).model_dump()
+                {
+                    "file_name": (detail or {}).get("file_name") or f.file_name,
+                    "size_bytes": f.size_bytes,
+                    "media_type": f.media_type,
+                    "md5": f.md5,
+                    "sha1": f.sha1,
+                    "sha256": f.sha256,
+                }
                 for f, detail in zip(files, details, strict=True)
             ],
         }
@@ -772,8 +803,13 @@ def finish_plan(agency_id: int, esp_report_id: int, actor: str) -> Plan[Finished
     claimed = yield from _pg_claim(agency_id, esp_report_id, "id", FINISH)
     taken = yield _pg("take_files"), {"t_report_id": esp_report_id}
     files = sorted(taken, key=lambda f: f.id)
-    incoming, media_details = _finished(agency_id, esp_report_id, claimed, files)
-    stored = yield from pg_store_new_report(incoming)
+    # A large report is validated and prepared in a worker thread, not on the event loop.
+    size = len(claimed.record_json) + sum(len(f.details_json or "") for f in files)
+    offload = size > INLINE_BYTES
+    incoming, media_details = yield from compute(
+        partial(_finished, agency_id, esp_report_id, claimed, files), offload=offload
+    )
+    stored = yield from pg_store_new_report(incoming, offload=offload)
     media_ids = stored.media_item_ids
     yield (
         _pg("finish"),
