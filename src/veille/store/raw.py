@@ -17,8 +17,8 @@ on a SQLAlchemy connection, in a thread; :class:`AsyncPgPool` runs the
 same plan on psycopg's asynchronous connections, on the web server's
 event loop, which spares each request the trip to a worker thread and the
 contention between threads for Python's lock: about 60 µs of CPU per
-statement in a micro-benchmark, and in the server under load 1.7 ms of CPU
-per complete ESP report (six calls; 6.3 ms before, 4.6 ms after,
+statement in a micro-benchmark, and in the server under load about 2 ms of
+CPU per complete ESP report (six calls; 6.3 ms before, 4.3–4.6 ms after,
 ``bench/results/intake.md``).
 """
 
