@@ -645,24 +645,6 @@ def _record(
     fields this way, and ``finish`` the whole, so a report that could never
     be stored is refused instead of failing inside the server.
     """
-    try:
-        return _validated_record(agency_id, esp_report_id, opened_at, fields, files, details)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
-            for problem in error.errors()[:3]
-        )
-        raise EspError(ResponseCode.VALIDATION_FAILED, f"report: {problems}") from None
-
-
-def _validated_record(
-    agency_id: int,
-    esp_report_id: int,
-    opened_at: datetime,
-    fields: dict[str, Any],
-    files: Sequence[Any],
-    details: list[dict[str, Any] | None],
-) -> ReportIn:
     offences = set(fields["offence_types"])
     flags = set(fields["flags"])
     identifiers = list(fields["identifiers"])
@@ -674,31 +656,37 @@ def _validated_record(
         flags.update(detail["flags"])
         identifiers.extend(i for i in detail["identifiers"] if i not in identifiers)
         notes.extend(detail["notes"])
-    return ReportIn.model_validate(
-        {
-            **fields,
-            "external_id": str(esp_report_id),
-            "source": _source(agency_id),
-            "channel": Channel.ESP_API,
-            "reporter_kind": ReporterKind.ESP,
-            "received_at": opened_at,
-            "offence_types": sorted(offences),
-            "flags": sorted(flags),
-            "identifiers": identifiers,
-            "summary": "\n".join(notes)[:20_000] or None,
-            "media": [
-                {
-                    "file_name": (detail or {}).get("file_name") or f.file_name,
-                    "size_bytes": f.size_bytes,
-                    "media_type": f.media_type,
-                    "md5": f.md5,
-                    "sha1": f.sha1,
-                    "sha256": f.sha256,
-                }
-                for f, detail in zip(files, details, strict=True)
-            ],
-        }
-    )
+    record = {
+        **fields,
+        "external_id": str(esp_report_id),
+        "source": _source(agency_id),
+        "channel": Channel.ESP_API,
+        "reporter_kind": ReporterKind.ESP,
+        "received_at": opened_at,
+        "offence_types": sorted(offences),
+        "flags": sorted(flags),
+        "identifiers": identifiers,
+        "summary": "\n".join(notes)[:20_000] or None,
+        "media": [
+            {
+                "file_name": (detail or {}).get("file_name") or f.file_name,
+                "size_bytes": f.size_bytes,
+                "media_type": f.media_type,
+                "md5": f.md5,
+                "sha1": f.sha1,
+                "sha256": f.sha256,
+            }
+            for f, detail in zip(files, details, strict=True)
+        ],
+    }
+    try:
+        return ReportIn.model_validate(record)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in problem['loc'])}: {problem['msg']}"
+            for problem in error.errors()[:3]
+        )
+        raise EspError(ResponseCode.VALIDATION_FAILED, f"report: {problems}") from None
 
 
 def _array(name: str, element: Any = String) -> Any:
