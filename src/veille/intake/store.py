@@ -36,7 +36,6 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -54,7 +53,7 @@ from veille.store.models import (
     ReportIdentifier,
     ReportOffence,
 )
-from veille.store.raw import PgStatement, Plan, compute, run_plan
+from veille.store.raw import PgStatement, Plan, compute, pg_array, run_plan
 from veille.store.types import utcnow
 from veille.vocab import IdentifierKind
 
@@ -269,8 +268,13 @@ def _write_one(connection: Connection, item: Incoming, digest: str) -> tuple[int
     return report_id, media_ids
 
 
-def _array(name: str, element: Any = String) -> Any:
-    return bindparam(name, type_=ARRAY(element))
+def _identifier_rows() -> Any:
+    """The (kind, value, platform) rows of the ``i_kinds``, ``i_values``, ``i_platforms`` arrays."""
+    return (
+        func.unnest(pg_array("i_kinds"), pg_array("i_values"), pg_array("i_platforms"))
+        .table_valued("kind", "value", "platform")
+        .render_derived()
+    )
 
 
 @lru_cache(maxsize=1)
@@ -291,20 +295,19 @@ def _pg_write_statement() -> Any:
         .returning(_REPORT.c.id)
         .cte("new_report")
     )
-    offences = func.unnest(_array("offence_types")).table_valued("value").render_derived()
-    flags = func.unnest(_array("flags")).table_valued("value").render_derived()
+    offences = func.unnest(pg_array("offence_types")).table_valued("value").render_derived()
+    flags = func.unnest(pg_array("flags")).table_valued("value").render_derived()
     media = (
         func.unnest(
-            *(_array(f"m_{name}", _MEDIA_ARRAY_TYPES.get(name, String)) for name in _MEDIA_COLUMNS)
+            *(
+                pg_array(f"m_{name}", _MEDIA_ARRAY_TYPES.get(name, String))
+                for name in _MEDIA_COLUMNS
+            )
         )
         .table_valued(*_MEDIA_COLUMNS, with_ordinality="position")
         .render_derived()
     )
-    keys = (
-        func.unnest(_array("i_kinds"), _array("i_values"), _array("i_platforms"))
-        .table_valued("kind", "value", "platform")
-        .render_derived()
-    )
+    keys = _identifier_rows()
     new_offences = insert(_OFFENCE).from_select(
         ["report_id", "offence_type"],
         select(new_report.c.id, offences.c.value).join_from(new_report, offences, true()),
@@ -350,11 +353,7 @@ _PG_ADD_IDENTIFIERS = PgStatement.of(
     pg_insert(_IDENTIFIER)
     .from_select(
         ["kind", "value", "platform"],
-        select(
-            func.unnest(_array("i_kinds"), _array("i_values"), _array("i_platforms"))
-            .table_valued("kind", "value", "platform")
-            .render_derived()
-        ),
+        select(_identifier_rows()),
     )
     .on_conflict_do_nothing()
 )

@@ -41,7 +41,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from veille.intake.models import MediaJob, ReportMediaState
@@ -49,7 +48,7 @@ from veille.intake.store import write_lock
 from veille.intake.uploads import remove_quietly
 from veille.store.db import Database
 from veille.store.models import MediaItem
-from veille.store.raw import sql_constant
+from veille.store.raw import pg_array, sql_constant
 from veille.store.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -303,8 +302,8 @@ def pg_enqueue_statements(report_id: Any, now: Any) -> tuple[Any, Any]:
     """
     jobs = (
         func.unnest(
-            bindparam("e_media_ids", type_=ARRAY(Integer)),
-            bindparam("e_paths", type_=ARRAY(String)),
+            pg_array("e_media_ids", Integer),
+            pg_array("e_paths"),
         )
         .table_valued("media_item_id", "spool_path")
         .render_derived()

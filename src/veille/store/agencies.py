@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from veille.geo import normalise_country
 from veille.store.models import Agency
+from veille.store.types import MAX_ID
 from veille.vocab import AgencyKind
 
 
@@ -72,7 +73,7 @@ def find_agency(session: Session, name_or_id: str | int) -> Agency:
     agency = session.scalar(select(Agency).where(Agency.name == key))
     # isdecimal, not isdigit: "²" is a digit but not a number int() reads. Ids past
     # what the database stores cannot exist (and would overflow the driver).
-    if agency is None and key.isdecimal() and int(key) < 2**31:
+    if agency is None and key.isdecimal() and int(key) <= MAX_ID:
         agency = session.get(Agency, int(key))
     if agency is None:
         raise AgencyNotFound(f"no agency named {key!r} (see 'veille agencies list')")

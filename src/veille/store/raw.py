@@ -32,8 +32,9 @@ from typing import Any, TypeVar, cast
 from psycopg import AsyncConnection, OperationalError
 from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Connection, Engine, String, literal_column
+from sqlalchemy import Connection, Engine, String, bindparam, literal_column
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -188,6 +189,11 @@ class AsyncPgPool:
             # the idle ones now, so that the next requests do not fail on them one by one.
             await self._pool.check()
             raise
+
+
+def pg_array(name: str, element: Any = String) -> Any:
+    """A parameter that travels as a PostgreSQL array of ``element`` (to ``unnest`` it)."""
+    return bindparam(name, type_=ARRAY(element))
 
 
 def sql_constant(value: str) -> Any:

@@ -9,6 +9,9 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, String
 from sqlalchemy.types import TypeDecorator
 
+# The largest id a table stores (a 32-bit integer key); a larger one cannot exist.
+MAX_ID = 2**31 - 1
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every engine.

@@ -29,7 +29,7 @@ from veille.intake.store import IdempotencyConflict, Incoming, store_reports, wr
 from veille.intake.worker import enqueue_media, media_state
 from veille.store.models import Agency, Report
 from veille.store.reports import ReportFilter, ReportNotFound, Viewer, get_report, list_reports
-from veille.store.types import utcnow
+from veille.store.types import MAX_ID, utcnow
 from veille.vocab import AgencyKind, Channel, OffenceType, PlatformCategory, ReporterKind
 from veille.web.api_models import (
     BulkResult,
@@ -320,7 +320,7 @@ def list_reports_route(
     "/reports/{report_id}", response_model=ReportOut, responses={404: {"model": ProblemList}}
 )
 def get_report_route(
-    report_id: Annotated[int, Path(ge=1, le=2**31 - 1)], request: Request, principal: ReadKey
+    report_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, principal: ReadKey
 ) -> ReportOut:
     """One report, if your agency may see it (the read is audited)."""
     return _detail(request, principal, report_id)

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Path, Query
 
+from veille.store.types import MAX_ID
+
 # Ids beyond what the databases store are refused as bad input (422), never
 # passed on to the driver, which would overflow and answer 500.
-MAX_ID = 2**31 - 1
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="Record id.")]
 
 # Free text in a query string: a NUL cannot be stored or compared by PostgreSQL,

@@ -50,7 +50,6 @@ from sqlalchemy import (
 from sqlalchemy import (
     cast as sql_cast,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from veille.intake.esp.codes import ResponseCode
 from veille.intake.esp.mapping import map_file_details, map_report
@@ -63,8 +62,16 @@ from veille.intake.uploads import SpooledFile, remove_quietly
 from veille.intake.worker import enqueue_media, pg_enqueue_parameters, pg_enqueue_statements
 from veille.store.db import Database
 from veille.store.models import AuditEvent
-from veille.store.raw import INLINE_BYTES, PgStatement, Plan, compute, run_plan, sql_constant
-from veille.store.types import UTCDateTime, utcnow
+from veille.store.raw import (
+    INLINE_BYTES,
+    PgStatement,
+    Plan,
+    compute,
+    pg_array,
+    run_plan,
+    sql_constant,
+)
+from veille.store.types import MAX_ID, UTCDateTime, utcnow
 from veille.vocab import Channel, ReporterKind
 
 OPEN = "open"
@@ -354,7 +361,7 @@ def _claim_parameters(
     settings: IntakeSettings | None = None,
 ) -> dict[str, Any]:
     """The parameters of :func:`_claim_statement`; a 5001 error for an impossible id."""
-    if not 0 < esp_report_id < 2**31:
+    if not 0 < esp_report_id <= MAX_ID:
         raise _no_open_report(element, esp_report_id)
     now = utcnow()
     parameters: dict[str, Any] = {
@@ -689,10 +696,6 @@ def _record(
         raise EspError(ResponseCode.VALIDATION_FAILED, f"report: {problems}") from None
 
 
-def _array(name: str, element: Any = String) -> Any:
-    return bindparam(name, type_=ARRAY(element))
-
-
 @lru_cache(maxsize=1)
 def _pg_finish_statement() -> Any:
     """PostgreSQL: what ``finish`` writes after the report, in one statement.
@@ -703,12 +706,12 @@ def _pg_finish_statement() -> Any:
     """
     details = (
         func.unnest(
-            _array("md_media_ids", Integer),
-            _array("md_file_ids"),
-            _array("md_classifications"),
-            _array("md_relevances"),
-            _array("md_hashes"),
-            _array("md_annotations"),
+            pg_array("md_media_ids", Integer),
+            pg_array("md_file_ids"),
+            pg_array("md_classifications"),
+            pg_array("md_relevances"),
+            pg_array("md_hashes"),
+            pg_array("md_annotations"),
         )
         .table_valued(
             "media_item_id",
