@@ -1,4 +1,5 @@
-"""Random and hostile bodies on every ESP endpoint: answers are 2xx/4xx, never 5xx."""
+"""Random and hostile bodies on every ESP endpoint: answers are 2xx/4xx, never 5xx; and the
+fuzz target of the report parser (mutated reports: a result or a documented code)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.web.conftest import Tenants
-from tests.web.esp_client import MINIMAL_REPORT
+from tests.web.esp_client import GOLDEN, MINIMAL_REPORT
+from veille.intake.esp.codes import ResponseCode
+from veille.intake.esp.service import EspError, _opened_values
+from veille.intake.settings import IntakeSettings
 
 ENDPOINTS = ("/ispws/submit", "/ispws/fileinfo", "/ispws/finish", "/ispws/retract", "/ispws/upload")
 CONTENT_TYPES = (
@@ -42,5 +46,52 @@ def test_random_bodies_never_get_a_server_error(client: TestClient, tenants: Ten
         )
         assert response.status_code < 500, (endpoint, body, response.text)
         assert "<responseCode>" in response.text
+
+    check()
+
+
+SEEDS = (MINIMAL_REPORT, (GOLDEN / "full_report.xml").read_text(encoding="utf-8"))
+_FRAGMENTS = (
+    "²",
+    "١",
+    "9223372036854775808",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-01:00",
+    "<",
+    "&amp;",
+    "&#0;",
+    "]]>",
+    "<profileUrl>https://social.example.com/x</profileUrl>",
+    '<?xml version="1.0" encoding="no-such"?>',
+    "\udcff",
+)
+
+
+@st.composite
+def _mutated_reports(draw: st.DrawFn) -> bytes:
+    """A report document with a few bytes replaced, cut, or spliced with hostile fragments."""
+    text = draw(st.sampled_from(SEEDS))
+    for _ in range(draw(st.integers(1, 4))):
+        at = draw(st.integers(0, len(text)))
+        end = draw(st.integers(at, min(len(text), at + 20)))
+        piece = draw(st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=12)))
+        text = text[:at] + piece + text[end:]
+    encoding = draw(st.sampled_from(["utf-8", "utf-16", "latin-1"]))
+    return text.encode(encoding, "surrogatepass" if encoding != "latin-1" else "replace")
+
+
+def test_the_report_parser_answers_a_result_or_a_documented_code() -> None:
+    """The fuzz target of the ESP XML parser: parsing, mapping and the stored form's checks."""
+    settings_ = IntakeSettings()
+
+    @given(body=_mutated_reports())
+    @settings(max_examples=300, deadline=None, database=None)
+    def check(body: bytes) -> None:
+        try:
+            _opened_values(1, body, settings_)
+        except EspError as error:
+            assert error.code in set(ResponseCode), error.code
+            assert error.code != ResponseCode.SERVER_ERROR
+            assert error.description
 
     check()

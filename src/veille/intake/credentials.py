@@ -2,7 +2,9 @@
 
 ESP passwords are stored as salted scrypt hashes; a successful check is
 remembered in memory (keyed by a SHA-256 of the pair) so that a provider
-sending thousands of requests does not pay scrypt each time. API keys are
+sending thousands of requests does not pay scrypt each time. Every other
+check pays scrypt once, an unknown user name included (against a dummy
+hash); :mod:`veille.intake.login_guard` limits how often. API keys are
 long random secrets (``vk_`` + 43 characters), so a plain SHA-256 at rest is
 enough: nobody can guess one to test against the hash.
 """
@@ -109,22 +111,47 @@ def cached_esp_login(username: str, password: str) -> Principal | None:
     return found[0]
 
 
+@dataclass(frozen=True)
+class LoginCheck:
+    """What a password check found: the principal (``None``: refused) and, for a known
+    user name, its agency (for the audit of a lock-out)."""
+
+    principal: Principal | None
+    agency_id: int | None = None
+
+
+# What an unknown user name is checked against, so that it costs the same scrypt as a
+# wrong password for a real user: answer times do not reveal which names exist. The hash
+# of a random password that was thrown away (written out: computing it would cost scrypt).
+_DUMMY_HASH = "scrypt$2oJaqrFH7xnw4xbq7/InPQ==$yc2CEOx2hvE9q+RxqHHL6flmooPyK+uJzKDvq9k92FI="
+
+
 def check_esp_login(session: Session, username: str, password: str) -> Principal | None:
     """The agency behind a Basic-auth login, or ``None`` if it is wrong."""
+    return check_esp_password(session, username, password).principal
+
+
+def check_esp_password(session: Session, username: str, password: str) -> LoginCheck:
+    """:func:`check_esp_login`, telling also the agency of a known user name.
+
+    Always computes one scrypt unless the login is in the cache of checked
+    logins: an unknown user name is checked against a dummy hash.
+    """
     cache_key = _cache_key(username, password)
     cached = cached_esp_login(username, password)
     if cached is not None:
-        return cached
+        return LoginCheck(cached, cached.agency_id)
     row = session.scalar(select(EspCredential).where(EspCredential.username == username))
-    if row is None or not _password_matches(password, row.password_hash):
-        return None
+    matches = _password_matches(password, row.password_hash if row else _DUMMY_HASH)
+    if row is None or not matches:
+        return LoginCheck(None, row.agency_id if row else None)
     agency = find_agency(session, row.agency_id)
     principal = Principal(agency.id, agency.name, f"esp:{username}", frozenset())
     with _verified_lock:
         if len(_verified) > 10_000:
             _verified.clear()
         _verified[cache_key] = (principal, time.monotonic())
-    return principal
+    return LoginCheck(principal, agency.id)
 
 
 def _key_digest(secret: str) -> str:

@@ -59,6 +59,9 @@ class EspReport(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     report_id: Mapped[int | None] = mapped_column(ForeignKey("report.id", ondelete="SET NULL"))
+    # Files uploaded so far, counted by the upload's claim on this row, so that the cap on
+    # files per report holds under concurrent uploads (the row lock orders them).
+    file_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
     __table_args__ = (Index("ix_intake_esp_report_state_expires", "state", "expires_at"),)
 
@@ -164,3 +167,23 @@ class RateLimitCount(Base):
     count: Mapped[int] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_intake_rate_limit_window", "window_start"),)
+
+
+class LoginGuard(Base):
+    """Failed ESP logins per client address or per user name, shared by every server process.
+
+    ``key`` is an HMAC of what is counted (``address:…``, ``user:…``, or
+    ``trusted:user/address`` for an address a user has logged in from) under a
+    server secret, so neither addresses nor guessed user names are stored.
+    ``blocked_until`` is when the next attempt will be checked again; until
+    then attempts are refused without computing scrypt.
+    """
+
+    __tablename__ = "intake_login_guard"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_intake_login_guard_updated", "updated_at"),)

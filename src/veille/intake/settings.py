@@ -5,10 +5,25 @@ Each field is documented in ``docs/intake.md``.
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+def _address_list(value: object) -> object:
+    """``10.0.0.1, 192.168.0.0/16`` (or a list) → checked addresses and networks."""
+    items = [part.strip() for part in value.split(",")] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        return value
+    for item in items:
+        try:
+            ipaddress.ip_network(str(item), strict=False)
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network") from None
+    return [str(item) for item in items if str(item)]
 
 
 class IntakeSettings(BaseSettings):
@@ -25,7 +40,35 @@ class IntakeSettings(BaseSettings):
         default=5 * 1024 * 1024, ge=1024, description="Largest ESP XML document accepted."
     )
     max_json_bytes: int = Field(
-        default=20 * 1024 * 1024, ge=1024, description="Largest REST request body (bulk included)."
+        default=20 * 1024 * 1024, ge=1024, description="Largest REST bulk JSON Lines body."
+    )
+    max_api_body_bytes: int = Field(
+        default=2 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of any other REST call (a report, an in-app report, an SMS, "
+        "a triage change), refused while it streams in, before the API key is checked.",
+    )
+    max_form_bytes: int = Field(
+        default=64 * 1024,
+        ge=1024,
+        description="Largest hotline form post, ESP form call (finish, retract) or body sent "
+        "to any other path.",
+    )
+    body_chunk_timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="A client that sends nothing of its request body for this long is "
+        "answered 408 and disconnected.",
+    )
+    body_total_timeout_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="…and one whose body takes longer than this in all.",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode, BeforeValidator(_address_list)] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies whose X-Forwarded-For is "
+        "believed, comma-separated (default: none; the peer's address is the client's).",
     )
     spool_dir: Path | None = Field(
         default=None,
@@ -41,6 +84,42 @@ class IntakeSettings(BaseSettings):
     )
     esp_idle_ttl_s: int = Field(
         default=3600, ge=1, description="…and at least this long after its last change."
+    )
+    esp_max_files_per_report: int = Field(
+        default=1000,
+        ge=1,
+        description="Files one ESP report may have; the next upload is refused with 4100 "
+        "(a Veille report holds at most 1,000 media items).",
+    )
+    esp_login_free_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed ESP logins per client address, and per user name, before each "
+        "further failure makes the next attempt wait.",
+    )
+    esp_login_backoff_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="…the first wait; it doubles with each further failure. While it runs, "
+        "attempts are answered 429 with Retry-After, without checking the password.",
+    )
+    esp_login_lockout_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed ESP logins per address or user name that lock it out for "
+        "esp_login_lockout_s, with an audit event (esp.login_locked).",
+    )
+    esp_login_lockout_s: int = Field(
+        default=900,
+        ge=1,
+        description="How long a lock-out lasts; failures are also forgotten after this long "
+        "without one.",
+    )
+    esp_login_concurrent_checks: int = Field(
+        default=4,
+        ge=1,
+        description="Password checks (scrypt, about 50 ms of CPU each) one server process runs "
+        "at once; further logins wait their turn without holding a worker thread.",
     )
     worker_enabled: bool = Field(
         default=True, description="Run the media worker inside the web server process."

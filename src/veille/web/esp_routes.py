@@ -27,6 +27,7 @@ import binascii
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
@@ -36,7 +37,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from veille.intake.credentials import Principal, cached_esp_login, check_esp_login
+from veille.intake.credentials import Principal, cached_esp_login
 from veille.intake.esp import service
 from veille.intake.esp.codes import ResponseCode
 from veille.intake.esp.service import EspError
@@ -44,17 +45,54 @@ from veille.intake.esp.spec import xsd_text
 from veille.intake.uploads import remove_quietly
 from veille.store.raw import Plan
 from veille.web.bodies import BadBody, BodyTooLarge, read_limited, read_upload
+from veille.web.esp_logins import logins
 from veille.web.state import AppState, app_state
 
 log = logging.getLogger(__name__)
 PREFIX = "/ispws/"
 
 T = TypeVar("T")
+_REALM = 'Basic realm="Veille ESP reporting"'
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _text(value: object) -> str:
     return escape(_CONTROL.sub("\ufffd", str(value)))
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A refused call: its response code, a description naming the field, its HTTP status."""
+
+    code: ResponseCode
+    description: str
+    status: int = 400
+    retry_after_s: int | None = None
+
+    @classmethod
+    def of(cls, error: Exception, code: ResponseCode = ResponseCode.VALIDATION_FAILED) -> Refusal:
+        """An :class:`EspError`'s own code, else ``code`` (a body over its limit or one that
+        cannot be read)."""
+        if isinstance(error, EspError):
+            return cls(error.code, error.description, error.http_status)
+        return cls(code, str(error), 413 if isinstance(error, BodyTooLarge) else 400)
+
+    def report(self) -> Response:
+        """The refusal as a ``reportResponse``."""
+        response = report_response(self.code, self.description, status=self.status)
+        return self._headed(response)
+
+    def report_done(self, report_id: int | None = None) -> Response:
+        """The refusal as a ``reportDoneResponse`` (the answer to finish)."""
+        response = report_done_response(
+            self.code, self.description, report_id=report_id, status=self.status
+        )
+        return self._headed(response)
+
+    def _headed(self, response: Response) -> Response:
+        if self.retry_after_s is not None:
+            response.headers["Retry-After"] = str(self.retry_after_s)
+        return response
 
 
 def report_response(
@@ -82,56 +120,87 @@ def report_response(
         + "".join(parts)
         + "</reportResponse>\n"
     )
-    headers = {"WWW-Authenticate": 'Basic realm="Veille ESP reporting"'} if status == 401 else None
+    headers = {"WWW-Authenticate": _REALM} if status == 401 else None
     return Response(body, status_code=status, media_type="application/xml", headers=headers)
 
 
-def _error(error: EspError) -> Response:
-    return report_response(error.code, error.description, status=error.http_status)
+def report_done_response(
+    code: ResponseCode,
+    description: str,
+    *,
+    report_id: int | None = None,
+    file_ids: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    """A ``reportDoneResponse`` document: ``responseCode``, ``reportId`` and ``files``.
+
+    The answer to every ``finish``, refused ones included: providers' clients
+    typed on the published schema read a finish answer only as this element.
+    The schema gives it no ``responseDescription``, so the description, which
+    names the field at fault, goes in a comment (which every parser skips) and
+    in the ``X-Response-Description`` header.
+    """
+    files = "".join(f"<fileId>{_text(f)}</fileId>" for f in file_ids or [])
+    report = f"<reportId>{report_id}</reportId>" if report_id is not None else ""
+    comment = _text(description).replace("--", "- -").rstrip("-")
+    body = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<!-- {comment} -->\n<reportDoneResponse>'
+        f"<responseCode>{int(code)}</responseCode>{report}<files>{files}</files>"
+        "</reportDoneResponse>\n"
+    )
+    headers = {"X-Response-Description": _header_text(description)}
+    if status == 401:
+        headers["WWW-Authenticate"] = _REALM
+    return Response(body, status_code=status, media_type="application/xml", headers=headers)
 
 
-def _credentials(request: Request) -> tuple[str, str] | Response:
+def _header_text(value: str) -> str:
+    """``value`` as a header value: printable ASCII, at most 500 characters."""
+    return "".join(c if " " <= c <= "~" else "?" for c in value)[:500]
+
+
+def _credentials(request: Request) -> tuple[str, str] | Refusal:
     header = request.headers.get("authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
-        return report_response(
+        return Refusal(
             ResponseCode.AUTHENTICATION_REQUIRED,
             "authorization: HTTP Basic credentials required",
-            status=401,
+            401,
         )
     try:
         decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
-        return report_response(
-            ResponseCode.AUTHENTICATION_REQUIRED,
-            "authorization: malformed Basic credentials",
-            status=401,
+        return Refusal(
+            ResponseCode.AUTHENTICATION_REQUIRED, "authorization: malformed Basic credentials", 401
         )
     username, _, password = decoded.partition(":")
     return username, password
 
 
-def _check_login(request: Request, username: str, password: str) -> Principal | Response:
-    with app_state(request).database.session() as session:
-        principal = check_esp_login(session, username, password)
-    if principal is None:
-        return report_response(
-            ResponseCode.AUTHENTICATION_REQUIRED,
-            "authorization: unknown user or wrong password",
-            status=401,
-        )
-    return principal
-
-
-async def _authenticated(request: Request) -> Principal | Response:
+async def _authenticated(request: Request) -> Principal | Refusal:
     credentials = _credentials(request)
-    if isinstance(credentials, Response):
+    if isinstance(credentials, Refusal):
         return credentials
     # A login checked before is answered from memory, without a trip to a thread.
     cached = cached_esp_login(*credentials)
     if cached is not None:
         return cached
-    return await run_in_threadpool(_check_login, request, *credentials)
+    state = app_state(request)
+    address = request.client.host if request.client else "unknown"
+    checked = await logins(state).check(*credentials, address)
+    if isinstance(checked, Principal):
+        return checked
+    if checked.retry_after_s:
+        return Refusal(
+            ResponseCode.AUTHENTICATION_REQUIRED,
+            f"authorization: too many failed logins; retry in {checked.retry_after_s} s",
+            429,
+            checked.retry_after_s,
+        )
+    return Refusal(
+        ResponseCode.AUTHENTICATION_REQUIRED, "authorization: unknown user or wrong password", 401
+    )
 
 
 async def _call(state: AppState, function: Callable[..., T], *args: Any) -> T:
@@ -168,19 +237,11 @@ async def _form_id(request: Request) -> int:
     return service.parse_report_id(raw)
 
 
-def _bad_input(error: Exception, code: ResponseCode = ResponseCode.VALIDATION_FAILED) -> Response:
-    """The answer to a refused request: an :class:`EspError`'s own code, else ``code`` (a body
-    over its limit or one that cannot be read)."""
-    if isinstance(error, EspError):
-        return _error(error)
-    return report_response(code, str(error), status=413 if isinstance(error, BodyTooLarge) else 400)
-
-
 async def status(request: Request) -> Response:
     """Check the connection and the credentials."""
     principal = await _authenticated(request)
-    if isinstance(principal, Response):
-        return principal
+    if isinstance(principal, Refusal):
+        return principal.report()
     return report_response(
         ResponseCode.SUCCESS, f"Remote User : {principal.actor.removeprefix('esp:')}"
     )
@@ -194,8 +255,8 @@ async def xsd(_: Request) -> Response:
 async def submit(request: Request) -> Response:
     """Open a report from its XML; answers its report id."""
     principal = await _authenticated(request)
-    if isinstance(principal, Response):
-        return principal
+    if isinstance(principal, Refusal):
+        return principal.report()
     state = app_state(request)
     try:
         body = await read_limited(request, state.settings.max_xml_bytes)
@@ -209,22 +270,22 @@ async def submit(request: Request) -> Response:
             principal.actor,
         )
     except (EspError, BodyTooLarge, BadBody) as error:
-        return _bad_input(error)
+        return Refusal.of(error).report()
     return report_response(ResponseCode.SUCCESS, "Success", report_id=report_id)
 
 
 async def upload(request: Request) -> Response:
     """Receive one file of an open report, hashing it as it streams in."""
     principal = await _authenticated(request)
-    if isinstance(principal, Response):
-        return principal
+    if isinstance(principal, Refusal):
+        return principal.report()
     state = app_state(request)
     try:
         received = await read_upload(
             request, state.settings.resolved_spool_dir(), state.settings.max_upload_bytes
         )
     except (BodyTooLarge, BadBody) as error:
-        return _bad_input(error, ResponseCode.MALFORMED_FILE)
+        return Refusal.of(error, ResponseCode.MALFORMED_FILE).report()
     spooled = received.file
     try:
         if spooled is None:
@@ -247,7 +308,7 @@ async def upload(request: Request) -> Response:
         if spooled is not None:
             remove_quietly(spooled.path)
         if isinstance(error, EspError):
-            return _error(error)
+            return Refusal.of(error).report()
         raise
     return report_response(
         ResponseCode.SUCCESS, "Success", report_id=report_id, file_id=file_id, md5=spooled.md5
@@ -257,8 +318,8 @@ async def upload(request: Request) -> Response:
 async def fileinfo(request: Request) -> Response:
     """Describe an uploaded file with a fileDetails document."""
     principal = await _authenticated(request)
-    if isinstance(principal, Response):
-        return principal
+    if isinstance(principal, Refusal):
+        return principal.report()
     state = app_state(request)
     try:
         body = await read_limited(request, state.settings.max_xml_bytes)
@@ -271,16 +332,20 @@ async def fileinfo(request: Request) -> Response:
             state.settings,
         )
     except (EspError, BodyTooLarge, BadBody) as error:
-        return _bad_input(error)
+        return Refusal.of(error).report()
     return report_response(ResponseCode.SUCCESS, "Success", report_id=report_id, file_id=file_id)
 
 
 async def finish(request: Request) -> Response:
-    """Finish a report: it becomes a Veille report and its files go to the media worker."""
+    """Finish a report: it becomes a Veille report and its files go to the media worker.
+
+    Every answer, refusals included, is a ``reportDoneResponse``.
+    """
     principal = await _authenticated(request)
-    if isinstance(principal, Response):
-        return principal
+    if isinstance(principal, Refusal):
+        return principal.report_done()
     state = app_state(request)
+    report_id: int | None = None
     try:
         report_id = await _form_id(request)
         done = await _run(
@@ -293,29 +358,24 @@ async def finish(request: Request) -> Response:
             transaction=True,
         )
     except (EspError, BodyTooLarge, BadBody) as error:
-        return _bad_input(error)
+        return Refusal.of(error).report_done(report_id)
     state.nudge_worker()
-    files = "".join(f"<fileId>{_text(f)}</fileId>" for f in done.file_ids)
-    body = (
-        '<?xml version="1.0" encoding="UTF-8"?>\n<reportDoneResponse>'
-        f"<responseCode>{int(ResponseCode.SUCCESS)}</responseCode>"
-        f"<reportId>{done.esp_report_id}</reportId>"
-        f"<files>{files}</files></reportDoneResponse>\n"
+    return report_done_response(
+        ResponseCode.SUCCESS, "Success", report_id=done.esp_report_id, file_ids=done.file_ids
     )
-    return Response(body, media_type="application/xml")
 
 
 async def retract(request: Request) -> Response:
     """Retract an open report: it and its files are discarded."""
     principal = await _authenticated(request)
-    if isinstance(principal, Response):
-        return principal
+    if isinstance(principal, Refusal):
+        return principal.report()
     state = app_state(request)
     try:
         report_id = await _form_id(request)
         await _call(state, service.retract_report, principal.agency_id, report_id, principal.actor)
     except (EspError, BodyTooLarge, BadBody) as error:
-        return _bad_input(error)
+        return Refusal.of(error).report()
     return report_response(ResponseCode.SUCCESS, "Success", report_id=report_id)
 
 
@@ -338,7 +398,8 @@ async def serve(scope: Scope, receive: Receive, send: Send) -> None:
     an unexpected error is logged and answered 500 with code 1000 (bad input
     never gets there: each route answers it itself).
     """
-    route = ROUTES.get(scope["path"][len(PREFIX) :])
+    name = scope["path"][len(PREFIX) :]
+    route = ROUTES.get(name)
     if route is None:
         response = report_response(
             ResponseCode.INVALID_REQUEST, f"no such endpoint: {scope['path']}", status=404
@@ -356,5 +417,6 @@ async def serve(scope: Scope, receive: Receive, send: Send) -> None:
         except Exception:
             log.exception("%s %s failed", scope["method"], scope["path"])
             code = ResponseCode.SERVER_ERROR
-            response = report_response(code, code.description(), status=500)
+            failed = Refusal(code, code.description(), 500)
+            response = failed.report_done() if name == "finish" else failed.report()
     await response(scope, receive, send)

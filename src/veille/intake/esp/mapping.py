@@ -96,20 +96,60 @@ class MappedFile:
     notes: list[str]
 
 
-def _identifier(
-    found: list[IdentifierIn], kind: IdentifierKind, value: Any, path: str, platform: str = ""
-) -> None:
-    if value is None or str(value).strip() == "":
-        return
-    try:
-        item = IdentifierIn.model_validate(
-            {"kind": kind, "value": str(value), "platform": platform[:200]}
-        )
-    except ValidationError as error:
-        reason = error.errors()[0]["msg"]
-        raise EspXmlError(path, reason) from None
-    if item not in found:
-        found.append(item)
+# The most identifiers one report may hold: the limit of ``ReportIn.identifiers``, checked
+# here as they are found so that a document with 20,000 of them is refused after the
+# 1,001st, not after normalising (and once comparing) every one.
+MAX_IDENTIFIERS = 1000
+
+
+class Identifiers:
+    """The distinct identifiers of one document, in the order found, at most ``limit``.
+
+    Keyed by (kind, value, platform): adding one is constant work, however many
+    came before. The raw form is remembered too, so a value repeated 20,000
+    times is normalised once.
+    """
+
+    def __init__(self, limit: int = MAX_IDENTIFIERS) -> None:
+        self.limit = limit
+        self._found: dict[tuple[str, str, str], IdentifierIn] = {}
+        self._raw_seen: set[tuple[str, str, str]] = set()
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    def items(self) -> list[IdentifierIn]:
+        """The identifiers, in the order first found."""
+        return list(self._found.values())
+
+    def add(
+        self, kind: IdentifierKind, value: Any, path: str, platform: str = ""
+    ) -> IdentifierIn | None:
+        """Normalise and keep ``value``; the identifier if it is new, else ``None``.
+
+        An error naming ``path`` when the value is not a valid identifier of its
+        kind, or when it would be one more than ``limit``.
+        """
+        if value is None or str(value).strip() == "":
+            return None
+        raw_key = (kind.value, str(value), platform)
+        if raw_key in self._raw_seen:
+            return None
+        try:
+            item = IdentifierIn.model_validate(
+                {"kind": kind, "value": str(value), "platform": platform[:200]}
+            )
+        except ValidationError as error:
+            reason = error.errors()[0]["msg"]
+            raise EspXmlError(path, reason) from None
+        self._raw_seen.add(raw_key)
+        key = (item.kind.value, item.value, item.platform)
+        if key in self._found:
+            return None
+        if len(self._found) >= self.limit:
+            raise EspXmlError(path, f"more than {self.limit} identifiers in one document")
+        self._found[key] = item
+        return item
 
 
 def _phone_text(value: str, attrs: dict[str, str]) -> str:
@@ -119,37 +159,33 @@ def _phone_text(value: str, attrs: dict[str, str]) -> str:
     return value
 
 
-def _ip_events(found: list[IdentifierIn], ips: list[str], events: list[Tree], path: str) -> None:
+def _ip_events(found: Identifiers, ips: list[str], events: list[Tree], path: str) -> None:
     for number, event in enumerate(events, start=1):
         address = first(event, "ipAddress")
-        before = len(found)
-        _identifier(found, IdentifierKind.IP, address, f"{path}/ipCaptureEvent[{number}]/ipAddress")
-        if len(found) > before:
-            ips.append(found[-1].value)
+        added = found.add(IdentifierKind.IP, address, f"{path}/ipCaptureEvent[{number}]/ipAddress")
+        if added is not None:
+            ips.append(added.value)
 
 
-def _devices(found: list[IdentifierIn], devices: list[Tree], path: str) -> None:
+def _devices(found: Identifiers, devices: list[Tree], path: str) -> None:
     for number, device in enumerate(devices, start=1):
-        _identifier(
-            found,
+        found.add(
             IdentifierKind.DEVICE_ID,
             first(device, "idValue"),
             f"{path}/deviceId[{number}]/idValue",
         )
 
 
-def _person(found: list[IdentifierIn], person: Tree | None, path: str) -> None:
+def _person(found: Identifiers, person: Tree | None, path: str) -> None:
     if not person:
         return
     for number, (value, attrs) in enumerate(
         zip(every(person, "phone"), attributes(person, "phone"), strict=True), start=1
     ):
         if value:
-            _identifier(
-                found, IdentifierKind.PHONE, _phone_text(value, attrs), f"{path}/phone[{number}]"
-            )
+            found.add(IdentifierKind.PHONE, _phone_text(value, attrs), f"{path}/phone[{number}]")
     for number, value in enumerate(every(person, "email"), start=1):
-        _identifier(found, IdentifierKind.EMAIL, value, f"{path}/email[{number}]")
+        found.add(IdentifierKind.EMAIL, value, f"{path}/email[{number}]")
 
 
 def _texts(*values: Any) -> list[str]:
@@ -175,7 +211,7 @@ def map_report(tree: Tree) -> MappedReport:
         flags.add(ReportFlag.ESCALATED)
         notes.append(f"Escalated to high priority: {escalation}")
     platform = first(summary_tree, "platform")
-    identifiers: list[IdentifierIn] = []
+    identifiers = Identifiers()
     ips: list[str] = []
     category = PlatformCategory.OTHER
     for number, details in enumerate(every(tree, "internetDetails"), start=1):
@@ -188,18 +224,15 @@ def map_report(tree: Tree) -> MappedReport:
         )
         if detail_kind == "webPageIncident":
             for index, url in enumerate(every(detail, "url"), start=1):
-                _identifier(identifiers, IdentifierKind.URL, url, f"{path}/url[{index}]")
+                identifiers.add(IdentifierKind.URL, url, f"{path}/url[{index}]")
         elif detail_kind in ("emailIncident", "newsgroupIncident"):
             for index, address in enumerate(every(detail, "emailAddress"), start=1):
-                _identifier(
-                    identifiers, IdentifierKind.EMAIL, address, f"{path}/emailAddress[{index}]"
-                )
+                identifiers.add(IdentifierKind.EMAIL, address, f"{path}/emailAddress[{index}]")
         elif detail_kind == "cellPhoneIncident":
             phone = first(detail, "phoneNumber")
             if phone:
                 attrs = (attributes(detail, "phoneNumber") or [{}])[0]
-                _identifier(
-                    identifiers,
+                identifiers.add(
                     IdentifierKind.PHONE,
                     _phone_text(phone, attrs),
                     f"{path}/phoneNumber",
@@ -222,22 +255,20 @@ def map_report(tree: Tree) -> MappedReport:
             first(reported, "personOrUserReportedPerson"),
             f"{path}/personOrUserReportedPerson",
         )
-        _identifier(
-            identifiers,
+        identifiers.add(
             IdentifierKind.USERNAME,
             first(reported, "screenName"),
             f"{path}/screenName",
             where,
         )
-        _identifier(
-            identifiers,
+        identifiers.add(
             IdentifierKind.USERNAME,
             first(reported, "espIdentifier"),
             f"{path}/espIdentifier",
             where,
         )
         for index, url in enumerate(every(reported, "profileUrl"), start=1):
-            _identifier(identifiers, IdentifierKind.URL, url, f"{path}/profileUrl[{index}]")
+            identifiers.add(IdentifierKind.URL, url, f"{path}/profileUrl[{index}]")
         _ip_events(identifiers, ips, every(reported, "ipCaptureEvent"), path)
         _devices(identifiers, every(reported, "deviceId"), path)
         location = first(reported, "estimatedLocation")
@@ -257,7 +288,7 @@ def map_report(tree: Tree) -> MappedReport:
         "offence_types": sorted(offences),
         "flags": sorted(flags),
         "summary": "\n".join(notes)[:20_000] or None,
-        "identifiers": [i.model_dump() for i in identifiers],
+        "identifiers": [i.model_dump() for i in identifiers.items()],
     }
     return MappedReport(fields, provided_country, ips)
 
@@ -280,7 +311,7 @@ def map_file_details(tree: Tree) -> MappedFile:
         )
         if value
     ]
-    found: list[IdentifierIn] = []
+    found = Identifiers()
     event = first(tree, "ipCaptureEvent")
     ips: list[str] = []
     if event:
@@ -296,6 +327,6 @@ def map_file_details(tree: Tree) -> MappedFile:
         industry_classification=first(tree, "industryClassification"),
         file_relevance=first(tree, "fileRelevance"),
         original_hashes=hashes,
-        identifiers=[i.model_dump(mode="json") for i in found],
+        identifiers=[i.model_dump(mode="json") for i in found.items()],
         notes=_texts(first(tree, "locationOfFile"), *every(tree, "additionalInfo")),
     )

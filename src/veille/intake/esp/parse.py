@@ -10,6 +10,7 @@ are all reported with the path of the element at fault (for example
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from xml.etree.ElementTree import Element as XmlElement
@@ -21,6 +22,13 @@ from defusedxml.ElementTree import fromstring
 from veille.intake.esp.spec import ROOTS, Element
 
 Tree = dict[str, Any]
+
+XS_LONG_MIN = -(2**63)
+XS_LONG_MAX = 2**63 - 1
+_LONG = re.compile(r"[+-]?[0-9]+")
+_DOUBLE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 class EspXmlError(ValueError):
@@ -57,6 +65,10 @@ def parse_document(body: bytes, root_name: str) -> Tree:
         ) from None
     except (ValueError, UnicodeError) as error:
         raise EspXmlError(root_name, f"not well-formed XML: {error}", malformed=True) from None
+    except LookupError as error:  # an encoding Python does not know, named in the declaration
+        raise EspXmlError(
+            f"{root_name} (XML declaration)", f"encoding: {error}; send UTF-8", malformed=True
+        ) from None
     name = _local(root.tag)
     if name != root_name:
         raise EspXmlError(name, f"expected a <{root_name}> document")
@@ -84,14 +96,15 @@ def _complex(node: XmlElement, spec: Element, path: str) -> Tree:
         return tree
     position = 0
     counts: dict[str, int] = {}
-    names = [c.element.name for c in spec.children]
+    indexes = _child_indexes(spec)
+    names = list(indexes)
     for child in node:
         name = _local(child.tag)
-        if name not in names:
+        index = indexes.get(name)
+        if index is None:
             raise EspXmlError(
                 f"{path}/{name}", f"unknown element in <{spec.name}>; allowed: {', '.join(names)}"
             )
-        index = names.index(name)
         if index < position:
             raise EspXmlError(
                 f"{path}/{name}",
@@ -114,6 +127,22 @@ def _complex(node: XmlElement, spec: Element, path: str) -> Tree:
         if counts.get(slot.element.name, 0) < slot.min_occurs:
             raise EspXmlError(f"{path}/{slot.element.name}", "required element is missing")
     return tree
+
+
+_INDEXES: dict[int, tuple[Element, dict[str, int]]] = {}
+
+
+def _child_indexes(spec: Element) -> dict[str, int]:
+    """The position of each child of a sequence, by name: one look-up per child element.
+
+    Kept by the identity of the spec (module constants, alive as long as the
+    process): hashing a frozen spec would walk its whole subtree each time.
+    """
+    known = _INDEXES.get(id(spec))
+    if known is None or known[0] is not spec:
+        known = spec, {c.element.name: index for index, c in enumerate(spec.children)}
+        _INDEXES[id(spec)] = known
+    return known[1]
 
 
 def _value(node: XmlElement, spec: Element, path: str) -> Any:
@@ -150,15 +179,18 @@ def _convert(raw: str, spec: Element, path: str) -> Any:
             return False
         raise EspXmlError(path, f"{raw!r} is not a boolean (expected true or false)")
     if spec.kind == "int":
-        try:
-            return int(raw)
-        except ValueError:
-            raise EspXmlError(path, f"{raw!r} is not an integer") from None
+        # xs:long: ASCII digits within 64 bits. int() alone would also read "١" (Arabic-Indic
+        # one), "1_000" and numbers of any size, which the schema refuses.
+        if not _LONG.fullmatch(raw):
+            raise EspXmlError(path, f"{raw!r} is not an integer (ASCII digits, optional sign)")
+        number = int(raw)
+        if not XS_LONG_MIN <= number <= XS_LONG_MAX:
+            raise EspXmlError(path, f"{raw!r} is outside the range of xs:long")
+        return number
     if spec.kind == "float":
-        try:
-            value = float(raw)
-        except ValueError:
-            raise EspXmlError(path, f"{raw!r} is not a number") from None
+        if not _DOUBLE.fullmatch(raw):
+            raise EspXmlError(path, f"{raw!r} is not a number")
+        value = float(raw)
         if value != value or value in (float("inf"), float("-inf")):
             raise EspXmlError(path, f"{raw!r} is not a finite number")
         return value
@@ -168,16 +200,27 @@ def _convert(raw: str, spec: Element, path: str) -> Any:
 
 
 def parse_datetime(raw: str, path: str) -> datetime:
-    """An ``xs:dateTime`` as an aware UTC datetime (no zone given: UTC is assumed)."""
+    """An ``xs:dateTime`` as an aware UTC datetime (no zone given: UTC is assumed).
+
+    Only from :data:`EARLIEST` to before :data:`LATEST`: year 1 or 9999 is a
+    placeholder, not a date, and the arithmetic done on dates later (a zone
+    offset, an expiry, an age) would overflow Python's range.
+    """
     try:
         value = datetime.fromisoformat(raw)
-    except ValueError:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise EspXmlError(
             path, f"{raw!r} is not a date-time (expected e.g. 2024-05-01T08:30:00Z)"
         ) from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    if not EARLIEST <= value < LATEST:
+        raise EspXmlError(
+            path,
+            f"{raw!r} is out of range (from {EARLIEST.year} to {LATEST.year - 1}, in UTC)",
+        )
+    return value
 
 
 def first(tree: Tree, name: str) -> Any:

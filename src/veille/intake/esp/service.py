@@ -24,6 +24,7 @@ asynchronous connections (``submit_plan`` and the others).
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ from sqlalchemy import (
 )
 
 from veille.intake.esp.codes import ResponseCode
-from veille.intake.esp.mapping import map_file_details, map_report
+from veille.intake.esp.mapping import MAX_IDENTIFIERS, map_file_details, map_report
 from veille.intake.esp.parse import EspXmlError, parse_document
 from veille.intake.models import EspFile, EspReport, MediaDetail
 from veille.intake.schema import ReportIn
@@ -250,7 +251,7 @@ def _pg(name: str) -> PgStatement:
         "describe": _pg_describe_statement,
         **{
             f"claim_{claim}": partial(_claim_statement, "postgresql", claim)
-            for claim in (TOUCH, FINISH, RETRACT)
+            for claim in (TOUCH, UPLOAD, FINISH, RETRACT)
         },
         "take_files": lambda: _TAKE_FILES,
         "refusal": lambda: _REFUSAL_QUERY,
@@ -315,7 +316,8 @@ def _pg_submit_statement() -> Any:
 
 
 # Claims: which change each call makes to the open report it names.
-TOUCH = "touch"  # upload, fileinfo: record a change and push the expiry
+TOUCH = "touch"  # fileinfo: record a change and push the expiry
+UPLOAD = "upload"  # a touch that also counts the file, up to esp_max_files_per_report
 FINISH = "finish"
 RETRACT = "retract"
 
@@ -330,7 +332,7 @@ def _claim_statement(dialect: str, claim: str) -> Any:
     now = bindparam("claim_now", type_=UTCDateTime())
     values: dict[str, Any] = {"changed_at": now}
     returning: list[Any] = [_REPORTS.c.id]
-    if claim == TOUCH:
+    if claim in (TOUCH, UPLOAD):
         # expires = max(opened + open TTL, now + idle TTL); the stored expiry already
         # holds max(opened + open TTL, earlier change + idle TTL), so the later of it
         # and now + idle TTL is the same value, without reading the row first.
@@ -340,17 +342,19 @@ def _claim_statement(dialect: str, claim: str) -> Any:
     elif claim == FINISH:
         values.update(state=FINISHED, finished_at=now)
         returning += [_REPORTS.c.opened_at, _REPORTS.c.record_json]
-    return (
-        update(_REPORTS)
-        .where(
-            _REPORTS.c.id == bindparam("claim_id"),
-            _REPORTS.c.agency_id == bindparam("claim_agency"),
-            _REPORTS.c.state == OPEN,
-            _REPORTS.c.expires_at > now,
-        )
-        .values(values)
-        .returning(*returning)
-    )
+    conditions = [
+        _REPORTS.c.id == bindparam("claim_id"),
+        _REPORTS.c.agency_id == bindparam("claim_agency"),
+        _REPORTS.c.state == OPEN,
+        _REPORTS.c.expires_at > now,
+    ]
+    if claim == UPLOAD:
+        # Counted on the report's row, not by counting its files: the row lock orders
+        # concurrent uploads and PostgreSQL re-checks this condition on the row as the
+        # previous upload left it, so the cap holds exactly.
+        values["file_count"] = _REPORTS.c.file_count + 1
+        conditions.append(_REPORTS.c.file_count < bindparam("claim_max_files", type_=Integer()))
+    return update(_REPORTS).where(*conditions).values(values).returning(*returning)
 
 
 def _claim_parameters(
@@ -369,10 +373,35 @@ def _claim_parameters(
         "claim_id": esp_report_id,
         "claim_agency": agency_id,
     }
-    if claim == TOUCH:
+    if claim in (TOUCH, UPLOAD):
         assert settings is not None
         parameters["claim_idle_expiry"] = now + timedelta(seconds=settings.esp_idle_ttl_s)
+    if claim == UPLOAD:
+        assert settings is not None
+        parameters["claim_max_files"] = settings.esp_max_files_per_report
     return parameters
+
+
+def _refused(
+    refusal: EspError | None,
+    element: str,
+    esp_report_id: int,
+    claim: str,
+    settings: IntakeSettings | None,
+) -> EspError:
+    """Why a claim matched nothing: the report's own refusal, else (it is open) the cap on
+    files for an upload, else no such report."""
+    if refusal is not None:
+        return refusal
+    if claim == UPLOAD:
+        assert settings is not None
+        return EspError(
+            ResponseCode.VALIDATION_FAILED,
+            f"{element}: report {esp_report_id} already has {settings.esp_max_files_per_report} "
+            "files, the most one report may have",
+            409,
+        )
+    return _no_open_report(element, esp_report_id)
 
 
 _REFUSAL_QUERY = select(_REPORTS.c.state, _REPORTS.c.expires_at).where(
@@ -447,7 +476,7 @@ def _pg_claim(
     if claimed:
         return claimed[0]
     refusal = yield from _pg_refusal(agency_id, esp_report_id, element, parameters["claim_now"])
-    raise refusal or _no_open_report(element, esp_report_id)
+    raise _refused(refusal, element, esp_report_id, claim, settings)
 
 
 def _claim_open(
@@ -468,15 +497,19 @@ def _claim_open(
     row = connection.execute(_claim_statement("sqlite", claim), parameters).first()
     if row is not None:
         return row
-    raise _refusal(
-        connection, agency_id, esp_report_id, element, parameters["claim_now"]
-    ) or _no_open_report(element, esp_report_id)
+    refusal = _refusal(connection, agency_id, esp_report_id, element, parameters["claim_now"])
+    raise _refused(refusal, element, esp_report_id, claim, settings)
+
+
+_REPORT_ID = re.compile(r"[0-9]{1,12}")
 
 
 def parse_report_id(value: str | None, element: str = "id") -> int:
     """A report id from a form field, or a 4100 error naming the field."""
     text = (value or "").strip()
-    if not text.isdigit() or len(text) > 12:
+    # ASCII digits only: str.isdigit() is also true of "²" (which int() refuses) and of
+    # "١" (which int() reads as 1, so another spelling of report 1).
+    if not _REPORT_ID.fullmatch(text):
         raise EspError(
             ResponseCode.VALIDATION_FAILED,
             f"{element}: expected a report id (digits), got {text!r}",
@@ -515,7 +548,7 @@ _FILE_COLUMNS = [
 @lru_cache(maxsize=1)
 def _pg_upload_statement() -> Any:
     """PostgreSQL: claim the open report and add the file in one statement."""
-    claimed = _claim_statement("postgresql", TOUCH).cte("claimed")
+    claimed = _claim_statement("postgresql", UPLOAD).cte("claimed")
     row = select(
         claimed.c.id, *(bindparam(name, type_=_FILES.c[name].type) for name in _FILE_COLUMNS)
     ).select_from(claimed)
@@ -533,11 +566,11 @@ def upload_plan(
 
     The caller deletes the spooled file if the plan fails.
     """
-    claim = _claim_parameters(agency_id, esp_report_id, "id", TOUCH, settings)
+    claim = _claim_parameters(agency_id, esp_report_id, "id", UPLOAD, settings)
     added = yield _pg("upload"), {**claim, **_file_values(esp_report_id, spooled)}
     if not added:
         refusal = yield from _pg_refusal(agency_id, esp_report_id, "id", claim["claim_now"])
-        raise refusal or _no_open_report("id", esp_report_id)
+        raise _refused(refusal, "id", esp_report_id, UPLOAD, settings)
     return str(added[0].file_id)
 
 
@@ -560,7 +593,7 @@ def add_upload(
                 )
         values = _file_values(esp_report_id, spooled)
         with database.engine.begin() as connection:
-            _claim_open(connection, agency_id, esp_report_id, "id", TOUCH, settings)
+            _claim_open(connection, agency_id, esp_report_id, "id", UPLOAD, settings)
             connection.execute(_INSERT_FILE, values)
             return str(values["file_id"])
     except BaseException:
@@ -654,14 +687,23 @@ def _record(
     """
     offences = set(fields["offence_types"])
     flags = set(fields["flags"])
-    identifiers = list(fields["identifiers"])
+    # Keyed by (kind, value, platform): merging is linear in the identifiers, and stops
+    # at the first one over the limit instead of merging a million files' worth.
+    identifiers = {_identifier_key(i): i for i in fields["identifiers"]}
     notes = [fields["summary"]] if fields.get("summary") else []
     for detail in details:
         if detail is None:
             continue
         offences.update(detail["offences"])
         flags.update(detail["flags"])
-        identifiers.extend(i for i in detail["identifiers"] if i not in identifiers)
+        for identifier in detail["identifiers"]:
+            identifiers.setdefault(_identifier_key(identifier), identifier)
+            if len(identifiers) > MAX_IDENTIFIERS:
+                raise EspError(
+                    ResponseCode.VALIDATION_FAILED,
+                    f"report: identifiers: more than {MAX_IDENTIFIERS} with those of the files' "
+                    f"fileDetails (file {detail.get('file_id')!r})",
+                )
         notes.extend(detail["notes"])
     record = {
         **fields,
@@ -672,7 +714,7 @@ def _record(
         "received_at": opened_at,
         "offence_types": sorted(offences),
         "flags": sorted(flags),
-        "identifiers": identifiers,
+        "identifiers": list(identifiers.values()),
         "summary": "\n".join(notes)[:20_000] or None,
         "media": [
             {
@@ -761,6 +803,11 @@ def _media_details(
         }
         for f, detail in zip(files, details, strict=True)
     ]
+
+
+def _identifier_key(identifier: dict[str, Any]) -> tuple[str, str, str]:
+    """An identifier's (kind, value, platform), the same whether read back from JSON or not."""
+    return (str(identifier["kind"]), identifier["value"], identifier.get("platform", ""))
 
 
 def _finished(
