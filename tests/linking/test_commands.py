@@ -33,8 +33,9 @@ def test_link_command_links_scores_and_reports_counts(database: Database, tmp_pa
     assert result.exit_code == 0, result.output
     counts = json.loads(result.output)
     assert counts["linking"]["reports_linked"] == 3
-    assert counts["linking"]["links_recorded"] == 2
-    assert counts["linking"]["alerts_raised"] == 6
+    # The red report of Hotline FR links with nothing of another agency and raises no alert.
+    assert counts["linking"]["links_recorded"] == 1
+    assert counts["linking"]["alerts_raised"] == 2
     assert counts["scoring"]["scored"] == 3
     again = runner.invoke(app, ["link"])
     assert "linked 0 reports" in again.output
@@ -60,6 +61,7 @@ def test_stoplist_add_list_and_bad_entry(database: Database, tmp_path: Path) -> 
     assert "kind 'colour' is not one of" in bad.output
     counts = json.loads(runner.invoke(app, ["link", "--json", "--no-score"]).output)
     assert counts["linking"]["links_recorded"] == 1
+    assert counts["linking"]["alerts_raised"] == 2
     assert runner.invoke(app, ["link", "stoplist", "remove", "ip:203.0.113.5"]).exit_code == 0
 
 
@@ -69,31 +71,40 @@ def test_clusters_list_show_and_alerts_respect_visibility(
     ids = _setup(database, tmp_path)
     runner.invoke(app, ["link"])
     listed = json.loads(
-        runner.invoke(app, ["clusters", "list", "--as", "Police DE", "--json"]).output
+        runner.invoke(
+            app, ["clusters", "list", "--as", "Police DE", "--min-size", "1", "--json"]
+        ).output
     )
     assert listed["total"] == 1
     cluster = listed["clusters"][0]
-    assert (cluster["size"], cluster["visible_reports"]) == (3, 1)
+    # Only what Police DE may see is counted: its own report.
+    assert (cluster["size"], cluster["agencies"]) == (1, 1)
+    assert "visible_reports" not in cluster
+    pairs = json.loads(
+        runner.invoke(app, ["clusters", "list", "--as", "Police DE", "--json"]).output
+    )
+    assert pairs["total"] == 0
     shown = runner.invoke(
-        app, ["clusters", "show", str(cluster["cluster_id"]), "--as", "Police DE", "--json"]
+        app, ["clusters", "show", cluster["cluster_id"], "--as", "Police DE", "--json"]
     )
     detail = json.loads(shown.output)
     assert [r["id"] for r in detail["reports"]] == [ids["b"]]
-    assert detail["hidden_reports"] == 2
-    assert detail["links"] == [
-        {
-            "report_id": ids["b"],
-            "other_report_id": None,
-            "evidence": "identifier",
-            "key": "email:one@example.com",
-        }
-    ]
-    hidden = runner.invoke(app, ["clusters", "show", "999", "--as", "Police DE"])
-    assert hidden.exit_code == 1
+    assert "hidden_reports" not in detail
+    # The link to Police FR's report is not shown: its other end is not visible.
+    assert detail["links"] == []
+    admin = json.loads(
+        runner.invoke(
+            app, ["clusters", "show", cluster["cluster_id"], "--all-agencies", "--json"]
+        ).output
+    )
+    assert [r["id"] for r in admin["reports"]] == [ids["a"], ids["b"]]
+    for unknown in ("999", str(ids["a"]), "cc-0000000000000000"):
+        hidden = runner.invoke(app, ["clusters", "show", unknown, "--as", "Police DE"])
+        assert hidden.exit_code == 1
     alerts = json.loads(
         runner.invoke(app, ["clusters", "alerts", "--as", "Police DE", "--json"]).output
     )
-    assert sorted(str(a["other_agency"]) for a in alerts) == ["None", "Police FR"]
+    assert [a["other_agency"] for a in alerts] == ["Police FR"]
     ack = runner.invoke(app, ["clusters", "ack", str(alerts[0]["id"]), "--as", "Police DE"])
     assert ack.exit_code == 0
     assert (

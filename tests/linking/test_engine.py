@@ -196,7 +196,7 @@ def test_manual_stop_entry_and_network_stop_linking(database: Database, tmp_path
     assert _cluster(database, ids["p3"]) != _cluster(database, ids["p4"])
 
 
-def test_cross_agency_cluster_alerts_both_agencies_and_hides_red_owner(
+def test_cross_agency_cluster_alerts_both_agencies_and_leaves_red_out(
     database: Database, tmp_path: Path
 ) -> None:
     agencies = make_world(database)
@@ -212,16 +212,16 @@ def test_cross_agency_cluster_alerts_both_agencies_and_hides_red_owner(
         ],
     )
     summary = link_reports(database)
-    assert summary.alerts_raised == 6
+    assert summary.alerts_raised == 2
     with database.session() as session:
         seen_by_fr = {alert.other_agency for alert in list_alerts(session, agencies["Police FR"])}
-        seen_by_hotline = {a.other_agency for a in list_alerts(session, agencies["Hotline FR"])}
+        seen_by_hotline = list_alerts(session, agencies["Hotline FR"])
         messages = [a.message for a in list_alerts(session, agencies["Police DE"])]
-    # The hotline's only report is red: the others are told "another agency", not its name.
-    assert seen_by_fr == {"Police DE", None}
-    assert seen_by_hotline == {"Police FR", "Police DE"}
-    assert any("restricted" in message for message in messages)
-    assert not any("Hotline FR" in message for message in messages)
+    # The hotline's only report is red: it is in no shared cluster, so it is
+    # neither named to the others nor told about them.
+    assert seen_by_fr == {"Police DE"}
+    assert seen_by_hotline == []
+    assert not any("Hotline FR" in message or "restricted" in message for message in messages)
 
 
 def test_alerts_follow_a_merge_without_duplicates(database: Database, tmp_path: Path) -> None:
@@ -281,3 +281,36 @@ def test_media_content_clusters_are_used_when_media_offers_them(
     summary = link_reports(database, content_source=True)
     assert summary.reports_linked == 1
     assert expected == {}
+
+
+def test_a_red_report_never_bridges_other_agencies_reports(
+    database: Database, tmp_path: Path
+) -> None:
+    make_world(database)
+    ids = import_records(
+        database,
+        tmp_path,
+        [
+            record(
+                "red",
+                [email("bridge@example.com"), ip("203.0.113.77")],
+                owner_agency="Hotline FR",
+                marking="red",
+            ),
+            record("red-too", [ip("203.0.113.77")], owner_agency="Hotline FR", marking="red"),
+            record("de", [email("bridge@example.com")], owner_agency="Police DE"),
+            record("fr", [ip("203.0.113.77")], owner_agency="Police FR", marking="clear"),
+            record("own", [ip("203.0.113.77")], owner_agency="Hotline FR"),
+        ],
+    )
+    summary = link_reports(database)
+    # Only the two red reports of the hotline link; "de" and "fr" would have
+    # been joined through the red report. The hotline's amber report links
+    # with "fr" on the shared address, not with its red reports.
+    assert _cluster(database, ids["red"]) == _cluster(database, ids["red-too"])
+    assert _cluster(database, ids["de"]) != _cluster(database, ids["fr"])
+    assert _cluster(database, ids["own"]) == _cluster(database, ids["fr"])
+    assert _cluster(database, ids["red"]) not in {
+        _cluster(database, ids[name]) for name in ("de", "fr", "own")
+    }
+    assert summary.links_recorded == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,6 +28,8 @@ def _app(database: Database, agencies: dict[str, int]) -> FastAPI:
 
     app.dependency_overrides[linking_api.api_reader] = as_agency
     app.dependency_overrides[linking_api.api_writer] = as_agency
+    # The real admin scope is checked in test_policy_limits.py.
+    app.dependency_overrides[triage_api.api_admin] = as_agency
     return app
 
 
@@ -55,12 +58,16 @@ def test_link_then_clusters_alerts_queue_and_explain(
     run = client.post("/api/v1/link", headers=FR)
     assert run.status_code == 200
     assert run.json()["linking"]["links_recorded"] == 1
-    clusters = client.get("/api/v1/clusters", headers=FR).json()
+    # Police FR may see one report of the cluster: it counts as a cluster of one.
+    assert client.get("/api/v1/clusters", headers=FR).json()["total"] == 0
+    clusters = client.get("/api/v1/clusters?min_size=1", headers=FR).json()
     assert clusters["total"] == 1
     cluster_id = clusters["clusters"][0]["cluster_id"]
+    assert re.fullmatch(r"cc-[0-9a-f]{16}", cluster_id)
     detail = client.get(f"/api/v1/clusters/{cluster_id}", headers=FR).json()
     assert [r["id"] for r in detail["reports"]] == [ids["x"]]
-    assert client.get("/api/v1/clusters/12345", headers=FR).status_code == 404
+    assert client.get("/api/v1/clusters/12345", headers=FR).status_code == 422
+    assert client.get("/api/v1/clusters/cc-0000000000000000", headers=FR).status_code == 404
     alerts = client.get("/api/v1/deconfliction-alerts", headers=DE).json()
     assert [a["other_agency"] for a in alerts] == ["Police FR"]
     assert (

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.linking.helpers import email, import_records, make_world, record
-from veille.linking.clusters import cluster_of_report
+from veille.linking.clusters import cluster_of_report, public_cluster_ids
 from veille.linking.engine import link_reports
 from veille.store.db import Database
 from veille.store.models import ReportShare
@@ -125,7 +125,8 @@ def test_bulk_referral_of_a_cluster_and_fallback_to_coordination(
     with database.session() as session:
         cluster = cluster_of_report(session, ids["c1"])
         assert cluster is not None
-        result = refer_cluster(session, fr, cluster)
+        public_id = public_cluster_ids(session, [cluster])[cluster]
+        result = refer_cluster(session, fr, public_id)
         targets = {r.report_id: r.to_agency_id for r in result.referred}
         assert targets == {ids["c1"]: agencies["Police DE"], ids["c2"]: agencies["Coordination"]}
         assert [report_id for report_id, _ in result.skipped] == [ids["c3"]]

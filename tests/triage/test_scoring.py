@@ -183,6 +183,8 @@ def test_rescore_after_a_late_link_adds_link_reasons(database: Database, tmp_pat
                 flags=["ongoing_access"],
                 owner_agency="Police DE",
                 stated_country="DE",
+                # Clear, so that Police FR (the reader of "quiet") may see it.
+                marking="clear",
             )
         ],
     )

@@ -33,8 +33,11 @@ class Scope:
 
     REPORTS_WRITE = "reports:write"
     REPORTS_READ = "reports:read"
+    # Checking or changing how every report is scored is the installation's
+    # business, not a reporting client's.
+    ADMIN = "admin"
 
-    ALL = (REPORTS_WRITE, REPORTS_READ)
+    ALL = (REPORTS_WRITE, REPORTS_READ, ADMIN)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Security
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from veille.store.db import Database
@@ -32,12 +32,13 @@ def api_database(request: Request) -> Database:
     return database
 
 
-def _viewer_with_scope(
+def viewer_with_scope(
     request: Request,
     key: str | None,
     bearer: HTTPAuthorizationCredentials | None,
     scope: str,
 ) -> Viewer:
+    """Authenticate the key (header or bearer) and require ``scope``."""
     from veille.web.auth import require_scope
 
     principal = require_scope(scope)(request, key, bearer)
@@ -50,7 +51,7 @@ def api_reader(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> Viewer:
     """The agency reading (an API key with scope ``reports:read``)."""
-    return _viewer_with_scope(request, key, bearer, "reports:read")
+    return viewer_with_scope(request, key, bearer, "reports:read")
 
 
 def api_writer(
@@ -59,8 +60,17 @@ def api_writer(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
 ) -> Viewer:
     """The agency acting (an API key with scope ``reports:write``)."""
-    return _viewer_with_scope(request, key, bearer, "reports:write")
+    return viewer_with_scope(request, key, bearer, "reports:write")
 
+
+# A public cluster id (``cc-`` and 16 hex digits); internal ids are report ids and stay inside.
+CLUSTER_ID_PATTERN = r"^cc-[0-9a-f]{16}$"
+ClusterIdPath = Annotated[
+    str,
+    Path(
+        min_length=19, max_length=19, pattern=CLUSTER_ID_PATTERN, examples=["cc-3f9a0c1d2e4b5a67"]
+    ),
+]
 
 DatabaseDep = Annotated[Database, Depends(api_database)]
 ReaderDep = Annotated[Viewer, Depends(api_reader)]
@@ -94,7 +104,7 @@ def router() -> APIRouter:
 
     @routes.get("/clusters/{cluster_id}", summary="One case cluster: visible reports and evidence")
     def get_cluster(
-        cluster_id: RecordId, database: DatabaseDep, viewer: ReaderDep
+        cluster_id: ClusterIdPath, database: DatabaseDep, viewer: ReaderDep
     ) -> dict[str, Any]:
         from veille.linking.clusters import ClusterNotFound, show_cluster
 

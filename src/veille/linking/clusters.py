@@ -1,24 +1,32 @@
 """Reading case clusters on behalf of an agency: list, show, facts for triage.
 
 An agency sees a cluster when it may see at least one of its reports; inside
-it, only the reports it may see are listed (with the evidence between them).
-The others are counted, never described, and the agencies holding them are
-named only through deconfliction alerts, which respect markings.
+it, only the reports it may see are listed and counted (with the evidence
+between them). Reports it may not see are not counted, not described and
+not linked to; the agencies holding them are named only through
+deconfliction alerts, which respect markings. Clusters are known by their
+public id (``cc-…``): the internal id is a report id and stays inside.
 """
 
 from __future__ import annotations
 
+import re
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, func, select
+from sqlalchemy.orm import Session, aliased
 
-from veille.linking.models import CaseCluster, ReportCluster, ReportLink
+from veille.linking.models import PUBLIC_ID_PREFIX, CaseCluster, ReportCluster, ReportLink
 from veille.store.audit import record_event
 from veille.store.models import Report
 from veille.store.reports import Viewer
+from veille.store.visibility import evidence_readable_by_readers_of
+
+PUBLIC_ID_PATTERN = re.compile(rf"^{PUBLIC_ID_PREFIX}[0-9a-f]{{16}}$")
+_IN_BATCH = 900
 
 
 class ClusterNotFound(LookupError):
@@ -27,79 +35,167 @@ class ClusterNotFound(LookupError):
 
 @dataclass(frozen=True)
 class ClusterFacts:
-    """What triage needs to know of a report's case cluster."""
+    """What triage may know of a report's case cluster: only what its readers may see."""
 
-    cluster_id: int
+    cluster_id: str
     size: int
     agency_count: int
     country_count: int
 
 
-def cluster_facts(session: Session, report_ids: Collection[int]) -> dict[int, ClusterFacts]:
-    """The case cluster facts of each linked report among ``report_ids``."""
-    found: dict[int, ClusterFacts] = {}
-    ids = sorted(report_ids)
-    for start in range(0, len(ids), 900):
-        rows = session.execute(
+@dataclass(frozen=True)
+class ClusterEvidence:
+    """For each report: its cluster facts and the other reports it may draw on."""
+
+    facts: dict[int, ClusterFacts]
+    others: dict[int, set[int]]
+
+
+def cluster_evidence(session: Session, report_ids: Collection[int]) -> ClusterEvidence:
+    """Each linked report's cluster as every reader of that report may see it.
+
+    A score is stored on a report and read by everyone who may read that
+    report, so the other members it counts are those all of them may see
+    (:func:`~veille.store.visibility.evidence_readable_by_readers_of`), chosen
+    in the query.
+    """
+    scored, other = aliased(Report), aliased(Report)
+    own_row, other_row = aliased(ReportCluster), aliased(ReportCluster)
+    facts: dict[int, ClusterFacts] = {}
+    others: dict[int, set[int]] = defaultdict(set)
+    ids = sorted(set(report_ids))
+    for start in range(0, len(ids), _IN_BATCH):
+        batch = ids[start : start + _IN_BATCH]
+        own: dict[int, tuple[str, int, str | None]] = {}
+        for report_id, public_id, owner, country in session.execute(
             select(
-                ReportCluster.report_id,
-                CaseCluster.id,
-                CaseCluster.size,
-                CaseCluster.agency_count,
-                CaseCluster.country_count,
+                own_row.report_id,
+                CaseCluster.public_id,
+                scored.owner_agency_id,
+                scored.derived_country,
             )
-            .join(CaseCluster, CaseCluster.id == ReportCluster.cluster_id)
-            .where(ReportCluster.report_id.in_(ids[start : start + 900]))
+            .join(CaseCluster, CaseCluster.id == own_row.cluster_id)
+            .join(scored, scored.id == own_row.report_id)
+            .where(own_row.report_id.in_(batch))
+        ):
+            own[report_id] = (public_id, owner, country)
+        owners: dict[int, set[int]] = defaultdict(set)
+        countries: dict[int, set[str]] = defaultdict(set)
+        for report_id, other_id, owner, country in session.execute(
+            select(own_row.report_id, other.id, other.owner_agency_id, other.derived_country)
+            .join(other_row, other_row.cluster_id == own_row.cluster_id)
+            .join(scored, scored.id == own_row.report_id)
+            .join(other, other.id == other_row.report_id)
+            .where(
+                own_row.report_id.in_(batch),
+                other.id != scored.id,
+                evidence_readable_by_readers_of(other, scored),
+            )
+        ):
+            others[report_id].add(other_id)
+            owners[report_id].add(owner)
+            if country is not None:
+                countries[report_id].add(country)
+        for report_id, (public_id, owner, country) in own.items():
+            owners[report_id].add(owner)
+            if country is not None:
+                countries[report_id].add(country)
+            facts[report_id] = ClusterFacts(
+                public_id,
+                1 + len(others.get(report_id, ())),
+                len(owners[report_id]),
+                len(countries[report_id]),
+            )
+    return ClusterEvidence(facts, dict(others))
+
+
+def cluster_facts(session: Session, report_ids: Collection[int]) -> dict[int, ClusterFacts]:
+    """The case cluster facts of each linked report, as every reader of that report may see them."""
+    return cluster_evidence(session, report_ids).facts
+
+
+def cluster_as_seen_by(session: Session, viewer: Viewer, report_id: int) -> ClusterFacts | None:
+    """A report's case cluster counted over the reports ``viewer`` may see."""
+    row = session.execute(
+        select(ReportCluster.cluster_id, CaseCluster.public_id)
+        .join(CaseCluster, CaseCluster.id == ReportCluster.cluster_id)
+        .where(ReportCluster.report_id == report_id)
+    ).first()
+    if row is None:
+        return None
+    statement = (
+        select(
+            func.count(Report.id),
+            func.count(func.distinct(Report.owner_agency_id)),
+            func.count(func.distinct(Report.derived_country)),
         )
-        for report_id, cluster_id, size, agencies, countries in rows:
-            found[report_id] = ClusterFacts(cluster_id, size, agencies, countries)
+        .join(ReportCluster, ReportCluster.report_id == Report.id)
+        .where(ReportCluster.cluster_id == row.cluster_id)
+    )
+    condition = viewer.condition()
+    if condition is not None:
+        statement = statement.where(condition)
+    size, agencies, countries = session.execute(statement).one()
+    return ClusterFacts(row.public_id, size, agencies, countries)
+
+
+def internal_cluster_id(session: Session, public_id: str) -> int | None:
+    """The internal id of the cluster known as ``public_id`` (``None`` when there is none)."""
+    if not PUBLIC_ID_PATTERN.match(public_id):
+        return None
+    return session.scalar(select(CaseCluster.id).where(CaseCluster.public_id == public_id))
+
+
+def public_cluster_ids(session: Session, cluster_ids: Collection[int]) -> dict[int, str]:
+    """Public id of each existing cluster among ``cluster_ids`` (internal ids)."""
+    found: dict[int, str] = {}
+    ids = sorted(set(cluster_ids))
+    for start in range(0, len(ids), _IN_BATCH):
+        found.update(
+            session.execute(
+                select(CaseCluster.id, CaseCluster.public_id).where(
+                    CaseCluster.id.in_(ids[start : start + _IN_BATCH])
+                )
+            ).all()
+        )
     return found
 
 
 def cluster_of_report(session: Session, report_id: int) -> int | None:
-    """The case cluster id of a report, if it has been linked."""
+    """The internal case cluster id of a report, if it has been linked."""
     return session.scalar(
         select(ReportCluster.cluster_id).where(ReportCluster.report_id == report_id)
     )
 
 
-def _visible_members(viewer: Viewer) -> Any:
-    statement = select(ReportCluster.report_id).join(Report, Report.id == ReportCluster.report_id)
-    condition = viewer.condition()
-    return statement if condition is None else statement.where(condition)
-
-
 def list_clusters(
     session: Session, viewer: Viewer, *, min_size: int = 2, limit: int = 50, offset: int = 0
 ) -> tuple[list[dict[str, Any]], int]:
-    """Clusters of at least ``min_size`` reports with a report the viewer may see, largest first."""
-    visible = func.count(ReportCluster.report_id)
+    """Clusters with at least ``min_size`` reports the viewer may see, largest first.
+
+    Sizes, agencies and countries count the reports the viewer may see only.
+    """
+    visible = func.count(Report.id)
     statement = (
         select(
             CaseCluster.id,
-            CaseCluster.size,
-            CaseCluster.agency_count,
-            CaseCluster.country_count,
+            CaseCluster.public_id,
             CaseCluster.updated_at,
-            visible.label("visible"),
+            visible.label("size"),
+            func.count(func.distinct(Report.owner_agency_id)).label("agencies"),
+            func.count(func.distinct(Report.derived_country)).label("countries"),
         )
         .join(ReportCluster, ReportCluster.cluster_id == CaseCluster.id)
         .join(Report, Report.id == ReportCluster.report_id)
-        .where(CaseCluster.size >= min_size)
-        .group_by(
-            CaseCluster.id,
-            CaseCluster.size,
-            CaseCluster.agency_count,
-            CaseCluster.country_count,
-            CaseCluster.updated_at,
-        )
+        .group_by(CaseCluster.id, CaseCluster.public_id, CaseCluster.updated_at)
+        .having(visible >= min_size)
     )
     condition = viewer.condition()
     if condition is not None:
         statement = statement.where(condition)
     total = session.scalar(select(func.count()).select_from(statement.subquery())) or 0
     rows = session.execute(
-        statement.order_by(CaseCluster.size.desc(), CaseCluster.id).limit(limit).offset(offset)
+        statement.order_by(visible.desc(), CaseCluster.public_id).limit(limit).offset(offset)
     ).all()
     record_event(
         session,
@@ -111,20 +207,19 @@ def list_clusters(
     )
     return [
         {
-            "cluster_id": row.id,
+            "cluster_id": row.public_id,
             "size": row.size,
-            "visible_reports": row.visible,
-            "agencies": row.agency_count,
-            "countries": row.country_count,
+            "agencies": row.agencies,
+            "countries": row.countries,
             "updated_at": row.updated_at,
         }
         for row in rows
     ], total
 
 
-def show_cluster(session: Session, viewer: Viewer, cluster_id: int) -> dict[str, Any]:
-    """One cluster: its visible reports, the evidence linking them, and what is hidden."""
-    cluster = session.get(CaseCluster, cluster_id)
+def show_cluster(session: Session, viewer: Viewer, public_id: str) -> dict[str, Any]:
+    """One cluster: the reports the viewer may see and the evidence between them."""
+    cluster_id = internal_cluster_id(session, public_id)
     statement = (
         select(Report)
         .join(ReportCluster, ReportCluster.report_id == Report.id)
@@ -134,32 +229,33 @@ def show_cluster(session: Session, viewer: Viewer, cluster_id: int) -> dict[str,
     condition = viewer.condition()
     if condition is not None:
         statement = statement.where(condition)
-    reports = list(session.scalars(statement)) if cluster is not None else []
+    reports = list(session.scalars(statement)) if cluster_id is not None else []
     record_event(
         session,
         actor=viewer.actor,
         agency_id=viewer.agency_id,
         action="cluster.read",
         object_type="case_cluster",
-        object_id=cluster_id,
+        object_id=public_id[:64],
         success=bool(reports),
     )
-    if cluster is None or not reports:
-        raise ClusterNotFound(f"case cluster {cluster_id} does not exist or is not visible to you")
-    shown = {report.id for report in reports}
-    # A link is shown when one of its ends is visible; the key is on that
-    # visible report, so showing it reveals nothing; the hidden end stays anonymous.
+    if not reports:
+        raise ClusterNotFound(
+            f"case cluster {public_id[:40]} does not exist or is not visible to you"
+        )
+    shown = [report.id for report in reports]
+    # Only links with both ends visible: a link to a hidden report would
+    # reveal that the hidden report exists and carries the key.
     links = session.scalars(
         select(ReportLink)
-        .where(or_(ReportLink.report_id.in_(shown), ReportLink.other_report_id.in_(shown)))
+        .where(ReportLink.report_id.in_(shown), ReportLink.other_report_id.in_(shown))
         .order_by(ReportLink.id)
     ).all()
     return {
-        "cluster_id": cluster.id,
-        "size": cluster.size,
-        "agencies": cluster.agency_count,
-        "countries": cluster.country_count,
-        "hidden_reports": cluster.size - len(reports),
+        "cluster_id": public_id,
+        "size": len(reports),
+        "agencies": len({report.owner_agency_id for report in reports}),
+        "countries": len({r.derived_country for r in reports if r.derived_country is not None}),
         "reports": [
             {
                 "id": report.id,
@@ -173,8 +269,8 @@ def show_cluster(session: Session, viewer: Viewer, cluster_id: int) -> dict[str,
         ],
         "links": [
             {
-                "report_id": link.report_id if link.report_id in shown else None,
-                "other_report_id": link.other_report_id if link.other_report_id in shown else None,
+                "report_id": link.report_id,
+                "other_report_id": link.other_report_id,
                 "evidence": link.evidence_kind,
                 "key": link.key,
             }
@@ -192,6 +288,23 @@ def cluster_report_ids(session: Session, cluster_id: int) -> list[int]:
             .order_by(ReportCluster.report_id)
         )
     )
+
+
+def owned_cluster_members(session: Session, public_id: str, agency_id: int | None) -> list[int]:
+    """Reports of a cluster that ``agency_id`` owns (every report for an administrator)."""
+    cluster_id = internal_cluster_id(session, public_id)
+    if cluster_id is None:
+        return []
+    statement = (
+        select(ReportCluster.report_id)
+        .where(ReportCluster.cluster_id == cluster_id)
+        .order_by(ReportCluster.report_id)
+    )
+    if agency_id is not None:
+        statement = statement.join(Report, Report.id == ReportCluster.report_id).where(
+            Report.owner_agency_id == agency_id
+        )
+    return list(session.scalars(statement))
 
 
 def is_linked(session: Session, report_id: int) -> bool:

@@ -172,13 +172,13 @@ def clusters_list(
         print_table(
             f"{len(rows)} of {total} case clusters",
             rows,
-            ["cluster_id", "size", "visible_reports", "agencies", "countries", "updated_at"],
+            ["cluster_id", "size", "agencies", "countries", "updated_at"],
         )
 
 
 @clusters_app.command("show")
 def clusters_show(
-    cluster_id: Annotated[int, typer.Argument(help="Case cluster id.")],
+    cluster_id: Annotated[str, typer.Argument(help="Case cluster id (cc-…).")],
     as_agency: AsOption = None,
     all_agencies: AllOption = False,
     as_json: JsonOption = False,
@@ -198,8 +198,7 @@ def clusters_show(
         return
     console.print(
         f"[bold]case cluster {detail['cluster_id']}[/]: {detail['size']} reports, "
-        f"{detail['agencies']} agencies, {detail['countries']} countries; "
-        f"{detail['hidden_reports']} not visible to you",
+        f"{detail['agencies']} agencies, {detail['countries']} countries (reports you may see)",
         highlight=False,
     )
     print_table(

@@ -2,9 +2,10 @@
 
 When the reports of one case cluster are owned by two or more agencies, each
 gets an alert naming the other, so that two units do not investigate the same
-offender blind. Markings hold: if every report the other agency holds in the
-cluster is TLP:RED, the alert says that another agency holds restricted
-reports but does not name it, and no report of the other agency is shown.
+offender blind: the alert names whom to contact and shows no report.
+Markings hold: a TLP:RED report raises no alert and is not counted, so an
+agency whose only reports of a cluster are red is neither told of nor named
+to the others (linking keeps red reports out of shared clusters anyway).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from veille.linking.bulk import insert_rows
-from veille.linking.models import DeconflictionAlert, ReportCluster
+from veille.linking.models import CaseCluster, DeconflictionAlert, ReportCluster
 from veille.store.audit import record_event
 from veille.store.models import Agency, Report
 from veille.store.types import utcnow
@@ -27,11 +28,11 @@ from veille.vocab import Marking
 
 @dataclass(frozen=True)
 class AlertView:
-    """One alert as its recipient may see it."""
+    """One alert as its recipient may see it (``cluster_id`` is the public id)."""
 
     id: int
-    cluster_id: int
-    other_agency: str | None
+    cluster_id: str
+    other_agency: str
     other_country: str | None
     created_at: datetime
     acknowledged_at: datetime | None
@@ -39,11 +40,6 @@ class AlertView:
     @property
     def message(self) -> str:
         """The alert in one sentence."""
-        if self.other_agency is None:
-            return (
-                f"case cluster {self.cluster_id}: another agency holds restricted (TLP:RED) "
-                "reports of this case; contact your coordinating unit"
-            )
         return (
             f"case cluster {self.cluster_id}: {self.other_agency} ({self.other_country}) "
             "also holds reports of this case"
@@ -51,19 +47,24 @@ class AlertView:
 
 
 def owners_by_cluster(session: Session, cluster_ids: Collection[int]) -> dict[int, dict[int, bool]]:
-    """For each cluster: owning agency → whether it holds at least one report that is not red."""
+    """For each cluster: the agencies holding at least one of its reports that is not red.
+
+    (The value is always true; it fills ``other_disclosed``.)
+    """
     found: dict[int, dict[int, bool]] = defaultdict(dict)
     ids = list(cluster_ids)
-    not_red = func.max(case((Report.marking != Marking.RED, 1), else_=0))
     for start in range(0, len(ids), 1000):
         rows = session.execute(
-            select(ReportCluster.cluster_id, Report.owner_agency_id, not_red)
+            select(ReportCluster.cluster_id, Report.owner_agency_id)
             .join(Report, Report.id == ReportCluster.report_id)
-            .where(ReportCluster.cluster_id.in_(ids[start : start + 1000]))
+            .where(
+                ReportCluster.cluster_id.in_(ids[start : start + 1000]),
+                Report.marking != Marking.RED,
+            )
             .group_by(ReportCluster.cluster_id, Report.owner_agency_id)
         )
-        for cluster_id, agency_id, has_open in rows:
-            found[cluster_id][agency_id] = bool(has_open)
+        for cluster_id, agency_id in rows:
+            found[cluster_id][agency_id] = True
     return found
 
 
@@ -122,9 +123,13 @@ def list_alerts(
 ) -> list[AlertView]:
     """The alerts addressed to ``agency_id``, newest first."""
     statement = (
-        select(DeconflictionAlert, Agency.name, Agency.country)
+        select(DeconflictionAlert, CaseCluster.public_id, Agency.name, Agency.country)
         .join(Agency, Agency.id == DeconflictionAlert.other_agency_id)
-        .where(DeconflictionAlert.agency_id == agency_id)
+        .join(CaseCluster, CaseCluster.id == DeconflictionAlert.cluster_id)
+        .where(
+            DeconflictionAlert.agency_id == agency_id,
+            DeconflictionAlert.other_disclosed.is_(True),
+        )
         .order_by(DeconflictionAlert.created_at.desc(), DeconflictionAlert.id.desc())
     )
     if not include_acknowledged:
@@ -132,13 +137,13 @@ def list_alerts(
     return [
         AlertView(
             id=alert.id,
-            cluster_id=alert.cluster_id,
-            other_agency=name if alert.other_disclosed else None,
-            other_country=country if alert.other_disclosed else None,
+            cluster_id=public_id,
+            other_agency=name,
+            other_country=country,
             created_at=alert.created_at,
             acknowledged_at=alert.acknowledged_at,
         )
-        for alert, name, country in session.execute(statement)
+        for alert, public_id, name, country in session.execute(statement)
     ]
 
 

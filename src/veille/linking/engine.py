@@ -7,10 +7,17 @@ the stop-list. For every key the first report that carried it is its anchor;
 a new report carrying the key is linked to the anchor (the link and its key
 are stored as evidence) and their clusters are united, the smaller cluster
 being relabelled into the larger. Nothing already linked is recomputed.
+
+A TLP:RED report never leaves its owner, and neither does anything derived
+from it: it is linked only with red reports of the same owner (its keys have
+anchors of their own, :func:`_anchor_key`), so it never joins, bridges or
+enlarges a cluster that another agency, or its owner's shareable reports,
+are part of.
 """
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -34,6 +41,7 @@ from veille.linking.models import (
     ReportCluster,
     ReportLink,
     StopEntry,
+    new_public_id,
 )
 from veille.linking.profiles import linking_key
 from veille.linking.stoplist import LinkLimits, StopList, add_stop_entries, load_stop_list
@@ -41,7 +49,7 @@ from veille.store.audit import current_actor, record_event
 from veille.store.db import Database
 from veille.store.models import Identifier, Report, ReportIdentifier
 from veille.store.types import utcnow
-from veille.vocab import IdentifierKind
+from veille.vocab import IdentifierKind, Marking
 
 CHUNK_SIZE = 5000
 _IN_BATCH = 900
@@ -128,11 +136,13 @@ def _common_keys(
     )
     report_count = func.count(ReportIdentifier.report_id)
     agency_count = func.count(func.distinct(Report.owner_agency_id))
+    # Stop entries are read by every operator: red reports are not counted in them.
+    not_red = Report.marking != Marking.RED
     rows = session.execute(
         select(Identifier.kind, Identifier.value, Identifier.platform, report_count, agency_count)
         .join(ReportIdentifier, ReportIdentifier.identifier_id == Identifier.id)
         .join(Report, Report.id == ReportIdentifier.report_id)
-        .where(Identifier.id.in_(pending_identifiers))
+        .where(Identifier.id.in_(pending_identifiers), not_red)
         .group_by(Identifier.id, Identifier.kind, Identifier.value, Identifier.platform)
         .having(
             (report_count > limits.max_reports_per_key)
@@ -151,7 +161,9 @@ def _common_keys(
         select(Identifier.value, report_count, country_count)
         .join(ReportIdentifier, ReportIdentifier.identifier_id == Identifier.id)
         .join(Report, Report.id == ReportIdentifier.report_id)
-        .where(Identifier.kind == IdentifierKind.IP, Identifier.id.in_(pending_identifiers))
+        .where(
+            Identifier.kind == IdentifierKind.IP, Identifier.id.in_(pending_identifiers), not_red
+        )
         .group_by(Identifier.id, Identifier.value)
         .having(country_count > limits.max_countries_per_ip)
     )
@@ -233,13 +245,43 @@ def _keys_of_chunk(
     return keys
 
 
+def _anchor_key(key: str, red_owner: int | None) -> str:
+    """The anchor a report links on: the key itself, or for a red report one of its owner's own.
+
+    Red anchors hold a digest of the key, so that the owner's prefix never
+    pushes a long key past the column's length.
+    """
+    if red_owner is None:
+        return key
+    return f"red:{red_owner}:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def _red_owners(session: Session, chunk: list[int]) -> dict[int, int]:
+    """Owner of each red report of the chunk (other reports are absent)."""
+    found: dict[int, int] = {}
+    for batch in _batches(chunk):
+        found.update(
+            session.execute(
+                select(Report.id, Report.owner_agency_id).where(
+                    Report.id.in_(batch), Report.marking == Marking.RED
+                )
+            ).all()
+        )
+    return found
+
+
 def _link_chunk(
     session: Session, chunk: list[int], stop: StopList, content: dict[int, set[int]] | None
 ) -> tuple[int, int, set[int], set[int]]:
     """Link one chunk of unlinked reports; returns (links, merges, roots touched, grown roots)."""
     wanted = set(chunk)
     keys = _keys_of_chunk(session, chunk[0], chunk[-1], wanted, stop, content)
-    all_keys = {key for pairs in keys.values() for _, key in pairs}
+    red_owner = _red_owners(session, chunk)
+    all_keys = {
+        _anchor_key(key, red_owner.get(report_id))
+        for report_id, pairs in keys.items()
+        for _, key in pairs
+    }
     anchors: dict[str, int] = {}
     for batch in _batches(sorted(all_keys)):
         anchors.update(
@@ -273,10 +315,11 @@ def _link_chunk(
         clusters.add(report_id, 1, existing=False)
         cluster_of[report_id] = report_id
         for evidence_kind, key in keys.get(report_id, ()):
-            anchor = anchors.get(key)
+            anchor_key = _anchor_key(key, red_owner.get(report_id))
+            anchor = anchors.get(anchor_key)
             if anchor is None:
-                anchors[key] = report_id
-                new_anchors.append({"key": key, "report_id": report_id})
+                anchors[anchor_key] = report_id
+                new_anchors.append({"key": anchor_key, "report_id": report_id})
                 continue
             if anchor == report_id:
                 continue
@@ -384,12 +427,15 @@ def _write_cluster_stats(
         )
     existing_roots = sorted(root for root in roots if root in clusters.existing)
     created: dict[int, Any] = {}
+    public: dict[int, str] = {}
     for batch in _batches(existing_roots):
-        created.update(
-            session.execute(
-                select(CaseCluster.id, CaseCluster.created_at).where(CaseCluster.id.in_(batch))
-            ).all()
-        )
+        for cluster_id, created_at, public_id in session.execute(
+            select(CaseCluster.id, CaseCluster.created_at, CaseCluster.public_id).where(
+                CaseCluster.id.in_(batch)
+            )
+        ):
+            created[cluster_id] = created_at
+            public[cluster_id] = public_id
         # Rewritten below in one bulk insert: far cheaper than one UPDATE per cluster.
         session.execute(delete(CaseCluster).where(CaseCluster.id.in_(batch)))
     rows = []
@@ -403,6 +449,7 @@ def _write_cluster_stats(
         rows.append(
             {
                 "id": root,
+                "public_id": public.get(root) or new_public_id(),
                 "size": size,
                 "agency_count": agencies,
                 "country_count": countries,

@@ -2,14 +2,17 @@
 
 Case clusters are a union-find persisted in two tables: ``report_cluster``
 gives every linked report its cluster, ``case_cluster`` holds each cluster's
-size and spread. A cluster's id is the id of one of its reports (the
-representative), so creating a cluster never needs a sequence. ``link_anchor``
+size and spread. A cluster's internal id is the id of one of its reports (the
+representative), so creating a cluster never needs a sequence; that id never
+leaves the database, since it would name a report the reader may not see.
+People and clients know a cluster by its ``public_id``, a random token. ``link_anchor``
 remembers, for each linking key, the first report that carried it: a new
 report carrying the key joins that report's cluster without a scan.
 """
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
@@ -18,6 +21,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 from veille.store.models import Base
 from veille.store.types import UTCDateTime, utcnow
 
+PUBLIC_ID_PREFIX = "cc-"
+PUBLIC_ID_LENGTH = len(PUBLIC_ID_PREFIX) + 16
+
+
+def new_public_id() -> str:
+    """A fresh public cluster id: random, so it says nothing about the reports inside."""
+    return PUBLIC_ID_PREFIX + secrets.token_hex(8)
+
 
 class CaseCluster(Base):
     """A set of reports linked by shared identifiers or content."""
@@ -25,13 +36,17 @@ class CaseCluster(Base):
     __tablename__ = "case_cluster"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    public_id: Mapped[str] = mapped_column(String(32), default=new_public_id)
     size: Mapped[int] = mapped_column(Integer, default=1)
     agency_count: Mapped[int] = mapped_column(Integer, default=1)
     country_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    __table_args__ = (Index("ix_case_cluster_size", "size"),)
+    __table_args__ = (
+        Index("ix_case_cluster_size", "size"),
+        UniqueConstraint("public_id", name="uq_case_cluster_public_id"),
+    )
 
 
 class ReportCluster(Base):
@@ -99,9 +114,9 @@ class StopEntry(Base):
 class DeconflictionAlert(Base):
     """Tells ``agency_id`` that another agency holds reports of the same case cluster.
 
-    ``other_disclosed`` is false when every report the other agency holds in
-    the cluster is TLP:RED: the alert then says that another agency holds
-    restricted reports, without naming it.
+    Only reports that are not TLP:RED raise alerts. ``other_disclosed`` is
+    kept for databases made before that rule: alerts with it false (the old
+    "restricted reports" alerts) are never shown.
     """
 
     __tablename__ = "deconfliction_alert"

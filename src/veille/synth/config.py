@@ -12,9 +12,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from veille.safe_yaml import YamlLimitError, load_yaml_limited
 from veille.vocab import Channel, OffenceType, PlatformCategory, ReportFlag
 
 SIZES: dict[str, int] = {"small": 5_000, "medium": 100_000, "large": 2_000_000}
@@ -219,11 +219,11 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def load_config(path: Path | None = None) -> ScenarioConfig:
     """The default scenario, with the YAML file at ``path`` (if any) merged over it."""
-    data = yaml.safe_load(default_config_text())
+    data = load_yaml_limited(default_config_text())
     if path is not None:
         try:
-            override = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
+            override = load_yaml_limited(path.read_text(encoding="utf-8")) or {}
+        except (OSError, UnicodeDecodeError, YamlLimitError) as error:
             raise ScenarioConfigError(f"{path}: cannot read YAML: {error}") from None
         if not isinstance(override, dict):
             raise ScenarioConfigError(f"{path}: expected a mapping at the top level")

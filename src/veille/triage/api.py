@@ -11,10 +11,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import ConfigDict, Field, model_validator
 
-from veille.linking.api import DatabaseDep, ReaderDep, WriterDep, not_found
+from veille.intake.credentials import Scope
+from veille.linking.api import (
+    CLUSTER_ID_PATTERN,
+    DatabaseDep,
+    ReaderDep,
+    WriterDep,
+    not_found,
+    viewer_with_scope,
+)
+from veille.safe_yaml import MAX_YAML_BYTES
+from veille.store.reports import Viewer
 from veille.triage.models import Outcome, QueueState
 from veille.web.api_models import StorableText
 from veille.web.params import MAX_ID, QueryText, RecordId
@@ -45,7 +56,7 @@ class ReferralIn(StorableText):
     model_config = ConfigDict(extra="forbid")
 
     report_id: int | None = Field(default=None, ge=1, le=MAX_ID)
-    cluster_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    cluster_id: str | None = Field(default=None, pattern=CLUSTER_ID_PATTERN, max_length=19)
     to_agency: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=400)
 
@@ -54,6 +65,25 @@ class ReferralIn(StorableText):
         if (self.report_id is None) == (self.cluster_id is None):
             raise ValueError("give exactly one of report_id and cluster_id")
         return self
+
+
+# Checking or changing the scoring policy is an administrator's act: it
+# decides which child is seen first. No agency key has this scope by default.
+ADMIN_SCOPE = Scope.ADMIN
+_header = APIKeyHeader(name="X-API-Key", auto_error=False)
+_bearer = HTTPBearer(auto_error=False)
+
+
+def api_admin(
+    request: Request,
+    key: Annotated[str | None, Security(_header)] = None,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
+) -> Viewer:
+    """The caller of an administrative route (an API key with scope ``admin``)."""
+    return viewer_with_scope(request, key, bearer, ADMIN_SCOPE)
+
+
+AdminDep = Annotated[Viewer, Depends(api_admin)]
 
 
 def _problem(status: int, field: str, reason: str) -> HTTPException:
@@ -161,8 +191,8 @@ def router() -> APIRouter:
 
     @routes.post("/triage/policy/check", summary="Validate a policy (YAML text in the body)")
     def check_policy(
-        viewer: ReaderDep,
-        text: Annotated[str, Body(media_type="application/yaml", max_length=200_000)],
+        viewer: AdminDep,
+        text: Annotated[str, Body(media_type="application/yaml", max_length=MAX_YAML_BYTES)],
     ) -> dict[str, Any]:
         from veille.triage.policy import PolicyError, parse_policy
 

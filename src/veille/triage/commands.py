@@ -412,7 +412,7 @@ def refer_report_command(
 
 @refer_app.command("cluster")
 def refer_cluster_command(
-    cluster_id: Annotated[int, typer.Argument(help="Case cluster id.")],
+    cluster_id: Annotated[str, typer.Argument(help="Case cluster id (cc-…).")],
     as_agency: AsOption = None,
     all_agencies: AllOption = False,
     to: ToOption = None,

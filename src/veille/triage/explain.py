@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from veille.linking.clusters import cluster_facts
+from veille.linking.clusters import cluster_as_seen_by
 from veille.store.audit import record_event
 from veille.store.models import Agency
 from veille.store.reports import Viewer, get_report
@@ -52,7 +52,7 @@ def explain_report(session: Session, viewer: Viewer, report_id: int) -> dict[str
             "reasons": [reason.as_dict() for reason in evaluation.reasons],
             "stored": False,
         }
-    facts = cluster_facts(session, [report_id]).get(report_id)
+    facts = cluster_as_seen_by(session, viewer, report_id)
     queue_statement = select(QueueItem).where(QueueItem.report_id == report_id)
     referral_statement = (
         select(Referral, Agency.name)

@@ -15,11 +15,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from veille.safe_yaml import YamlLimitError, clip, load_yaml_limited
 from veille.store.audit import record_event
 from veille.triage.models import TriagePolicy
 
@@ -50,13 +50,23 @@ FACTORS: dict[str, str] = {
 }
 
 
+# Messages echo keys and values from the file: each is cut, and so is their
+# number, so that a hostile file cannot make the answer larger than itself.
+MAX_MESSAGES = 20
+MAX_MESSAGE_CHARS = 200
+
+
 class PolicyError(ValueError):
     """A policy file that cannot be used; ``messages`` name each key at fault."""
 
     def __init__(self, source: str, messages: list[str]) -> None:
-        super().__init__(f"{source}: " + "; ".join(messages))
+        shown = [clip(message, MAX_MESSAGE_CHARS) for message in messages[:MAX_MESSAGES]]
+        if len(messages) > MAX_MESSAGES:
+            shown.append(f"... and {len(messages) - MAX_MESSAGES} more problems")
+        source = clip(source, MAX_MESSAGE_CHARS)
+        super().__init__(f"{source}: " + "; ".join(shown))
         self.source = source
-        self.messages = messages
+        self.messages = shown
 
 
 class FactorSpec(BaseModel):
@@ -100,11 +110,11 @@ class PolicySpec(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> PolicySpec:
         problems = []
-        for name in self.factors:
-            if name not in FACTORS:
-                problems.append(
-                    f"factors.{name}: unknown factor (expected one of {', '.join(FACTORS)})"
-                )
+        unknown = [name for name in self.factors if name not in FACTORS]
+        for name in unknown[:MAX_MESSAGES]:
+            problems.append(
+                f"factors.{clip(name, 60)}: unknown factor (see the factor table in docs/triage.md)"
+            )
         recency = self.factors.get("recency")
         if recency is not None:
             if recency.full_days is None or recency.zero_days is None:
@@ -163,14 +173,18 @@ class Policy:
 def _messages(error: ValidationError) -> list[str]:
     messages = []
     for item in error.errors():
-        location = ".".join(str(part) for part in item["loc"])
+        location = clip(".".join(str(part) for part in item["loc"]), 100)
         text = item["msg"].removeprefix("Value error, ")
         if item["type"] == "value_error" and not location:
             # Whole-file checks already name their keys, one per line.
             messages.extend(text.splitlines())
             continue
         got = item.get("input")
-        suffix = f" (got {got!r})" if got is not None and not isinstance(got, dict) else ""
+        suffix = (
+            f" (got {clip(repr(got), 60)})"
+            if got is not None and not isinstance(got, dict | list)
+            else ""
+        )
         messages.append(f"{location or '(file)'}: {text}{suffix}")
     return messages
 
@@ -178,12 +192,9 @@ def _messages(error: ValidationError) -> list[str]:
 def parse_policy(text: str, source: str = "policy") -> Policy:
     """Validate a policy's YAML text; raises :class:`PolicyError` naming every key at fault."""
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
-        raise PolicyError(source, [f"{where}not valid YAML: {problem}"]) from None
+        data = load_yaml_limited(text)
+    except YamlLimitError as error:
+        raise PolicyError(source, [str(error)]) from None
     if not isinstance(data, dict):
         raise PolicyError(source, ["(file): expected a mapping with version, factors and bands"])
     try:

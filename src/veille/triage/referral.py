@@ -18,13 +18,21 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
 from veille.geo import country_name
-from veille.linking.clusters import ClusterNotFound, cluster_report_ids
+from veille.linking.clusters import (
+    ClusterNotFound,
+    cluster_of_report,
+    cluster_report_ids,
+    internal_cluster_id,
+    owned_cluster_members,
+    public_cluster_ids,
+)
 from veille.store.audit import record_event
 from veille.store.models import Agency, Report
 from veille.store.reports import Viewer, get_report, share_report
 from veille.store.types import utcnow
 from veille.store.visibility import report_visible_to
-from veille.triage.models import QueueItem, QueueState, Referral
+from veille.triage.models import QueueItem, QueueState, Referral, TriageScore
+from veille.triage.scoring import rescore_reports
 from veille.vocab import AgencyKind, Marking
 
 
@@ -80,7 +88,7 @@ def refer_report(
     *,
     to_agency: Agency | None = None,
     reason: str | None = None,
-    cluster_id: int | None = None,
+    cluster_id: str | None = None,
 ) -> Referral:
     """Refer one report (only its owner may); a repeat referral to the same agency is a no-op."""
     report = get_report(session, viewer, report_id)
@@ -113,13 +121,15 @@ def refer_report(
         from_agency_id=report.owner_agency_id,
         to_agency_id=to_agency.id,
         reason=why[:500],
-        cluster_id=cluster_id,
+        cluster_id=None if cluster_id is None else internal_cluster_id(session, cluster_id),
         shared=shared,
         created_by=viewer.actor,
     )
     session.add(referral)
     _queue_moves(session, report, to_agency.id, viewer.actor)
     session.flush()
+    if shared:
+        _rescore_after_share(session, report_id)
     record_event(
         session,
         actor=viewer.actor,
@@ -130,6 +140,22 @@ def refer_report(
         detail=f"to {to_agency.name}: {why}"[:1000],
     )
     return referral
+
+
+def _rescore_after_share(session: Session, report_id: int) -> None:
+    """Re-score, in this transaction, the scores that a new reader changes.
+
+    The shared report's score may only draw on what its new reader may also
+    see, so it may lose evidence; the other reports of its cluster may now
+    count it. Reports not scored yet are left to the next scoring run.
+    """
+    cluster_id = cluster_of_report(session, report_id)
+    members = [report_id] if cluster_id is None else cluster_report_ids(session, cluster_id)
+    scored = list(
+        session.scalars(select(TriageScore.report_id).where(TriageScore.report_id.in_(members)))
+    )
+    if scored:
+        rescore_reports(session, scored, trigger="referral")
 
 
 def _queue_moves(session: Session, report: Report, target_id: int, actor: str) -> None:
@@ -162,24 +188,20 @@ class BulkReferral:
 def refer_cluster(
     session: Session,
     viewer: Viewer,
-    cluster_id: int,
+    cluster_id: str,
     *,
     to_agency: Agency | None = None,
     reason: str | None = None,
 ) -> BulkReferral:
-    """Refer every report of a case cluster that the viewer's agency owns.
+    """Refer every report of a case cluster (by public id) that the viewer's agency owns.
 
     Each goes to ``to_agency`` or, by default, to its own competent agency;
     reports that cannot be referred are listed with the reason.
     """
-    members = cluster_report_ids(session, cluster_id)
-    statement = select(Report.id).where(Report.id.in_(members)).order_by(Report.id)
-    if viewer.agency_id is not None:
-        statement = statement.where(Report.owner_agency_id == viewer.agency_id)
-    own = list(session.scalars(statement))
+    own = owned_cluster_members(session, cluster_id, viewer.agency_id)
     if not own:
         raise ClusterNotFound(
-            f"case cluster {cluster_id} does not exist or holds no report your agency owns"
+            f"case cluster {cluster_id[:40]} does not exist or holds no report your agency owns"
         )
     result = BulkReferral([], [])
     for report_id in own:
@@ -223,6 +245,9 @@ def list_referrals(
     else:
         raise ReferralError(f"direction: expected in, out or both, got {direction!r}")
     rows = session.execute(statement).all()
+    public = public_cluster_ids(
+        session, [referral.cluster_id for referral, _, _ in rows if referral.cluster_id is not None]
+    )
     visible = set(
         session.scalars(
             select(Report.id).where(
@@ -238,7 +263,7 @@ def list_referrals(
             "from": from_name,
             "to": to_name,
             "reason": referral.reason,
-            "cluster_id": referral.cluster_id,
+            "cluster_id": None if referral.cluster_id is None else public.get(referral.cluster_id),
             "created_at": referral.created_at,
             "created_by": referral.created_by,
             "acknowledged_at": referral.acknowledged_at,

@@ -2,6 +2,10 @@
 
 A report's own fields (flags, offence types, times), its case cluster (from
 linking) and its media signals (from the media capability, when installed).
+Facts from other reports of the cluster come only from those that every
+reader of the scored report may see (see
+:func:`veille.linking.clusters.cluster_evidence`): the score is stored on the
+report and shown to all of them.
 The digest of these facts tells whether a re-score would change anything.
 """
 
@@ -17,9 +21,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from veille.linking.clusters import ClusterFacts, cluster_facts
+from veille.linking.clusters import ClusterFacts, cluster_evidence
 from veille.linking.media_bridge import MediaSignalSource, media_signal_source
-from veille.linking.models import ReportCluster
 from veille.store.models import Report, ReportFlagRow, ReportOffence
 
 
@@ -117,10 +120,9 @@ def gather_signals(
             )
         ):
             offences[report_id].add(offence.value)
-    clusters = cluster_facts(session, ids)
-    related = _flags_of_linked_reports(
-        session, {rid: facts for rid, facts in clusters.items() if facts.size > 1}
-    )
+    evidence = cluster_evidence(session, ids)
+    clusters: dict[int, ClusterFacts] = evidence.facts
+    related = _flags_of_linked_reports(session, evidence.others)
     media: dict[int, Any] = source(session, ids) if callable(source) else {}
     return {
         report_id: ReportSignals(
@@ -142,33 +144,21 @@ def gather_signals(
 RISK_FLAGS = ("ongoing_access", "hands_on_abuse", "self_harm_threat")
 
 
-def _flags_of_linked_reports(
-    session: Session, linked: dict[int, ClusterFacts]
-) -> dict[int, set[str]]:
-    """For each linked report: the risk flags carried by *other* reports of its cluster."""
-    by_cluster: dict[int, list[int]] = defaultdict(list)
-    for report_id, facts in linked.items():
-        by_cluster[facts.cluster_id].append(report_id)
-    carriers: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
-    cluster_ids = sorted(by_cluster)
-    for start in range(0, len(cluster_ids), 900):
-        rows = session.execute(
-            select(ReportCluster.cluster_id, ReportFlagRow.report_id, ReportFlagRow.flag)
-            .join(ReportFlagRow, ReportFlagRow.report_id == ReportCluster.report_id)
-            .where(
-                ReportCluster.cluster_id.in_(cluster_ids[start : start + 900]),
+def _flags_of_linked_reports(session: Session, others: dict[int, set[int]]) -> dict[int, set[str]]:
+    """For each report: the risk flags carried by the other reports it may draw on."""
+    carriers: dict[int, set[str]] = defaultdict(set)
+    wanted = sorted({other for members in others.values() for other in members})
+    for start in range(0, len(wanted), 900):
+        for report_id, flag in session.execute(
+            select(ReportFlagRow.report_id, ReportFlagRow.flag).where(
+                ReportFlagRow.report_id.in_(wanted[start : start + 900]),
                 ReportFlagRow.flag.in_(RISK_FLAGS),
             )
-        )
-        for cluster_id, report_id, flag in rows:
-            carriers[cluster_id][flag.value].add(report_id)
+        ):
+            carriers[report_id].add(flag.value)
     found: dict[int, set[str]] = {}
-    for cluster_id, members in by_cluster.items():
-        flags = carriers.get(cluster_id)
-        if not flags:
-            continue
-        for report_id in members:
-            others = {flag for flag, holders in flags.items() if holders - {report_id}}
-            if others:
-                found[report_id] = others
+    for report_id, members in others.items():
+        flags = set().union(*(carriers.get(member, set()) for member in members))
+        if flags:
+            found[report_id] = flags
     return found
