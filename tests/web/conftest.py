@@ -110,8 +110,11 @@ def _free_port() -> int:
 def live_server(web_app: FastAPI) -> Iterator[str]:
     """The app served by uvicorn on a free local port, for real HTTP clients; yields the base URL."""
     port = _free_port()
+    # As `veille serve` runs it: X-Forwarded-For is read by the app (VEILLE_TRUSTED_PROXIES).
     server = uvicorn.Server(
-        uvicorn.Config(web_app, host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            web_app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

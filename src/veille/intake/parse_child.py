@@ -5,9 +5,13 @@ Started by :func:`veille.intake.importer.import_reports`; not a command for user
 
 from __future__ import annotations
 
+import os
 import sys
 
 from veille.intake.importer import parse_in_child
+from veille.intake.worker import die_with_parent
 
 if __name__ == "__main__":
+    # A killed import must not leave its parser running for nobody.
+    die_with_parent(os.getppid())
     parse_in_child(sys.stdin.buffer, sys.stdout.buffer)

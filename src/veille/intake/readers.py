@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -71,6 +72,71 @@ def detect_format(path: Path) -> str:
     raise ValueError(f"{path.name}: cannot tell the format from the extension; pass --format")
 
 
+# A report nests three levels deep (report, identifiers, identifier); deeper JSON is
+# not a report. Python's parser recurses once per level and fails with
+# RecursionError near a thousand, so the bound is checked on the parsed value.
+MAX_JSON_DEPTH = 16
+# The largest integer a report holds is a database id (19 digits). Python refuses
+# to convert integers of over 4,300 digits (ValueError), and converting one of
+# that size costs quadratic time, so longer ones are refused before conversion.
+MAX_INTEGER_DIGITS = 20
+
+
+class JsonLineError(ValueError):
+    """One line of JSON that cannot be read; the message says why."""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise JsonLineError(f"a number has more than {MAX_INTEGER_DIGITS} digits")
+    return int(text)
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise JsonLineError(f"the number {text[:20]} is out of range")
+    return number
+
+
+def _no_constant(name: str) -> float:
+    raise JsonLineError(f"{name} is not a JSON number")
+
+
+def _depth_over(value: Any, limit: int) -> bool:
+    """Whether ``value`` nests deeper than ``limit`` containers (iteratively: no recursion)."""
+    pending: list[tuple[Any, int]] = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        pending.extend((child, depth + 1) for child in children)
+    return False
+
+
+def load_json_line(text: str | bytes) -> Any:
+    """One JSON value with bounded nesting and integer size; :class:`JsonLineError` if not.
+
+    ``json.JSONDecodeError`` is also a :class:`ValueError`; its ``msg`` and
+    ``colno`` say where the JSON is malformed.
+    """
+    try:
+        value = json.loads(
+            text, parse_int=_bounded_int, parse_float=_finite_float, parse_constant=_no_constant
+        )
+    except RecursionError:
+        raise JsonLineError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+    if _depth_over(value, MAX_JSON_DEPTH):
+        raise JsonLineError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
+
+
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
@@ -97,7 +163,7 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[RawRecord]:
             yield RawRecord(number, text, None, bad_encoding)
             continue
         try:
-            fields = json.loads(text)
+            fields = load_json_line(text)
         except json.JSONDecodeError as error:
             yield RawRecord(
                 number,
@@ -107,6 +173,9 @@ def read_jsonl(lines: Iterable[str]) -> Iterator[RawRecord]:
                     number, "(line)", f"malformed JSON: {error.msg} at column {error.colno}"
                 ),
             )
+            continue
+        except JsonLineError as error:
+            yield RawRecord(number, text, None, FileFormatError(number, "(line)", str(error)))
             continue
         if not isinstance(fields, dict):
             yield RawRecord(

@@ -165,7 +165,32 @@ def lower_cpu_priority() -> None:
     os.nice(19)
 
 
-def _start_low_priority(warm_up_dir: str) -> None:
+def _watch_parent(parent_pid: int, check_every_s: float) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(check_every_s)
+    os._exit(1)
+
+
+def die_with_parent(parent_pid: int, check_every_s: float = 0.5) -> None:
+    """End this process soon after ``parent_pid`` ends, however it ends (``kill -9`` included).
+
+    A child left behind by a killed server held two PostgreSQL connections
+    and went on hashing for nobody. When its parent dies a process is given
+    to another parent, so a thread watches ``os.getppid()``. Linux's
+    ``PR_SET_PDEATHSIG`` would be quicker, but it fires when the *thread*
+    that started the child ends, and the hashing process is restarted from
+    the media worker's thread.
+    """
+    if os.getppid() != parent_pid:  # the parent died before the child got here
+        os._exit(1)
+    watcher = threading.Thread(
+        target=_watch_parent, args=(parent_pid, check_every_s), name="veille-parent", daemon=True
+    )
+    watcher.start()
+
+
+def _start_low_priority(warm_up_dir: str, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     # When requests keep the cores busy, hashing waits; its backlog drains
     # once they leave CPU time free.
     lower_cpu_priority()
@@ -205,7 +230,7 @@ class LowPriorityHasher:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_low_priority,
-            initargs=(self._warm_up_dir,),
+            initargs=(self._warm_up_dir, os.getpid()),
         )
         pool.submit(os.getpid)  # start the process (and its warm-up) now, not on the first file
         return pool

@@ -24,6 +24,7 @@ from veille.intake.channels import (
     receive_sms,
 )
 from veille.intake.credentials import Principal, Scope
+from veille.intake.readers import JsonLineError, load_json_line
 from veille.intake.schema import ReportIn
 from veille.intake.store import IdempotencyConflict, Incoming, store_reports, write_lock
 from veille.intake.worker import enqueue_media, media_state
@@ -264,7 +265,7 @@ async def create_reports_bulk(request: Request, principal: WriteKey) -> BulkResu
         if not raw.strip():
             continue
         try:
-            item = ReportCreate.model_validate(json.loads(raw.decode("utf-8")))
+            item = ReportCreate.model_validate(load_json_line(raw.decode("utf-8")))
             records.append(_record(item, principal, kind, None))
         except UnicodeDecodeError:
             problems.append({"field": "(line)", "reason": "not valid UTF-8", "line": number})
@@ -272,6 +273,9 @@ async def create_reports_bulk(request: Request, principal: WriteKey) -> BulkResu
             problems.append(
                 {"field": "(line)", "reason": f"malformed JSON: {error.msg}", "line": number}
             )
+        except JsonLineError as error:
+            # Nesting or a number out of bounds: refused before it reaches the validator.
+            problems.append({"field": "(line)", "reason": str(error), "line": number})
         except ValidationError as error:
             problems.extend(_validation_problems(error, number))
         if len(problems) > 100:

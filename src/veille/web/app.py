@@ -36,6 +36,8 @@ from veille.intake.worker import (
 from veille.store.db import Database, create_veille_engine
 from veille.store.raw import AsyncPgPool
 from veille.web import esp_routes
+from veille.web.limits import BodyGuard, body_rule
+from veille.web.peers import proxy_networks, resolve_client
 from veille.web.protection import FormGuards
 from veille.web.state import AppState
 
@@ -80,11 +82,25 @@ def open_server_database(url: str | None = None) -> Database:
 
 
 class VeilleApp(FastAPI):
-    """FastAPI, with the CyberTipline-compatible ``/ispws`` routes answered before its routing."""
+    """FastAPI, with the CyberTipline-compatible ``/ispws`` routes answered before its routing.
+
+    Every HTTP request first gets its client address (:mod:`veille.web.peers`)
+    and the limits on its body (:mod:`veille.web.limits`), whichever route
+    answers it.
+    """
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            self.state.veille.last_request_at = time.monotonic()
+            state: AppState = self.state.veille
+            state.last_request_at = time.monotonic()
+            resolve_client(scope, state.trusted_proxies)
+            guard = BodyGuard(
+                body_rule(scope["path"], state.settings), state.settings, scope, receive, send
+            )
+            if guard.declared_too_large and not guard.rule.answered_by_route:
+                await guard.refuse_declared()
+                return
+            receive, send = guard.receive, guard.send
             if scope["path"].startswith(esp_routes.PREFIX):
                 scope["app"] = self
                 await esp_routes.serve(scope, receive, send)
@@ -95,6 +111,7 @@ class VeilleApp(FastAPI):
 def create_app(database: Database | None = None, settings: IntakeSettings | None = None) -> FastAPI:
     """The Veille web app on ``database`` (default: the configured one)."""
     state = AppState(database or open_server_database(), settings or IntakeSettings())
+    state.trusted_proxies = proxy_networks(state.settings.trusted_proxies)
     form_guards = FormGuards(state.database, state.settings.form_rate_limit)
 
     @asynccontextmanager

@@ -75,7 +75,9 @@ class Refusal:
         cannot be read)."""
         if isinstance(error, EspError):
             return cls(error.code, error.description, error.http_status)
-        return cls(code, str(error), 413 if isinstance(error, BodyTooLarge) else 400)
+        # 413 over a limit, 408 when the client stopped sending (veille.web.limits), else 400.
+        status = error.http_status if isinstance(error, BodyTooLarge | BadBody) else 400
+        return cls(code, str(error), status)
 
     def report(self) -> Response:
         """The refusal as a ``reportResponse``."""

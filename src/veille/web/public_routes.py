@@ -148,11 +148,14 @@ async def _receive(request: Request, language: str) -> Response:
     state = app_state(request)
     text = TEXTS[language]
     try:
-        fields = _fields(await read_limited(request, 64 * 1024))
+        fields = _fields(await read_limited(request, state.settings.max_form_bytes))
     except (BadBody, BodyTooLarge) as error:
-        return _page(request, language, "form.html", 400, errors={"description": str(error)})
+        return _page(
+            request, language, "form.html", error.http_status, errors={"description": str(error)}
+        )
     if not csrf.check(fields.get("csrf_token"), request.cookies.get(COOKIE)):
         return _page(request, language, "form.html", 403, values=fields, notice=text["expired"])
+    # The peer, or the client named by a trusted proxy (VeilleApp resolved it, web/peers.py).
     address = request.client.host if request.client else None
     decision = await run_in_threadpool(
         state.serialised, partial(limiter.allow, address or "unknown")

@@ -14,6 +14,7 @@ from veille.intake.settings import IntakeSettings
 from veille.intake.worker import MediaWorker
 from veille.store.db import Database
 from veille.store.raw import AsyncPgPool
+from veille.web.peers import Network
 
 T = TypeVar("T")
 
@@ -86,6 +87,8 @@ class AppState:
     # time.monotonic() of the latest request, for the media worker's "is the server busy?"
     last_request_at: float = 0.0
     cpu_idle: IdleCpu = field(default_factory=lambda: IdleCpu())
+    # VEILLE_TRUSTED_PROXIES, parsed once: the only peers whose X-Forwarded-For is believed.
+    trusted_proxies: tuple[Network, ...] = ()
 
     def serialised(self, function: Callable[[], T]) -> T:
         """Run a writing call; on SQLite one at a time in this process.
