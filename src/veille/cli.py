@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -21,11 +21,23 @@ from rich.progress import (
 )
 
 from veille import __version__
+from veille.cli_errors import VeilleGroup
 from veille.cli_options import AllOption, AsOption, JsonOption, agency_viewer, read_as_viewer
-from veille.output import console, fail, print_json, print_table
+from veille.output import (
+    console,
+    error_console,
+    fail,
+    print_json,
+    print_table,
+    step_progress,
+)
 from veille.store import migrate
 from veille.store.db import Database, open_database
 from veille.vocab import AgencyKind, OffenceType, PlatformCategory
+
+if TYPE_CHECKING:
+    from veille.intake.importer import ImportSummary
+    from veille.pipeline import PipelineSummary
 
 app = typer.Typer(
     name="veille",
@@ -34,6 +46,7 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
+    cls=VeilleGroup,
 )
 db_app = typer.Typer(help="Database schema: migrations.", no_args_is_help=True)
 import_app = typer.Typer(help="Import records from files.", no_args_is_help=True)
@@ -75,8 +88,7 @@ def init_command() -> None:
     """Create the data folder and the database, and migrate it to the newest schema."""
     from veille.config import get_settings
 
-    settings = get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    get_settings().ensure_data_dir()
     database = open_database()
     revision = migrate.upgrade(database)
     console.print(f"database ready at revision {revision}: {database.engine.url!r}")
@@ -95,11 +107,16 @@ def db_upgrade(
 
 @db_app.command("current")
 def db_current() -> None:
-    """Show the schema revision of the database and the newest one available."""
+    """Say whether the database is at the newest schema, or which migrations are pending."""
     database = open_database()
+    current = migrate.describe(migrate.current_revisions(database))
+    if migrate.is_up_to_date(database):
+        console.print(f"at head: {current} (no migration pending)", highlight=False)
+        return
     console.print(
-        f"current: {migrate.describe(migrate.current_revisions(database))}; "
-        f"newest: {migrate.describe(migrate.head_revisions())}"
+        f"pending: the database is at {current}; the newest schema is "
+        f"{migrate.describe(migrate.head_revisions())}; run 'veille db upgrade'",
+        highlight=False,
     )
 
 
@@ -120,7 +137,7 @@ def _progress() -> Progress:
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=console,
+        console=error_console,
         transient=False,
     )
 
@@ -183,8 +200,8 @@ def import_reports_command(
     if summary.written and match and summary.new_report_ids:
         from veille.pipeline import process_new_reports
 
-        with console.status("matching media and scoring the new reports"):
-            processed = process_new_reports(database, summary.new_report_ids)
+        with step_progress() as on_step:
+            processed = process_new_reports(database, summary.new_report_ids, on_step)
     result = {
         "imported": summary.imported,
         "unchanged": summary.unchanged,
@@ -192,6 +209,8 @@ def import_reports_command(
         "written": summary.written,
         "rejects_file": str(summary.rejects_path) if summary.rejects_path else None,
         "errors": [str(error) for error in summary.errors],
+        "error_count": summary.error_count,
+        "unknown_agencies": sorted(summary.unknown_agencies),
         "media_items_matched": processed.media_items_matched if processed else 0,
         "known_matches": processed.known_matches if processed else 0,
         "reports_scored": processed.reports_scored if processed else 0,
@@ -199,28 +218,46 @@ def import_reports_command(
     if as_json:
         print_json(result)
     else:
-        for line_error in summary.errors[:20]:
-            console.print(f"[red]{line_error}[/]", highlight=False)
-        if len(summary.errors) > 20:
-            console.print(f"... and {len(summary.errors) - 20} more")
-        console.print(
-            f"imported {summary.imported}, unchanged {summary.unchanged}, "
-            f"rejected {summary.rejected}"
-            + (
-                ""
-                if summary.written
-                else " — nothing was written (use --skip-invalid to keep the valid lines)"
-            )
-            + (f"; rejected lines in {summary.rejects_path}" if summary.rejects_path else "")
-        )
-        if processed is not None:
-            console.print(
-                f"matched {processed.media_items_matched} media items "
-                f"({processed.known_matches} known-content matches), "
-                f"scored {processed.reports_scored} reports"
-            )
+        _print_import_summary(summary, processed)
     if not summary.written:
         raise typer.Exit(1)
+
+
+SHOWN_LINE_ERRORS = 20
+
+
+def _print_import_summary(summary: ImportSummary, processed: PipelineSummary | None) -> None:
+    for line_error in summary.errors[:SHOWN_LINE_ERRORS]:
+        console.print(f"[red]{line_error}[/]", highlight=False)
+    if summary.error_count > SHOWN_LINE_ERRORS:
+        console.print(f"... and {summary.error_count - SHOWN_LINE_ERRORS:,} more line errors")
+    console.print(
+        f"imported {summary.imported}, unchanged {summary.unchanged}, "
+        f"rejected {summary.rejected}"
+        + (
+            ""
+            if summary.written
+            else " — nothing was written (use --skip-invalid to keep the valid lines)"
+        )
+        + (f"; rejected lines in {summary.rejects_path}" if summary.rejects_path else ""),
+        highlight=False,
+    )
+    if summary.unknown_agencies:
+        names = sorted(summary.unknown_agencies)
+        shown = ", ".join(repr(name) for name in names[:3]) + (" …" if len(names) > 3 else "")
+        error_console.print(
+            f"[bold]hint:[/] {summary.unknown_agency_lines:,} line(s) name agencies that do not "
+            f"exist ({shown}); import or add the agencies first: "
+            "veille agencies import AGENCIES.jsonl (or veille agencies add NAME …)",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if processed is not None:
+        console.print(
+            f"matched {processed.media_items_matched} media items "
+            f"({processed.known_matches} known-content matches), "
+            f"scored {processed.reports_scored} reports"
+        )
 
 
 def report_summary(report: Any) -> dict[str, Any]:

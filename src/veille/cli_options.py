@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from sqlalchemy.orm import Session
@@ -21,6 +22,38 @@ AllOption = Annotated[
     bool, typer.Option("--all-agencies", help="Administrator view of every report (audited).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+_LIST_TYPE = re.compile(r"<list\[(.+)\]>(\.\.\.)?")
+
+
+def tidy_help_types(command: Any) -> None:
+    """Show value types in help the way a person reads them, in ``command`` and below.
+
+    Typer's help prints a flag's type as ``<bool>`` (a flag takes no value)
+    and a repeatable option or argument as ``<list[Path]>``. A flag gets no
+    type here, an option that may be repeated the type of one value, and an
+    argument that takes several values that type followed by ``...``.
+    """
+    context = typer.Context(command)
+    help_option = command.get_help_option(context)
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "is_flag", False):
+            param.metavar = ""
+            continue
+        shown = param.display_type_rich(ctx=context) if param.metavar is None else None
+        found = _LIST_TYPE.fullmatch(shown or "")
+        if found is None:
+            continue
+        label = "<" + (found.group(1).lower() if found.group(1) == "Path" else found.group(1)) + ">"
+        if param.param_type_name == "argument":
+            # An argument's metavar would also replace its name in help, so
+            # only the type shown for this one parameter is changed.
+            param.display_type_rich = lambda ctx, label=label + "...": label
+        else:
+            param.metavar = label
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help_types(sub)
 
 
 def agency_viewer(session: Session, as_agency: str | None, all_agencies: bool = False) -> Viewer:

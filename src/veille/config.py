@@ -12,6 +12,14 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class SettingError(ValueError):
+    """A setting holds a value Veille cannot use; the message names the setting."""
+
+    def __init__(self, setting: str, reason: str) -> None:
+        super().__init__(f"{setting}: {reason}")
+        self.setting = setting
+
+
 class Settings(BaseSettings):
     """Runtime configuration of one Veille installation."""
 
@@ -29,6 +37,18 @@ class Settings(BaseSettings):
         default=None,
         description="Folder of the persisted perceptual-hash index; default: data_dir/index.",
     )
+    serve_keep_alive_s: int = Field(
+        default=5,
+        ge=1,
+        le=3600,
+        description="veille serve: seconds an idle keep-alive connection stays open.",
+    )
+    serve_shutdown_grace_s: int = Field(
+        default=3,
+        ge=0,
+        le=600,
+        description="veille serve: seconds requests in flight get to finish after Ctrl-C.",
+    )
     user: str | None = Field(
         default=None,
         description="Name recorded in the audit log for CLI actions; default: the OS user.",
@@ -39,6 +59,17 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'veille.db').resolve()}"
+
+    def ensure_data_dir(self) -> Path:
+        """Create the data folder if needed; a folder that cannot be made names the setting."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SettingError(
+                "VEILLE_DATA_DIR",
+                f"cannot create the data folder {str(self.data_dir)!r}: {error.strerror or error}",
+            ) from error
+        return self.data_dir
 
     def resolved_index_dir(self) -> Path:
         """Where the perceptual-hash index lives."""

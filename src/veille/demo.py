@@ -10,7 +10,9 @@ that a user could call.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,6 +73,30 @@ def use_demo_settings(folder: Path) -> None:
     os.environ["VEILLE_DATA_DIR"] = str(folder)
     os.environ["VEILLE_DATABASE_URL"] = f"sqlite:///{(folder / 'veille.db').resolve()}"
     get_settings.cache_clear()
+
+
+def veille_invocation() -> str:
+    """How to type the running ``veille`` in this shell: ``veille`` when the PATH finds
+    this same program, else its path (``.venv/bin/veille`` after ``make demo``)."""
+    started_as = Path(sys.argv[0])
+    running = started_as if started_as.name == "veille" else Path(sys.executable).parent / "veille"
+    if not running.is_file():
+        return "veille"
+    found = shutil.which("veille")
+    if found is not None and Path(found).resolve() == running.resolve():
+        return "veille"
+    relative = os.path.relpath(running.resolve())
+    shown = relative if not relative.startswith("..") else str(running.resolve())
+    return shlex.quote(shown if "/" in shown else f"./{shown}")
+
+
+def closing_hint(folder: Path, database_url_was_set: bool) -> str:
+    """A command that works as printed to go on exploring the demo database."""
+    environment = f"VEILLE_DATA_DIR={shlex.quote(str(folder))}"
+    if database_url_was_set:
+        # An empty URL means the SQLite file in the data folder.
+        environment += " VEILLE_DATABASE_URL="
+    return f"{environment} {veille_invocation()} reports list --all-agencies"
 
 
 def _progress(console: Console) -> Progress:
@@ -162,6 +188,7 @@ def run_demo(folder: Path, *, seed: int = 7, console: Console | None = None) -> 
     """Run the whole demo in ``folder`` and return its sections (also printed)."""
     console = console or Console()
     folder = folder.resolve()
+    database_url_was_set = bool(get_settings().database_url)
     prepare_folder(folder)
     use_demo_settings(folder)
     database = open_database()
@@ -180,8 +207,10 @@ def run_demo(folder: Path, *, seed: int = 7, console: Console | None = None) -> 
     finally:
         database.dispose()
     console.print(
-        f"\n[bold]Done.[/] Database: {folder / 'veille.db'} — explore it with e.g. "
-        f"VEILLE_DATA_DIR={folder} veille reports list --all-agencies"
+        f"\n[bold]Done.[/] Database: {folder / 'veille.db'} — explore it with e.g.\n"
+        f"  {closing_hint(folder, database_url_was_set)}",
+        highlight=False,
+        soft_wrap=True,
     )
     return sections
 
@@ -190,4 +219,4 @@ def print_section(console: Console, section: DemoSection) -> None:
     """Print one section of the demo summary."""
     console.rule(f"[bold]{section.title}[/] ({section.seconds:.1f} s)")
     for line in section.lines:
-        console.print(f"  {line}", highlight=False)
+        console.print(f"  {line}", highlight=False, soft_wrap=True)

@@ -3,16 +3,50 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
 from typing import Any, NoReturn
 
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 console = Console()
 error_console = Console(stderr=True)
+"""Progress, warnings and errors: standard output stays for results (tables, JSON)."""
+
+
+@contextmanager
+def step_progress(stream: Console | None = None) -> Iterator[Callable[[str, int, int], None]]:
+    """A ``(step, done, total)`` callback that shows one bar per step, on standard error."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stream or error_console,
+    )
+    tasks: dict[str, TaskID] = {}
+
+    def advance(step: str, done: int, total: int) -> None:
+        if step not in tasks:
+            tasks[step] = progress.add_task(step, total=total)
+        progress.update(tasks[step], completed=done, total=total)
+
+    with progress:
+        yield advance
 
 
 def _plain(value: Any) -> Any:
@@ -37,14 +71,46 @@ def print_json(value: Any) -> None:
     print(to_json(value))
 
 
-def print_table(title: str, rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> None:
-    """Print rows as a table with the given columns."""
+_WHOLE = re.compile(r"-?\d+|\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d)?)?")
+
+
+def print_table(
+    title: str,
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    target: Console | None = None,
+) -> None:
+    """Print rows as a table with the given columns.
+
+    A narrow terminal folds long text onto more lines instead of cutting it
+    with "…"; ids, numbers and dates are never folded: their columns get the
+    width of their longest value first, the other columns share the rest.
+    """
+    target = target or console
+    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    room = target.width - 3 * len(columns) - 1
+    whole_widths: dict[int, int] = {}
+    for position in range(len(columns)):
+        values = [cell[position] for cell in cells if cell[position]]
+        if values and all(_WHOLE.fullmatch(value) for value in values):
+            whole_widths[position] = max(len(value) for value in values)
+    # Leave every other column a few characters so that it can fold.
+    room -= 4 * (len(columns) - len(whole_widths))
     table = Table(title=title, show_lines=False)
-    for column in columns:
-        table.add_column(column.replace("_", " "))
-    for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
-    console.print(table)
+    for position, column in enumerate(columns):
+        width = whole_widths.get(position)
+        keep = width is not None and width <= room
+        if keep and width is not None:
+            room -= width
+        table.add_column(
+            column.replace("_", " "),
+            overflow="fold",
+            min_width=width if keep else None,
+            no_wrap=keep,
+        )
+    for row_cells in cells:
+        table.add_row(*row_cells)
+    target.print(table)
 
 
 def _cell(value: Any) -> str:
@@ -62,5 +128,6 @@ def fail(message: str, code: int = 1) -> NoReturn:
     """Print an error for a person and exit with ``code``."""
     import typer
 
-    error_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # One line however narrow the terminal: scripts grep it, people copy it.
+    error_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)

@@ -31,6 +31,9 @@ def test_keys_create_list_revoke(database: Database) -> None:
         assert principal is not None and principal.scopes == frozenset({"reports:read"})
     listed = runner.invoke(app, ["keys", "list", "--json"])
     assert secret not in listed.output and '"scopes": "reports:read"' in listed.output
+    assert json.loads(listed.stdout)[0]["agency"] == "Police FR"
+    table = runner.invoke(app, ["keys", "list"])
+    assert "Police FR" in table.stdout
     assert (
         runner.invoke(app, ["keys", "revoke", str(json.loads(created.output)["id"])]).exit_code == 0
     )

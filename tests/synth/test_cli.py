@@ -80,3 +80,17 @@ def test_synth_applies_a_settings_file(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     truth = json.loads((tmp_path / "s" / "truth.json").read_text(encoding="utf-8"))
     assert truth["intrusions"]["per_country"] == {}
+
+
+def test_reports_target_is_documented_as_it_behaves(tmp_path: Path) -> None:
+    out = tmp_path / "s"
+    result = runner.invoke(
+        app, ["synth", "--reports", "200", "--images", "0", "--out", str(out), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    written = sum(1 for _ in (out / "reports.jsonl").open(encoding="utf-8"))
+    docs = (Path(__file__).parents[2] / "docs" / "synth.md").read_text(encoding="utf-8")
+    assert f"200 gives {written}" in docs
+    help_text = runner.invoke(app, ["synth", "--help"], env={"COLUMNS": "300"}).stdout
+    assert "exact" not in help_text.lower()
+    assert f"200 gives {written}" in " ".join(help_text.split())

@@ -26,7 +26,7 @@ def keys_create(
     agency: Annotated[str, typer.Option("--agency", help="Agency the key acts for (name or id).")],
     scope: Annotated[
         list[str],
-        typer.Option("--scope", help="reports:write and/or reports:read; repeatable."),
+        typer.Option("--scope", help="reports:write, reports:read and/or admin; repeatable."),
     ],
     label: Annotated[str | None, typer.Option(help="A note saying who uses the key.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -53,12 +53,15 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON."
     """List the API keys (never their secrets)."""
     from veille.cli import ready_database
     from veille.intake.credentials import list_api_keys
+    from veille.store.agencies import list_agencies
 
     database = ready_database()
     with database.session() as session:
+        names = {agency.id: agency.name for agency in list_agencies(session)}
         rows = [
             {
                 "id": k.id,
+                "agency": names.get(k.agency_id, str(k.agency_id)),
                 "agency_id": k.agency_id,
                 "label": k.label,
                 "scopes": k.scopes,
@@ -73,7 +76,7 @@ def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON."
         print_table(
             f"{len(rows)} API keys",
             rows,
-            ["id", "agency_id", "label", "scopes", "created_at", "revoked_at"],
+            ["id", "agency", "label", "scopes", "created_at", "revoked_at"],
         )
 
 

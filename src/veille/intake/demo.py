@@ -11,7 +11,9 @@ import base64
 import io
 import re
 import secrets
+import shlex
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import select
 
-from veille.demo import DemoContext, DemoSection
+from veille.demo import DemoContext, DemoSection, veille_invocation
 from veille.intake.credentials import create_api_key, set_esp_credentials
 from veille.intake.settings import IntakeSettings
 from veille.intake.worker import MediaWorker
@@ -76,7 +78,12 @@ def _value(text: str, element: str) -> str:
 
 def run_intake_demo(database: Database) -> dict[str, Any]:
     """Send one report through each channel; returns what each stored, for printing."""
-    from fastapi.testclient import TestClient
+    with warnings.catch_warnings():
+        # The demo drives the app in-process through Starlette's test client,
+        # whose warning about its own future HTTP library means nothing to a
+        # person watching the demo.
+        warnings.filterwarnings("ignore", message=".*starlette.testclient.*")
+        from fastapi.testclient import TestClient
 
     from veille.web.app import create_app
 
@@ -191,7 +198,10 @@ def step_intake_channels(context: DemoContext) -> DemoSection:
     lines = [f"{name}: {value}" for name, value in counts.items()]
     if reply:
         lines.append(f"SMS acknowledgement sent back: {reply!r}")
-    lines.append("serve the same channels over HTTP with: veille serve (see docs/intake.md)")
+    lines.append(
+        f"serve the same channels over HTTP with: VEILLE_DATA_DIR={shlex.quote(str(context.folder))} "
+        f"{veille_invocation()} serve (see docs/intake.md)"
+    )
     return DemoSection("intake channels (ESP API, REST API, form, in-app, SMS)", lines)
 
 

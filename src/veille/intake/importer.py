@@ -175,6 +175,9 @@ class LineError:
     line: int
     field: str
     reason: str
+    # Set when the line names an owner agency that does not exist, so that the
+    # import can say once to create the agencies first.
+    unknown_agency: str | None = None
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.field}: {self.reason}"
@@ -182,12 +185,21 @@ class LineError:
 
 @dataclass
 class ImportSummary:
-    """What an import did."""
+    """What an import did.
+
+    ``errors`` keeps the first :data:`MAX_ERRORS_KEPT` line errors and
+    ``error_count`` counts them all; ``unknown_agencies`` holds (up to
+    :data:`MAX_ERRORS_KEPT`) owner names that matched no agency, named by
+    ``unknown_agency_lines`` lines.
+    """
 
     imported: int = 0
     unchanged: int = 0
     rejected: int = 0
     errors: list[LineError] = field(default_factory=list)
+    error_count: int = 0
+    unknown_agencies: set[str] = field(default_factory=set)
+    unknown_agency_lines: int = 0
     written: bool = False
     rejects_path: Path | None = None
     new_report_ids: list[int] = field(default_factory=list)
@@ -502,7 +514,9 @@ def _events(records: Iterable[RawRecord], owners: _Owners) -> Iterator[_Event]:
                 if result.owner_agency
                 else "no owning agency: name one in the line or pass --as AGENCY"
             )
-            yield _Rejected(raw.line, raw.text, [LineError(raw.line, "owner_agency", reason)])
+            unknown = result.owner_agency.strip() if result.owner_agency else None
+            error = LineError(raw.line, "owner_agency", reason, unknown)
+            yield _Rejected(raw.line, raw.text, [error])
             continue
         digest = result.content_sha256()
         key = (record_source, result.external_id)
@@ -698,9 +712,16 @@ def import_reports(
             def reject(line: int, text: str, errors: Iterable[LineError]) -> None:
                 nonlocal rejects
                 summary.rejected += 1
+                unknown = False
                 for error in errors:
+                    summary.error_count += 1
                     if len(summary.errors) < MAX_ERRORS_KEPT:
                         summary.errors.append(error)
+                    if error.unknown_agency is not None:
+                        unknown = True
+                        if len(summary.unknown_agencies) < MAX_ERRORS_KEPT:
+                            summary.unknown_agencies.add(error.unknown_agency)
+                summary.unknown_agency_lines += unknown
                 if skip_invalid and rejects_path is not None:
                     if rejects is None:
                         rejects = rejects_path.open("w", encoding="utf-8", errors="surrogateescape")

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
-from veille.output import console, fail, print_json, print_table
+from veille.output import console, fail, print_json, print_table, step_progress
+
+if TYPE_CHECKING:
+    from veille.store.db import Database
 
 lists_app = typer.Typer(
     help="Hash lists (banks) of known content: import, list, export, remove.",
@@ -115,14 +118,21 @@ def match_command(
 
     if not queries and not all_reports and not report:
         fail("give files or hashes to match, --report ID, or --all", 2)
+    for query in queries or []:
+        _check_query(query)
     database = ready_database()
+    if report and not all_reports:
+        missing = _missing_reports(database, report)
+        if missing:
+            fail(f"--report: no report with id {', '.join(map(str, missing))}", 1)
     if rebuild_index:
         with database.session() as session:
             index = build_known_index(session)
             save_known_index(index, _index_folder(None))
-        console.print(f"PDQ index rebuilt: {len(index)} hashes")
+        _stderr_console().print(f"PDQ index rebuilt: {len(index)} hashes")
     if all_reports or report:
-        summary = match_reports(database, None if all_reports else report)
+        with step_progress() as on_step:
+            summary = match_reports(database, None if all_reports else report, on_progress=on_step)
         record = {
             "media_items": summary.media_items,
             "known_matches": summary.known_matches,
@@ -206,7 +216,8 @@ def lists_import(
         f"{summary.unchanged} unchanged, {summary.removed} removed"
     )
     if not no_match and (summary.created or summary.updated or summary.removed):
-        result = match_reports(database)
+        with step_progress() as on_step:
+            result = match_reports(database, on_progress=on_step)
         console.print(
             f"re-matched {result.media_items} media items: {result.clusters.known} known, "
             f"{result.clusters.new_version} new versions, {result.clusters.new} new"
@@ -312,7 +323,39 @@ def lists_remove(
         fail(str(error), 2)
     console.print(f"list {name!r}: {count} items removed (tombstoned)")
     if count and not no_match:
-        match_reports(database)
+        with step_progress() as on_step:
+            match_reports(database, on_progress=on_step)
+
+
+def _check_query(query: str) -> None:
+    """Refuse, in words that fit, a query that is neither a file nor a hash."""
+    from veille.media.lists import parse_hash_argument
+    from veille.media.signals import SignalError
+
+    path = Path(query)
+    if path.is_file():
+        return
+    if path.is_dir():
+        fail(f"{query}: is a folder; give files (or run 'veille hash' on the folder)", 2)
+    try:
+        parse_hash_argument(query)
+    except SignalError as error:
+        if path.suffix or "/" in query or "\\" in query:
+            fail(f"{query}: no such file (and not a hash)", 2)
+        if ":" in query or " " in query.strip():
+            fail(str(error), 2)
+        fail(f"{query}: neither a file nor a hash ({error})", 2)
+
+
+def _missing_reports(database: Database, report_ids: list[int]) -> list[int]:
+    from sqlalchemy import select
+
+    from veille.store.models import Report
+
+    wanted = sorted(set(report_ids))
+    with database.session() as session:
+        found = set(session.scalars(select(Report.id).where(Report.id.in_(wanted))))
+    return [report_id for report_id in wanted if report_id not in found]
 
 
 def register(app: typer.Typer) -> None:

@@ -76,7 +76,7 @@ def step_media(context: DemoContext) -> DemoSection:
     roles = Counter(_truth_roles(context).values())
     lines = [
         f"images hashed: {len(hashed)} ({with_pdq} with PDQ, {errors} errors); "
-        f"planted: {dict(sorted(roles.items()))}",
+        "planted: " + ", ".join(f"{role} {count:,}" for role, count in sorted(roles.items())),
         f"hash list 'synthetic-known-content': {imported.created} items added",
         f"media items matched: {summary.media_items:,}; known-content matches "
         f"{summary.known_matches:,}; near-duplicate pairs among reports {summary.media_pairs:,}",

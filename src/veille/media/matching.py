@@ -9,7 +9,7 @@ classifications (``veille.media.clusters``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,6 +31,15 @@ from veille.store.models import MediaItem
 from veille.store.types import utcnow
 
 _BATCH = 2000
+
+MatchProgress = Callable[[str, int, int], None]
+"""Called as ``(phase, done, total)`` while reports are matched; phases run in order."""
+
+
+def _no_progress(_phase: str, _done: int, _total: int) -> None:
+    return None
+
+
 T = TypeVar("T")
 
 
@@ -164,7 +173,11 @@ def _target_items(session: Session, report_ids: Collection[int] | None) -> list[
 
 
 def _known_matches(
-    session: Session, targets: list[Any], index: KnownPdqIndex, floor: int
+    session: Session,
+    targets: list[Any],
+    index: KnownPdqIndex,
+    floor: int,
+    on_progress: MatchProgress = _no_progress,
 ) -> list[dict[str, Any]]:
     thresholds = list_thresholds(session)
     rows: list[dict[str, Any]] = []
@@ -185,10 +198,14 @@ def _known_matches(
             for item_id, value in found:
                 for media_id in by_value[value]:
                     rows.append(_match_row(media_id, signal.name, 0, known_item_id=item_id))
-    for target in targets:
+    phase = "matching media against the hash lists"
+    on_progress(phase, 0, len(targets))
+    for done, target in enumerate(targets, 1):
         if target.pdq and (target.pdq_quality or 0) >= floor:
             for item_id, distance in _pdq_hits(index, target.pdq, thresholds):
                 rows.append(_match_row(target.id, "pdq", distance, known_item_id=item_id))
+        if done % _BATCH == 0 or done == len(targets):
+            on_progress(phase, done, len(targets))
     return rows
 
 
@@ -207,7 +224,11 @@ def _match_row(
 
 
 def _media_pairs(
-    session: Session, targets: list[Any], floor: int, threshold: int
+    session: Session,
+    targets: list[Any],
+    floor: int,
+    threshold: int,
+    on_progress: MatchProgress = _no_progress,
 ) -> list[dict[str, Any]]:
     all_items = session.execute(
         select(MediaItem.id, MediaItem.pdq).where(
@@ -218,7 +239,11 @@ def _media_pairs(
     if all_items:
         ids = np.array([row[0] for row in all_items], dtype=np.int64)
         index = MihIndex.build(hex_to_rows([str(row[1]) for row in all_items]))
-        for target in targets:
+        phase = "pairing similar media"
+        on_progress(phase, 0, len(targets))
+        for done, target in enumerate(targets, 1):
+            if done % _BATCH == 0 or done == len(targets):
+                on_progress(phase, done, len(targets))
             if not target.pdq or (target.pdq_quality or 0) < floor:
                 continue
             positions, distances = index.query(hex_to_rows([target.pdq])[0], threshold)
@@ -252,12 +277,14 @@ def match_reports(
     report_ids: Collection[int] | None = None,
     settings: MediaSettings | None = None,
     index_folder: Path | None = None,
+    on_progress: MatchProgress | None = None,
 ) -> MatchSummary:
     """Match the media of ``report_ids`` (default: every report) and refresh the clusters.
 
     Earlier match rows of those media items are replaced, so re-running after
-    a list changed gives the current answer.
+    a list changed gives the current answer. ``on_progress`` hears each phase.
     """
+    progress = on_progress or _no_progress
     settings = settings or MediaSettings()
     with database.session() as session:
         targets = _target_items(session, report_ids)
@@ -272,13 +299,19 @@ def match_reports(
                 )
             )
         index = open_known_index(session, _index_folder(index_folder))
-        known_rows = _known_matches(session, targets, index, settings.pdq_quality_floor)
+        known_rows = _known_matches(session, targets, index, settings.pdq_quality_floor, progress)
         pair_rows = _media_pairs(
-            session, targets, settings.pdq_quality_floor, settings.cluster_threshold_bits
+            session, targets, settings.pdq_quality_floor, settings.cluster_threshold_bits, progress
         )
+        stored, total_rows = 0, len(known_rows) + len(pair_rows)
+        progress("storing matches", 0, total_rows)
         for rows in (known_rows, pair_rows):
             for start in range(0, len(rows), _BATCH):
                 session.execute(insert(MediaMatch), rows[start : start + _BATCH])
+                stored += len(rows[start : start + _BATCH])
+                progress("storing matches", stored, total_rows)
         session.flush()
+        progress("grouping media into content clusters", 0, 1)
         clusters = recompute_clusters(session, settings)
+        progress("grouping media into content clusters", 1, 1)
     return MatchSummary(len(targets), len(known_rows), len(pair_rows), clusters)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -28,6 +30,27 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+def normalise_database_url(url: str) -> str:
+    """``url`` with the driver Veille installs for PostgreSQL.
+
+    Hosting services hand out ``postgres://`` (a name SQLAlchemy does not
+    know) and ``postgresql://`` means psycopg2 to SQLAlchemy, which Veille
+    does not install; both mean psycopg 3 here.
+    """
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    return url
+
+
+def hide_password(url: str) -> str:
+    """``url`` as it may be shown to a person: any password replaced by ``***``."""
+    try:
+        return make_url(normalise_database_url(url)).render_as_string(hide_password=True)
+    except ArgumentError:
+        return re.sub(r"//[^@/]*@", "//***@", url)
+
+
 def create_veille_engine(url: str, *, prepare: bool = False, **kwargs: Any) -> Engine:
     """An engine for ``url``, with the SQLite pragmas Veille relies on.
 
@@ -36,7 +59,10 @@ def create_veille_engine(url: str, *, prepare: bool = False, **kwargs: Any) -> E
     again: right for a server that runs the same few short statements all
     day, wrong for bulk work (see below).
     """
+    url = normalise_database_url(url)
     parsed = make_url(url)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ArgumentError(f"{parsed.get_backend_name()!r}: Veille runs on SQLite or PostgreSQL")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -101,8 +127,18 @@ class Database:
 
 def open_database(url: str | None = None) -> Database:
     """Open the configured database (or ``url``); does not migrate it."""
-    if url is None:
-        from veille.config import get_settings
+    if url is not None:
+        return Database(create_veille_engine(url))
+    from veille.config import SettingError, get_settings
 
-        url = get_settings().resolved_database_url()
-    return Database(create_veille_engine(url))
+    settings = get_settings()
+    if not settings.database_url:
+        settings.ensure_data_dir()
+    url = settings.resolved_database_url()
+    try:
+        return Database(create_veille_engine(url))
+    except OSError as error:
+        raise SettingError(
+            "VEILLE_DATABASE_URL",
+            f"cannot create the folder of {hide_password(url)!r}: {error.strerror or error}",
+        ) from error

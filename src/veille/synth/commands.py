@@ -38,7 +38,11 @@ def synth_command(
     ] = "small",
     reports: Annotated[
         int | None,
-        typer.Option(min=100, help="Exact number of reports to aim at (overrides --size)."),
+        typer.Option(
+            min=100,
+            help="Reports to aim at (overrides --size); volumes are drawn, so expect a few "
+            "more (docs/synth.md: 200 gives 279, 20,000 gives 20,331).",
+        ),
     ] = None,
     start: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD).")] = "2019-01-01",
     end: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD).")] = "2021-06-30",

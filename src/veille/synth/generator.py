@@ -42,7 +42,7 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class SynthOptions:
-    """What to generate: seed, size (or an exact report target), period, images, settings."""
+    """What to generate: seed, size (or a report target), period, images, settings."""
 
     out: Path
     seed: int = 1

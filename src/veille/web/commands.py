@@ -24,16 +24,30 @@ def register(app: typer.Typer) -> None:
         import uvicorn
 
         from veille.cli import ready_database
+        from veille.config import get_settings
 
         database = ready_database()
         if workers > 1 and database.dialect == "sqlite":
             typer.echo("--workers > 1 needs PostgreSQL; serving with one process", err=True)
             workers = 1
         database.dispose()
+        settings = get_settings()
+        keep_alive_s = settings.serve_keep_alive_s
+        grace_s = settings.serve_shutdown_grace_s
+        # proxy_headers=False: X-Forwarded-For is read by the app, from VEILLE_TRUSTED_PROXIES
+        # only (veille.web.peers); uvicorn's own reading would believe any local client.
         if workers == 1:
             from veille.web.app import create_app
 
-            uvicorn.run(create_app(), host=host, port=port, log_level=log_level)
+            uvicorn.run(
+                create_app(),
+                host=host,
+                port=port,
+                log_level=log_level,
+                proxy_headers=False,
+                timeout_keep_alive=keep_alive_s,
+                timeout_graceful_shutdown=grace_s,
+            )
         else:
             uvicorn.run(
                 "veille.web.app:create_app",
@@ -42,4 +56,7 @@ def register(app: typer.Typer) -> None:
                 port=port,
                 workers=workers,
                 log_level=log_level,
+                proxy_headers=False,
+                timeout_keep_alive=keep_alive_s,
+                timeout_graceful_shutdown=grace_s,
             )
