@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -114,7 +115,7 @@ def test_score_refresh_picks_up_changed_facts(database: Database, tmp_path: Path
             insert(ReportFlagRow).values(report_id=ids["routine"], flag="self_harm_threat")
         )
     result = json.loads(runner.invoke(app, ["triage", "score", "--refresh", "--json"]).output)
-    assert (result["scored"], result["unchanged"], result["changed"]) == (1, 1, 1)
+    assert (result["scored"], result["unchanged"], result["band_changed"]) == (1, 1, 1)
     explained = json.loads(
         runner.invoke(
             app, ["triage", "explain", str(ids["routine"]), "--as", "Hotline FR", "--json"]
@@ -122,3 +123,31 @@ def test_score_refresh_picks_up_changed_facts(database: Database, tmp_path: Path
     )
     assert explained["band"] == "P1"
     assert explained["trigger"] == "refresh"
+
+
+def _assert_counts_add_up(counts: dict[str, Any]) -> None:
+    assert counts["considered"] == counts["scored"] + counts["unchanged"] + counts["missing"]
+    assert counts["scored"] == counts["new"] + counts["rescored"] == sum(counts["by_band"].values())
+    assert counts["band_changed"] <= counts["rescored"]
+
+
+def test_score_counts_add_up_for_new_all_and_refresh(database: Database, tmp_path: Path) -> None:
+    _setup(database, tmp_path)
+    import_records(database, tmp_path, [record("late", [], owner_agency="Hotline FR")])
+
+    def score(*options: str) -> dict[str, Any]:
+        result = runner.invoke(app, ["triage", "score", *options, "--json"])
+        assert result.exit_code == 0, result.output
+        counts: dict[str, Any] = json.loads(result.stdout)
+        _assert_counts_add_up(counts)
+        return counts
+
+    first = score()
+    assert (first["considered"], first["new"], first["rescored"]) == (1, 1, 0)
+    every = score("--all")
+    assert (every["considered"], every["scored"], every["new"], every["rescored"]) == (3, 3, 0, 3)
+    assert (every["unchanged"], every["missing"], every["band_changed"]) == (0, 0, 0)
+    refresh = score("--refresh")
+    assert (refresh["considered"], refresh["scored"], refresh["unchanged"]) == (3, 0, 3)
+    text = runner.invoke(app, ["triage", "score", "--all"]).output
+    assert "3 considered: 3 scored (0 new, 3 re-scored, 0 changed band), 0 unchanged" in text

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
+from rich.console import Console
+
 from tests.linking.helpers import email, import_records, make_world, record
+from veille.demo import DemoContext
 from veille.output import to_json
 from veille.store.db import Database
-from veille.triage.demo import run_linking_triage_demo
+from veille.triage.demo import (
+    run_linking_triage_demo,
+    scenario_working_day_end,
+    step_linking_triage,
+)
 
 
 def test_demo_links_scores_shows_a_queue_and_refers(database: Database, tmp_path: Path) -> None:
@@ -37,3 +45,38 @@ def test_demo_links_scores_shows_a_queue_and_refers(database: Database, tmp_path
     assert result["queue_top"][0]["why"].startswith("hands_on_abuse +40")
     assert result["referrals_made"] == 1
     assert "referrals_total" in to_json(result)
+
+
+def test_demo_reads_the_queue_at_the_end_of_the_scenarios_last_day(
+    database: Database, tmp_path: Path
+) -> None:
+    make_world(database)
+    ids = import_records(
+        database,
+        tmp_path,
+        [
+            record("early", [], flags=["viral"], received_at="2020-03-01T09:00:00Z"),
+            record(
+                "last",
+                [],
+                flags=["hands_on_abuse", "ongoing_access"],
+                received_at="2020-04-10T15:00:00Z",
+            ),
+        ],
+    )
+    end = scenario_working_day_end(database, ids.values())
+    assert end == datetime(2020, 4, 10, 17, tzinfo=UTC)
+    context = DemoContext(
+        folder=tmp_path,
+        scenario=tmp_path,
+        database=database,
+        console=Console(),
+        seed=7,
+        results={"new_report_ids": list(ids.values())},
+    )
+    section = step_linking_triage(context)
+    queue_line = next(line for line in section.lines if line.startswith("busiest P1 queue"))
+    # Read now, both would be overdue. At 17:00 on the scenario's last day the P4 report of
+    # 2020-03-01 is (due 14 days later) and the P1 report of 15:00 is due at 19:00.
+    assert "Police FR at 2020-04-10T17:00Z: 2 open (P1 1, P2 0, P3 0, P4 1)" in queue_line
+    assert "1 overdue, 1 due later today" in queue_line

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.linking.helpers import import_records, make_world, record
+from veille.cli import app
 from veille.store.db import Database
 from veille.triage.models import Outcome, QueueState
 from veille.triage.queue import QueueError, QueueItemNotFound, change_state, queue_for, set_capacity
 from veille.triage.scoring import score_reports
 
 NOW = datetime(2020, 4, 20, 12, tzinfo=UTC)
+runner = CliRunner()
 
 
 def _scenario(database: Database, tmp_path: Path) -> tuple[dict[str, int], dict[str, int]]:
@@ -104,3 +108,55 @@ def test_states_move_as_allowed_and_refuse_the_rest(database: Database, tmp_path
     with database.session() as session:
         mine = queue_for(session, fr, "alice", states=(QueueState.CLOSED,))
     assert [(i["report_id"], i["outcome"]) for i in mine.items] == [(report, Outcome.ARREST)]
+
+
+def test_queue_is_judged_at_as_of(database: Database, tmp_path: Path) -> None:
+    # Due: viral 04-15 08:00 (P4), groom-old 04-05 08:00 and groom-new 04-21 08:00 (P3),
+    # child 04-19 12:00 (P1, received 04-19 08:00).
+    agencies, ids = _scenario(database, tmp_path)
+    fr = agencies["Police FR"]
+    with database.session() as session:
+        set_capacity(session, fr, 3, "supervisor")
+        morning = queue_for(session, fr, "analyst", as_of=datetime(2020, 4, 19, 9, tzinfo=UTC))
+        before_child = queue_for(session, fr, "analyst", as_of=datetime(2020, 4, 18, 9))
+        later = queue_for(session, fr, "analyst", as_of=datetime(2020, 4, 21, 7, tzinfo=UTC))
+    assert (morning.open_total, morning.overdue, morning.due_later_today) == (4, 2, 1)
+    assert "4 open (P1 1, P2 0, P3 2, P4 1); 2 overdue, 1 due later today" in morning.summary()
+    child = next(item for item in morning.items if item["report_id"] == ids["child"])
+    assert (child["overdue"], child["due_later_today"]) == (False, True)
+    # Not received yet at that moment (a naive time is UTC): not in the queue.
+    assert ids["child"] not in [item["report_id"] for item in before_child.items]
+    assert (before_child.open_total, before_child.overdue, before_child.due_later_today) == (
+        3,
+        2,
+        0,
+    )
+    assert before_child.as_of == datetime(2020, 4, 18, 9, tzinfo=UTC)
+    assert (later.overdue, later.due_later_today) == (3, 1)
+    # Handled today counts the day of as_of: a report closed now was not handled on 2020-04-19.
+    with database.session() as session:
+        change_state(
+            session, fr, ids["child"], QueueState.CLOSED, "analyst", outcome=Outcome.SAFEGUARDING
+        )
+    with database.session() as session:
+        then = queue_for(session, fr, "analyst", as_of=datetime(2020, 4, 19, 17, tzinfo=UTC))
+        now = queue_for(session, fr, "analyst")
+    assert (then.handled_today, then.not_reached_today) == (0, 0)
+    assert (now.handled_today, now.not_reached_today) == (1, 1)
+
+
+def test_queue_command_takes_as_of(database: Database, tmp_path: Path) -> None:
+    _scenario(database, tmp_path)
+    result = runner.invoke(
+        app,
+        ["triage", "queue", "--as", "Police FR", "--as-of", "2020-04-19T09:00:00Z", "--json"],
+    )
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.stdout)
+    assert (view["agency"], view["as_of"]) == ("Police FR", "2020-04-19T09:00:00+00:00")
+    assert (view["open_total"], view["overdue"], view["due_later_today"]) == (4, 2, 1)
+    table = runner.invoke(app, ["triage", "queue", "--as", "Police FR", "--as-of", "2020-04-19"])
+    assert "Police FR at 2020-04-19T00:00Z: 3 open" in table.stdout
+    bad = runner.invoke(app, ["triage", "queue", "--as", "Police FR", "--as-of", "yesterday"])
+    assert bad.exit_code == 2
+    assert "--as-of" in bad.output

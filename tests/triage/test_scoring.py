@@ -151,7 +151,7 @@ def test_rescore_after_a_late_match_raises_the_band(database: Database, tmp_path
         summary = rescore_reports(
             session, [report_id], trigger="match", media_source=media, as_of=NOW
         )
-    assert summary.changed == 1
+    assert (summary.considered, summary.rescored, summary.band_changed) == (1, 1, 1)
     with database.session() as session:
         after = session.get(TriageScore, report_id)
         assert after is not None
@@ -201,3 +201,15 @@ def test_rescore_after_a_late_link_adds_link_reasons(database: Database, tmp_pat
     assert quiet.trigger == "link"
     assert {"linked_reports", "several_countries", "linked_to_child_at_risk"} <= factors
     assert loud.trigger == "new"
+
+
+def test_score_counts_an_id_that_names_no_report_as_missing(
+    database: Database, tmp_path: Path
+) -> None:
+    make_world(database)
+    ids = import_records(database, tmp_path, [record("here", [])])
+    summary = score_reports(
+        database, [ids["here"], ids["here"] + 1000], media_source=None, as_of=NOW
+    )
+    assert (summary.considered, summary.scored, summary.new, summary.missing) == (2, 1, 1, 1)
+    assert summary.considered == summary.scored + summary.unchanged + summary.missing

@@ -14,6 +14,7 @@ from veille.linking.cli_support import (
     agency_only,
     agency_viewer,
     ready,
+    second,
 )
 from veille.output import console, fail, print_json, print_table
 
@@ -77,9 +78,8 @@ def link_command(
     if score:
         from veille.triage.scoring import score_reports
 
-        result["scoring"] = score_reports(
-            database, summary.affected_report_ids, trigger="link"
-        ).as_dict()
+        scoring = score_reports(database, summary.affected_report_ids, trigger="link")
+        result["scoring"] = scoring.as_dict()
     if as_json:
         print_json(result)
         return
@@ -89,13 +89,8 @@ def link_command(
         f"{link['clusters_merged']} merges, {link['keys_stopped']} identifiers newly stop-listed, "
         f"{link['alerts_raised']} deconfliction alerts ({link['elapsed_s']} s)"
     )
-    if "scoring" in result:
-        scoring = result["scoring"]
-        assert isinstance(scoring, dict)
-        console.print(
-            f"scored {scoring['scored']} reports ({scoring['changed']} changed band): "
-            + ", ".join(f"{band} {count}" for band, count in scoring["by_band"].items())
-        )
+    if score:
+        console.print(f"scoring: {scoring.describe()}", highlight=False)
 
 
 @stoplist_app.command("list")
@@ -171,7 +166,7 @@ def clusters_list(
     else:
         print_table(
             f"{len(rows)} of {total} case clusters",
-            rows,
+            [{**row, "updated_at": second(row["updated_at"])} for row in rows],
             ["cluster_id", "size", "agencies", "countries", "updated_at"],
         )
 
@@ -203,7 +198,7 @@ def clusters_show(
     )
     print_table(
         "reports",
-        detail["reports"],
+        [{**row, "received_at": second(row["received_at"])} for row in detail["reports"]],
         ["id", "received_at", "country", "platform_category", "owner", "marking"],
     )
     print_table(
@@ -231,6 +226,7 @@ def clusters_alerts(
             "id": a.id,
             "cluster_id": a.cluster_id,
             "other_agency": a.other_agency,
+            "other_country": a.other_country,
             "created_at": a.created_at,
             "acknowledged_at": a.acknowledged_at,
             "message": a.message,
@@ -240,8 +236,21 @@ def clusters_alerts(
     if as_json:
         print_json(rows)
     else:
+        # The message repeats the cluster and the agency: the columns say it in less room.
         print_table(
-            f"{len(rows)} deconfliction alerts", rows, ["id", "cluster_id", "message", "created_at"]
+            f"{len(rows)} deconfliction alerts: other agencies holding reports of your cases",
+            [
+                {
+                    "id": a.id,
+                    "cluster_id": a.cluster_id,
+                    "also_held_by": f"{a.other_agency} ({a.other_country or '?'})",
+                    "created_at": second(a.created_at),
+                    "acknowledged": "no" if a.acknowledged_at is None else "yes",
+                }
+                for a in alerts
+            ],
+            ["id", "cluster_id", "also_held_by", "created_at"]
+            + (["acknowledged"] if include_acknowledged else []),
         )
 
 

@@ -13,9 +13,12 @@ from veille.linking.cli_support import (
     AllOption,
     AsOption,
     JsonOption,
+    agency_name,
     agency_only,
     agency_viewer,
+    minute,
     ready,
+    second,
 )
 from veille.output import console, fail, print_json, print_table
 from veille.triage.models import Outcome, QueueState
@@ -78,11 +81,7 @@ def triage_score(
     if as_json:
         print_json(summary.as_dict())
     else:
-        console.print(
-            f"scored {summary.scored} reports with policy {summary.policy_version} "
-            f"({summary.changed} changed band): "
-            + ", ".join(f"{band} {count}" for band, count in summary.by_band.items())
-        )
+        console.print(f"policy {summary.policy_version}: {summary.describe()}", highlight=False)
 
 
 def _reasons_text(reasons: list[dict[str, Any]], top: int | None = 3) -> str:
@@ -103,11 +102,19 @@ def triage_queue(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Rows to show.")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Rows to skip.")] = 0,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            help="Judge overdue, due today and today's capacity at this time "
+            "(e.g. 2021-06-30T17:00:00Z); default now."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Your agency's work queue: by band then due time, with reasons and today's capacity."""
     from veille.triage.queue import OPEN_STATES, queue_for
 
+    moment = _as_of(as_of)
     with ready().session() as session:
         viewer = agency_only(session, as_agency)
         assert viewer.agency_id is not None
@@ -119,46 +126,66 @@ def triage_queue(
             assignee=assignee,
             limit=limit,
             offset=offset,
+            as_of=moment,
         )
+        name = agency_name(session, viewer.agency_id)
     if as_json:
         print_json(
             {
+                "agency": name,
+                "as_of": view.as_of,
                 "summary": view.summary(),
                 "open_total": view.open_total,
                 "open_by_band": view.open_by_band,
+                "overdue": view.overdue,
+                "due_later_today": view.due_later_today,
                 "capacity_per_day": view.capacity_per_day,
+                "handled_today": view.handled_today,
                 "not_reached_today": view.not_reached_today,
                 "not_reached_by_band": view.not_reached_by_band,
-                "overdue": view.overdue,
                 "items": view.items,
             }
         )
         return
     rows = [
         {
-            **item,
+            "#": item["position"],
+            "report": item["report_id"],
+            "band": item["band"],
+            "score": f"{item['score']:g}",
+            "due": minute(item["due_at"]),
             "today": {True: "yes", False: "NOT REACHED", None: ""}[item["reached_today"]],
-            "due": item["due_at"],
+            "state": item["state"],
+            "assignee": item["assignee"],
+            "country": item["country"],
             "why": _reasons_text(item["reasons"]),
         }
         for item in view.items
     ]
-    print_table(
-        view.summary(),
-        rows,
-        [
-            "position",
-            "report_id",
-            "band",
-            "score",
-            "due",
-            "today",
-            "state",
-            "assignee",
-            "country",
-            "why",
-        ],
-    )
+    # Columns that would be empty on every row only take room from the others.
+    columns = [
+        column
+        for column in ("#", "report", "band", "score", "due", "today", "state", "assignee")
+        if any(row[column] for row in rows)
+    ]
+    columns.append("country")
+    # Below this width the reasons would fold into a column a few letters wide:
+    # they go under the table instead, one line per row.
+    reasons_below = console.width < QUEUE_TABLE_WIDTH
+    when = "" if moment is None else f" at {minute(view.as_of)}"
+    first, *others = view.summary_parts()
+    # Left-aligned lines, not a centred table title: each part stays readable when wrapped.
+    console.print(f"[bold]{name}[/]{when}: {first}", highlight=False)
+    for part in others:
+        console.print(part, highlight=False)
+    print_table("", rows, columns if reasons_below else [*columns, "why"])
+    if reasons_below:
+        for row in rows:
+            console.print(f"#{row['#']} report {row['report']}: {row['why']}", highlight=False)
+
+
+QUEUE_TABLE_WIDTH = 120
+"""The narrowest terminal that shows the queue's reasons as a table column."""
 
 
 @triage_app.command("explain")
@@ -185,7 +212,7 @@ def triage_explain(
     state = "" if detail["stored"] else " (not stored yet: evaluated now)"
     console.print(
         f"[bold]report {detail['report_id']}[/]: score {detail['score']:g}, band {detail['band']}, "
-        f"due {detail['due_at'] or '-'}; policy {detail['policy_version']}{state}",
+        f"due {minute(detail['due_at']) or '-'}; policy {detail['policy_version']}{state}",
         highlight=False,
     )
     print_table("reasons", detail["reasons"], ["factor", "contribution", "detail"])
@@ -196,11 +223,25 @@ def triage_explain(
             f"{c['countries']} countries",
             highlight=False,
         )
+    for item in detail["queue"]:
+        console.print(
+            f"in the queue of {item['agency']}: {item['state']}"
+            + (f" ({item['assignee']})" if item["assignee"] else "")
+            + (f", outcome {item['outcome']}" if item["outcome"] else ""),
+            highlight=False,
+        )
     if detail["referrals"]:
         print_table(
             "referrals",
-            detail["referrals"],
-            ["id", "to", "reason", "created_at", "acknowledged_at"],
+            [
+                {
+                    **row,
+                    "created_at": second(row["created_at"]),
+                    "acknowledged_at": second(row["acknowledged_at"]),
+                }
+                for row in detail["referrals"]
+            ],
+            ["id", "to", "created_at", "acknowledged_at", "reason"],
         )
 
 
@@ -316,7 +357,7 @@ def policy_load(
     console.print(f"policy {policy.version} is active")
     if ids:
         summary = score_reports(database, ids, trigger="policy")
-        console.print(f"re-scored {summary.scored} reports ({summary.changed} changed band)")
+        console.print(summary.describe(), highlight=False)
 
 
 @policy_app.command("show")
@@ -398,7 +439,8 @@ def refer_report_command(
                 session, viewer, report_id, to_agency=_target(session, to), reason=reason
             )
             message = (
-                f"referral {referral.id}: report {report_id} → agency {referral.to_agency_id} "
+                f"referral {referral.id}: report {report_id} → "
+                f"{agency_name(session, referral.to_agency_id)} "
                 f"({'shared' if referral.shared else 'TLP:RED, not shared'}): {referral.reason}"
             )
         except ReferralError as error:
@@ -421,7 +463,7 @@ def refer_cluster_command(
 ) -> None:
     """Refer every report of a case cluster that your agency owns (bulk referral)."""
     from veille.linking.clusters import ClusterNotFound
-    from veille.triage.referral import refer_cluster
+    from veille.triage.referral import names_of_agencies, refer_cluster
 
     problem = None
     with ready().session() as session:
@@ -430,11 +472,13 @@ def refer_cluster_command(
             result = refer_cluster(
                 session, viewer, cluster_id, to_agency=_target(session, to), reason=reason
             )
+            names = names_of_agencies(session, [r.to_agency_id for r in result.referred])
             referred = [
                 {
                     "id": r.id,
                     "report_id": r.report_id,
                     "to_agency_id": r.to_agency_id,
+                    "to_agency": names[r.to_agency_id],
                     "reason": r.reason,
                 }
                 for r in result.referred
@@ -448,7 +492,9 @@ def refer_cluster_command(
         print_json({"referred": referred, "skipped": skipped})
         return
     print_table(
-        f"{len(referred)} referrals", referred, ["id", "report_id", "to_agency_id", "reason"]
+        f"{len(referred)} referrals",
+        [{**row, "to": row["to_agency"]} for row in referred],
+        ["id", "report_id", "to", "reason"],
     )
     if skipped:
         print_table(f"{len(skipped)} not referred", skipped, ["report_id", "why"])
@@ -502,7 +548,14 @@ def refer_list(
     else:
         print_table(
             f"{len(rows)} referrals",
-            rows,
+            [
+                {
+                    **row,
+                    "created_at": second(row["created_at"]),
+                    "acknowledged_at": second(row["acknowledged_at"]),
+                }
+                for row in rows
+            ],
             ["id", "report_id", "from", "to", "created_at", "acknowledged_at", "reason"],
         )
 

@@ -7,6 +7,8 @@ country than the one the report points to.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,9 +26,18 @@ from veille.triage.scoring import score_reports
 
 
 def run_linking_triage_demo(
-    database: Database, *, actor: str = "demo", max_referrals: int = 20, queue_rows: int = 5
+    database: Database,
+    *,
+    actor: str = "demo",
+    max_referrals: int = 20,
+    queue_rows: int = 5,
+    queue_as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """Link, score, read the top of the busiest queue and make a few referrals; printable counts."""
+    """Link, score, read the top of the busiest queue and make a few referrals; printable counts.
+
+    ``queue_as_of`` is the moment the queue is read at (default now): a
+    scenario of past years reads best at its own last working day.
+    """
     linking = link_reports(database, actor=actor)
     scoring = score_reports(
         database, linking.affected_report_ids | _unscored(database), trigger="link"
@@ -47,8 +58,9 @@ def run_linking_triage_demo(
         top: list[dict[str, Any]] = []
         queue_summary = "no report in P1"
         if busiest is not None:
-            view = queue_for(session, busiest[0], actor, limit=queue_rows)
-            queue_summary = f"{busiest[1]}: {view.summary()}"
+            view = queue_for(session, busiest[0], actor, limit=queue_rows, as_of=queue_as_of)
+            when = "" if queue_as_of is None else view.as_of.strftime(" at %Y-%m-%dT%H:%MZ")
+            queue_summary = f"{busiest[1]}{when}: {view.summary()}"
             top = [
                 {
                     "report_id": item["report_id"],
@@ -116,9 +128,30 @@ def _refer_cross_border(session: Any, actor: str, limit: int) -> int:
     return made
 
 
+def scenario_working_day_end(database: Database, report_ids: Collection[int]) -> datetime | None:
+    """17:00 UTC on the day the latest of ``report_ids`` arrived (or that arrival, if later)."""
+    ids = list(report_ids)
+    latest: datetime | None = None
+    with database.session() as session:
+        for start in range(0, len(ids), 900):
+            found = session.scalar(
+                select(func.max(Report.received_at)).where(Report.id.in_(ids[start : start + 900]))
+            )
+            if found is not None and (latest is None or found > latest):
+                latest = found
+    if latest is None:
+        return None
+    return max(latest, latest.replace(hour=17, minute=0, second=0, microsecond=0))
+
+
 def step_linking_triage(context: DemoContext) -> DemoSection:
-    """``veille demo`` step: link identifiers, score, read a queue, refer across borders."""
-    result = run_linking_triage_demo(context.database)
+    """``veille demo`` step: link identifiers, score, read a queue, refer across borders.
+
+    The queue is read at the end of the scenario's last working day (its
+    reports are years old: read now, every one of them would be overdue).
+    """
+    as_of = scenario_working_day_end(context.database, context.results.get("new_report_ids", ()))
+    result = run_linking_triage_demo(context.database, queue_as_of=as_of)
     bands = ", ".join(f"{band} {count:,}" for band, count in sorted(result["by_band"].items()))
     lines = [
         f"linked reports: {result['linked_reports']:,} through {result['links']:,} links; "

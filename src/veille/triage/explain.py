@@ -53,7 +53,12 @@ def explain_report(session: Session, viewer: Viewer, report_id: int) -> dict[str
             "stored": False,
         }
     facts = cluster_as_seen_by(session, viewer, report_id)
-    queue_statement = select(QueueItem).where(QueueItem.report_id == report_id)
+    queue_statement = (
+        select(QueueItem, Agency.name)
+        .join(Agency, Agency.id == QueueItem.agency_id)
+        .where(QueueItem.report_id == report_id)
+        .order_by(QueueItem.agency_id)
+    )
     referral_statement = (
         select(Referral, Agency.name)
         .join(Agency, Agency.id == Referral.to_agency_id)
@@ -71,11 +76,12 @@ def explain_report(session: Session, viewer: Viewer, report_id: int) -> dict[str
     queue = [
         {
             "agency_id": item.agency_id,
+            "agency": name,
             "state": item.state,
             "assignee": item.assignee,
             "outcome": item.outcome,
         }
-        for item in session.scalars(queue_statement)
+        for item, name in session.execute(queue_statement)
     ]
     referrals = [
         {

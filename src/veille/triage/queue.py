@@ -5,15 +5,20 @@ referred to it. Items move through ``new → assigned → in_progress → closed
 (with an outcome); referral moves the referring agency's item to
 ``referred``. The unit's capacity (reports per day) tells which items will
 not be reached today.
+
+Time-dependent answers (overdue, due later today, handled today, what the
+capacity will not reach) are evaluated at ``as_of``, by default now; a report
+received after ``as_of`` is not in the queue at that moment. States are
+today's: the queue is not rebuilt as it stood then.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from veille.store.audit import record_event
@@ -58,22 +63,31 @@ class QueueView:
     not_reached_today: int | None
     not_reached_by_band: dict[str, int]
     overdue: int
+    due_later_today: int
+    as_of: datetime
 
     def summary(self) -> str:
         """One sentence for the top of the queue."""
+        return "; ".join(self.summary_parts())
+
+    def summary_parts(self) -> list[str]:
+        """The summary's parts: what is open, what is late, what capacity leaves out."""
         bands = ", ".join(f"{band} {self.open_by_band[band]}" for band in BANDS)
-        text = f"{self.open_total} open ({bands}); {self.overdue} overdue"
+        parts = [
+            f"{self.open_total} open ({bands})",
+            f"{self.overdue} overdue, {self.due_later_today} due later today",
+        ]
         if self.capacity_per_day is None:
-            return text + "; no capacity set (veille triage capacity set)"
+            return [*parts, "no capacity set (veille triage capacity set)"]
         missed = ", ".join(
             f"{band} {count}" for band, count in self.not_reached_by_band.items() if count
         )
-        return (
-            text
-            + f"; capacity {self.capacity_per_day}/day, {self.handled_today} handled today: "
+        return [
+            *parts,
+            f"capacity {self.capacity_per_day}/day, {self.handled_today} handled today: "
             + f"{self.not_reached_today} will not be reached today"
-            + (f" ({missed})" if missed else "")
-        )
+            + (f" ({missed})" if missed else ""),
+        ]
 
 
 def set_capacity(session: Session, agency_id: int, reports_per_day: int, actor: str) -> None:
@@ -113,9 +127,20 @@ def queue_for(
     offset: int = 0,
     as_of: datetime | None = None,
 ) -> QueueView:
-    """The agency's queue, most urgent first, with the capacity forecast for today."""
-    as_of = as_of or utcnow()
-    visible = report_visible_to(agency_id)
+    """The agency's queue at ``as_of`` (default now), most urgent first, with the day's forecast.
+
+    ``as_of`` (timezone-aware; a naive time is taken as UTC) decides which
+    items are overdue or due later that day (UTC), what was handled that day
+    and so what the capacity will not reach; reports received after it are
+    left out.
+    """
+    as_of = utcnow() if as_of is None else as_of
+    if as_of.tzinfo is None:
+        as_of = as_of.replace(tzinfo=UTC)
+    as_of = as_of.astimezone(UTC)
+    day_start = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
+    day_end = day_start + timedelta(days=1)
+    visible = and_(report_visible_to(agency_id), Report.received_at <= as_of)
     base = (
         select(QueueItem, TriageScore, Report.received_at, Report.derived_country)
         .join(TriageScore, TriageScore.report_id == QueueItem.report_id)
@@ -141,19 +166,16 @@ def queue_for(
         .group_by(TriageScore.band)
     ):
         open_by_band[band] = count
-    overdue = session.scalar(
-        select(func.count())
+    overdue, due_later_today = session.execute(
+        select(
+            func.count(case((TriageScore.due_at < as_of, 1))),
+            func.count(case((and_(TriageScore.due_at >= as_of, TriageScore.due_at < day_end), 1))),
+        )
         .select_from(QueueItem)
         .join(TriageScore, TriageScore.report_id == QueueItem.report_id)
         .join(Report, Report.id == QueueItem.report_id)
-        .where(
-            QueueItem.agency_id == agency_id,
-            visible,
-            QueueItem.state.in_(OPEN_STATES),
-            TriageScore.due_at < as_of,
-        )
-    )
-    day_start = as_of.replace(hour=0, minute=0, second=0, microsecond=0)
+        .where(QueueItem.agency_id == agency_id, visible, QueueItem.state.in_(OPEN_STATES))
+    ).one()
     handled_today = (
         session.scalar(
             select(func.count())
@@ -162,7 +184,7 @@ def queue_for(
                 QueueItem.agency_id == agency_id,
                 QueueItem.state.in_([QueueState.CLOSED, QueueState.REFERRED]),
                 QueueItem.updated_at >= day_start,
-                QueueItem.updated_at < day_start + timedelta(days=1),
+                QueueItem.updated_at <= as_of,
             )
         )
         or 0
@@ -189,6 +211,7 @@ def queue_for(
                 "score": score.score,
                 "due_at": score.due_at,
                 "overdue": open_item and score.due_at < as_of,
+                "due_later_today": open_item and as_of <= score.due_at < day_end,
                 "reached_today": None
                 if remaining is None or not open_item
                 else position <= remaining,
@@ -219,6 +242,8 @@ def queue_for(
         not_reached_today=None if remaining is None else max(0, open_total - remaining),
         not_reached_by_band=not_reached_by_band,
         overdue=overdue or 0,
+        due_later_today=due_later_today or 0,
+        as_of=as_of,
     )
 
 

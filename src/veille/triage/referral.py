@@ -10,6 +10,7 @@ see the referral record; the target acknowledges it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -219,6 +220,15 @@ def refer_cluster(
         except ReferralError as error:
             result.skipped.append((report_id, str(error)))
     return result
+
+
+def names_of_agencies(session: Session, agency_ids: Collection[int]) -> dict[int, str]:
+    """The name of each agency among ``agency_ids``."""
+    ids = sorted(set(agency_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(Agency.id, Agency.name).where(Agency.id.in_(ids)))
+    return {agency_id: name for agency_id, name in rows}
 
 
 def list_referrals(

@@ -102,25 +102,63 @@ def due_time(
 
 @dataclass
 class ScoreSummary:
-    """What a scoring run did."""
+    """What a scoring run did; its counts add up.
 
+    Every report asked for is counted once: ``considered == scored + unchanged
+    + missing``. Of the scored ones, ``scored == new + rescored ==
+    sum(by_band.values())``, and ``band_changed`` counts the re-scored reports
+    whose band moved (so ``band_changed <= rescored``).
+    """
+
+    considered: int = 0
+    """Report ids asked for (each once)."""
     scored: int = 0
-    changed: int = 0
+    """Reports evaluated and stored in this run (``new + rescored``)."""
+    new: int = 0
+    """Reports scored for the first time."""
+    rescored: int = 0
+    """Reports that had a score and got a new one."""
+    band_changed: int = 0
+    """Re-scored reports whose band is not the one they had."""
     unchanged: int = 0
+    """Reports whose facts and policy are as at their last score: the score was kept."""
+    missing: int = 0
+    """Ids asked for that name no report (deleted since they were listed)."""
     by_band: dict[str, int] = field(default_factory=lambda: dict.fromkeys(BANDS, 0))
+    """The bands of the reports scored in this run."""
     policy_version: str = ""
     elapsed_s: float = 0.0
+
+    def add(self, other: ScoreSummary) -> None:
+        """Add the counts of another run (a chunk of this one)."""
+        for name in COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for band, count in other.by_band.items():
+            self.by_band[band] = self.by_band.get(band, 0) + count
 
     def as_dict(self) -> dict[str, Any]:
         """Printable counts."""
         return {
-            "scored": self.scored,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
+            **{name: getattr(self, name) for name in COUNTS},
             "by_band": self.by_band,
             "policy_version": self.policy_version,
             "elapsed_s": round(self.elapsed_s, 2),
         }
+
+    def describe(self) -> str:
+        """The counts in one line, for people."""
+        return (
+            f"{self.considered} considered: {self.scored} scored ({self.new} new, "
+            f"{self.rescored} re-scored, {self.band_changed} changed band), "
+            f"{self.unchanged} unchanged (score kept)"
+            + (f", {self.missing} no longer exist" if self.missing else "")
+            + "; "
+            + ", ".join(f"{band} {count}" for band, count in self.by_band.items())
+        )
+
+
+COUNTS = ("considered", "scored", "new", "rescored", "band_changed", "unchanged", "missing")
+"""The counters of :class:`ScoreSummary`, in the order they are printed."""
 
 
 def rescore_reports(
@@ -143,6 +181,7 @@ def rescore_reports(
     as_of = as_of or utcnow()
     summary = ScoreSummary(policy_version=policy.version)
     ids = sorted(set(report_ids))
+    summary.considered = len(ids)
     for start in range(0, len(ids), CHUNK_SIZE):
         _score_chunk(
             session,
@@ -168,6 +207,7 @@ def _score_chunk(
     summary: ScoreSummary,
 ) -> None:
     signals = gather_signals(session, ids, media_source)
+    summary.missing += len(ids) - len(signals)
     previous = {
         row.report_id: row
         for row in session.execute(
@@ -211,8 +251,11 @@ def _score_chunk(
         (inserts if old is None else updates).append(row)
         summary.by_band[evaluation.band] += 1
         summary.scored += 1
-        if old is not None and old.band != evaluation.band:
-            summary.changed += 1
+        if old is None:
+            summary.new += 1
+        else:
+            summary.rescored += 1
+            summary.band_changed += int(old.band != evaluation.band)
     insert_rows(session, TriageScore, inserts)
     if updates:
         # Delete and re-insert in bulk: one UPDATE per row is far slower on PostgreSQL.
@@ -283,11 +326,7 @@ def score_reports(
                 force=force,
                 policy=policy,
             )
-        total.scored += part.scored
-        total.changed += part.changed
-        total.unchanged += part.unchanged
-        for band, count in part.by_band.items():
-            total.by_band[band] += count
+        total.add(part)
         if on_progress is not None:
             on_progress(len(chunk))
     total.elapsed_s = time.perf_counter() - started
