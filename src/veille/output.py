@@ -71,7 +71,7 @@ def print_json(value: Any) -> None:
     print(to_json(value))
 
 
-_WHOLE = re.compile(r"-?\d+|\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d)?)?")
+_WHOLE = re.compile(r"-?\d+|cc-[0-9a-f]{16}|\d{4}-\d\d-\d\d(T[\d:.]+(Z|[+-]\d\d:\d\d)?)?")
 
 
 def print_table(

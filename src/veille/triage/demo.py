@@ -8,18 +8,19 @@ country than the one the report points to.
 from __future__ import annotations
 
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from veille.demo import DemoContext, DemoSection
 from veille.linking.engine import link_reports
 from veille.linking.models import CaseCluster, DeconflictionAlert
+from veille.store.audit import record_event
 from veille.store.db import Database
 from veille.store.models import Agency, Report
 from veille.store.reports import Viewer
-from veille.triage.models import QueueItem, QueueState, Referral, TriageScore
+from veille.triage.models import Outcome, QueueItem, QueueState, Referral, TriageScore
 from veille.triage.queue import queue_for
 from veille.triage.referral import ReferralError, competent_agency, refer_report
 from veille.triage.scoring import score_reports
@@ -32,16 +33,20 @@ def run_linking_triage_demo(
     max_referrals: int = 20,
     queue_rows: int = 5,
     queue_as_of: datetime | None = None,
+    handled_before: datetime | None = None,
 ) -> dict[str, Any]:
     """Link, score, read the top of the busiest queue and make a few referrals; printable counts.
 
     ``queue_as_of`` is the moment the queue is read at (default now): a
     scenario of past years reads best at its own last working day.
+    ``handled_before`` closes every new queue item whose report arrived
+    before that time, as a unit that keeps up with its work would have.
     """
     linking = link_reports(database, actor=actor)
     scoring = score_reports(
         database, linking.affected_report_ids | _unscored(database), trigger="link"
     )
+    closed = 0 if handled_before is None else _close_backlog(database, handled_before, actor)
     with database.session() as session:
         clusters = session.scalar(select(func.count()).where(CaseCluster.size >= 2)) or 0
         largest = session.scalar(select(func.max(CaseCluster.size))) or 0
@@ -84,10 +89,39 @@ def run_linking_triage_demo(
         "scored": scoring.scored,
         "by_band": scoring.by_band,
         "queue": queue_summary,
+        "closed_as_handled": closed,
         "queue_top": top,
         "referrals_made": referred,
         "referrals_total": referral_total,
     }
+
+
+def _close_backlog(database: Database, before: datetime, actor: str) -> int:
+    """Close the new queue items of reports received before ``before``; one audit event per agency."""
+    received_before = select(Report.id).where(Report.received_at < before)
+    note = f"closed by the demo: a working unit had handled it before {before:%Y-%m-%d}"
+    with database.session() as session:
+        per_agency = session.execute(
+            select(QueueItem.agency_id, func.count())
+            .where(QueueItem.state == QueueState.NEW, QueueItem.report_id.in_(received_before))
+            .group_by(QueueItem.agency_id)
+        ).all()
+        session.execute(
+            update(QueueItem)
+            .where(QueueItem.state == QueueState.NEW, QueueItem.report_id.in_(received_before))
+            .values(state=QueueState.CLOSED, outcome=Outcome.OTHER, note=note, updated_by=actor)
+        )
+        for agency_id, count in per_agency:
+            record_event(
+                session,
+                actor=actor,
+                agency_id=agency_id,
+                action="triage.queue.state",
+                object_type="agency",
+                object_id=agency_id,
+                detail=f"new → closed for {count} reports received before {before:%Y-%m-%d}",
+            )
+    return sum(count for _, count in per_agency)
 
 
 def _unscored(database: Database) -> set[int]:
@@ -144,6 +178,11 @@ def scenario_working_day_end(database: Database, report_ids: Collection[int]) ->
     return max(latest, latest.replace(hour=17, minute=0, second=0, microsecond=0))
 
 
+# The demo's units are taken to have kept up with their work until the last
+# week of the scenario; the queue then shows a working day, not years of backlog.
+DEMO_OPEN_WINDOW = timedelta(days=7)
+
+
 def step_linking_triage(context: DemoContext) -> DemoSection:
     """``veille demo`` step: link identifiers, score, read a queue, refer across borders.
 
@@ -151,7 +190,10 @@ def step_linking_triage(context: DemoContext) -> DemoSection:
     reports are years old: read now, every one of them would be overdue).
     """
     as_of = scenario_working_day_end(context.database, context.results.get("new_report_ids", ()))
-    result = run_linking_triage_demo(context.database, queue_as_of=as_of)
+    handled_before = None if as_of is None else as_of - DEMO_OPEN_WINDOW
+    result = run_linking_triage_demo(
+        context.database, queue_as_of=as_of, handled_before=handled_before
+    )
     bands = ", ".join(f"{band} {count:,}" for band, count in sorted(result["by_band"].items()))
     lines = [
         f"linked reports: {result['linked_reports']:,} through {result['links']:,} links; "
@@ -161,6 +203,13 @@ def step_linking_triage(context: DemoContext) -> DemoSection:
         f"scored: {result['scored']:,} — {bands}",
         f"busiest P1 queue: {result['queue']}",
     ]
+    if handled_before is not None:
+        lines.insert(
+            -1,
+            f"reports received before {handled_before:%Y-%m-%d} taken as handled: "
+            f"{result['closed_as_handled']:,} queue items closed, so that the queue shows "
+            f"the last {DEMO_OPEN_WINDOW.days} days' work",
+        )
     lines += [
         f"  report {row['report_id']}: {row['band']} score {row['score']} ({row['why']})"
         for row in result["queue_top"]
