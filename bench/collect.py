@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 BENCH = Path(__file__).parent
-ORDER = ("import", "synth", "hash", "match", "robustness", "intake", "triage")
+ORDER = ("import", "synth", "hash", "match", "robustness", "intake", "login_guess", "triage")
 
 
 def main() -> None:
