@@ -28,8 +28,13 @@ error_console = Console(stderr=True)
 
 
 @contextmanager
-def step_progress(stream: Console | None = None) -> Iterator[Callable[[str, int, int], None]]:
-    """A ``(step, done, total)`` callback that shows one bar per step, on standard error."""
+def step_progress(
+    stream: Console | None = None,
+) -> Iterator[Callable[[str, int, int | None], None]]:
+    """A ``(step, done, total)`` callback that shows one bar per step, on standard error.
+
+    ``total`` may be ``None`` when the work's size is not known beforehand.
+    """
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -40,12 +45,27 @@ def step_progress(stream: Console | None = None) -> Iterator[Callable[[str, int,
     )
     tasks: dict[str, TaskID] = {}
 
-    def advance(step: str, done: int, total: int) -> None:
+    def advance(step: str, done: int, total: int | None) -> None:
         if step not in tasks:
             tasks[step] = progress.add_task(step, total=total)
         progress.update(tasks[step], completed=done, total=total)
 
     with progress:
+        yield advance
+
+
+@contextmanager
+def counting_progress(step: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """An ``on_progress(n)`` callback that adds ``n`` to one bar on standard error."""
+    done = 0
+    with step_progress() as on_step:
+        on_step(step, 0, total)
+
+        def advance(count: int) -> None:
+            nonlocal done
+            done += count
+            on_step(step, done, total)
+
         yield advance
 
 

@@ -31,7 +31,10 @@ def test_link_command_links_scores_and_reports_counts(database: Database, tmp_pa
     _setup(database, tmp_path)
     result = runner.invoke(app, ["link", "--json"])
     assert result.exit_code == 0, result.output
-    counts = json.loads(result.output)
+    # Progress goes to standard error; standard output is the JSON alone.
+    counts = json.loads(result.stdout)
+    assert "linking reports" in result.stderr
+    assert "scoring reports" in result.stderr
     assert counts["linking"]["reports_linked"] == 3
     # The red report of Hotline FR links with nothing of another agency and raises no alert.
     assert counts["linking"]["links_recorded"] == 1
@@ -59,7 +62,7 @@ def test_stoplist_add_list_and_bad_entry(database: Database, tmp_path: Path) -> 
     bad = runner.invoke(app, ["link", "stoplist", "add", "colour:blue", "--reason", "x"])
     assert bad.exit_code == 2
     assert "kind 'colour' is not one of" in bad.output
-    counts = json.loads(runner.invoke(app, ["link", "--json", "--no-score"]).output)
+    counts = json.loads(runner.invoke(app, ["link", "--json", "--no-score"]).stdout)
     assert counts["linking"]["links_recorded"] == 1
     assert counts["linking"]["alerts_raised"] == 2
     assert runner.invoke(app, ["link", "stoplist", "remove", "ip:203.0.113.5"]).exit_code == 0

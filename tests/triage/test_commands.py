@@ -114,7 +114,7 @@ def test_score_refresh_picks_up_changed_facts(database: Database, tmp_path: Path
         session.execute(
             insert(ReportFlagRow).values(report_id=ids["routine"], flag="self_harm_threat")
         )
-    result = json.loads(runner.invoke(app, ["triage", "score", "--refresh", "--json"]).output)
+    result = json.loads(runner.invoke(app, ["triage", "score", "--refresh", "--json"]).stdout)
     assert (result["scored"], result["unchanged"], result["band_changed"]) == (1, 1, 1)
     explained = json.loads(
         runner.invoke(
@@ -139,6 +139,7 @@ def test_score_counts_add_up_for_new_all_and_refresh(database: Database, tmp_pat
         result = runner.invoke(app, ["triage", "score", *options, "--json"])
         assert result.exit_code == 0, result.output
         counts: dict[str, Any] = json.loads(result.stdout)
+        assert "scoring reports" in result.stderr
         _assert_counts_add_up(counts)
         return counts
 

@@ -16,7 +16,7 @@ from veille.linking.cli_support import (
     ready,
     second,
 )
-from veille.output import console, fail, print_json, print_table
+from veille.output import console, counting_progress, fail, print_json, print_table
 
 link_app = typer.Typer(
     help="Link reports into case clusters (incremental); manage the stop-list.",
@@ -64,21 +64,25 @@ def link_command(
     from veille.linking.stoplist import LinkLimits
 
     database = ready()
-    summary = link_reports(
-        database,
-        limits=LinkLimits(
-            max_reports_per_key=max_reports,
-            max_agencies_per_key=max_agencies,
-            max_countries_per_ip=max_countries_per_ip,
-        ),
-        rebuild=rebuild,
-        content_source=True if content else None,
-    )
+    with counting_progress("linking reports") as on_progress:
+        summary = link_reports(
+            database,
+            limits=LinkLimits(
+                max_reports_per_key=max_reports,
+                max_agencies_per_key=max_agencies,
+                max_countries_per_ip=max_countries_per_ip,
+            ),
+            rebuild=rebuild,
+            content_source=True if content else None,
+            on_progress=on_progress,
+        )
     result: dict[str, object] = {"linking": summary.as_dict()}
     if score:
         from veille.triage.scoring import score_reports
 
-        scoring = score_reports(database, summary.affected_report_ids, trigger="link")
+        affected = summary.affected_report_ids
+        with counting_progress("scoring reports", len(affected)) as on_progress:
+            scoring = score_reports(database, affected, trigger="link", on_progress=on_progress)
         result["scoring"] = scoring.as_dict()
     if as_json:
         print_json(result)

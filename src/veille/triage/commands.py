@@ -20,7 +20,7 @@ from veille.linking.cli_support import (
     ready,
     second,
 )
-from veille.output import console, fail, print_json, print_table
+from veille.output import console, counting_progress, fail, print_json, print_table
 from veille.triage.models import Outcome, QueueState
 
 triage_app = typer.Typer(
@@ -71,13 +71,15 @@ def triage_score(
     if rescore_all or refresh:
         with database.session() as session:
             ids = all_report_ids(session)
-    summary = score_reports(
-        database,
-        ids,
-        trigger="policy" if rescore_all else "refresh" if refresh else "new",
-        as_of=_as_of(as_of),
-        force=rescore_all,
-    )
+    with counting_progress("scoring reports", None if ids is None else len(ids)) as on_progress:
+        summary = score_reports(
+            database,
+            ids,
+            trigger="policy" if rescore_all else "refresh" if refresh else "new",
+            as_of=_as_of(as_of),
+            force=rescore_all,
+            on_progress=on_progress,
+        )
     if as_json:
         print_json(summary.as_dict())
     else:
@@ -356,7 +358,8 @@ def policy_load(
         fail(f"{file}: cannot read the file: {error}", 2)
     console.print(f"policy {policy.version} is active")
     if ids:
-        summary = score_reports(database, ids, trigger="policy")
+        with counting_progress("re-scoring reports", len(ids)) as on_progress:
+            summary = score_reports(database, ids, trigger="policy", on_progress=on_progress)
         console.print(summary.describe(), highlight=False)
 
 
