@@ -76,6 +76,11 @@ def test_link_then_clusters_alerts_queue_and_explain(
     )
     queue = client.get("/api/v1/triage/queue", headers=FR).json()
     assert [item["report_id"] for item in queue["items"]] == [ids["x"]]
+    # Judged at a moment before the report arrived, the queue is empty.
+    before = client.get(
+        "/api/v1/triage/queue", params={"as_of": "2000-01-01T00:00:00Z"}, headers=FR
+    ).json()
+    assert (before["as_of"], before["open_total"]) == ("2000-01-01T00:00:00Z", 0)
     explained = client.get(f"/api/v1/triage/reports/{ids['x']}", headers=FR).json()
     assert explained["reasons"][0]["factor"] == "ongoing_access"
     assert client.get(f"/api/v1/triage/reports/{ids['x']}", headers=DE).status_code == 404
@@ -122,6 +127,7 @@ def test_referrals_over_the_api(scenario: tuple[TestClient, dict[str, int]]) -> 
     assert made.status_code == 201, made.text
     referral = made.json()["referrals"][0]
     assert referral["shared"] is True
+    assert referral["to_agency"] == "Police DE"
     incoming = client.get("/api/v1/referrals", params={"direction": "in"}, headers=DE).json()
     assert [r["id"] for r in incoming] == [referral["id"]]
     assert client.post(f"/api/v1/referrals/{referral['id']}/ack", headers=FR).status_code == 404

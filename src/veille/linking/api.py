@@ -17,6 +17,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from veille.store.db import Database
 from veille.store.reports import Viewer
+from veille.web.api_models import problem_responses
 from veille.web.params import MAX_ID, RecordId
 
 _header = APIKeyHeader(name="X-API-Key", auto_error=False)
@@ -102,7 +103,11 @@ def router() -> APIRouter:
             )
         return {"total": total, "clusters": rows}
 
-    @routes.get("/clusters/{cluster_id}", summary="One case cluster: visible reports and evidence")
+    @routes.get(
+        "/clusters/{cluster_id}",
+        summary="One case cluster: visible reports and evidence",
+        responses=problem_responses(404),
+    )
     def get_cluster(
         cluster_id: ClusterIdPath, database: DatabaseDep, viewer: ReaderDep
     ) -> dict[str, Any]:
@@ -141,7 +146,11 @@ def router() -> APIRouter:
             for a in alerts
         ]
 
-    @routes.post("/deconfliction-alerts/{alert_id}/ack", summary="Acknowledge an alert")
+    @routes.post(
+        "/deconfliction-alerts/{alert_id}/ack",
+        summary="Acknowledge an alert",
+        responses=problem_responses(404),
+    )
     def ack_alert(alert_id: RecordId, database: DatabaseDep, viewer: WriterDep) -> dict[str, Any]:
         from veille.linking.deconfliction import acknowledge_alert
 

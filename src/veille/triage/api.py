@@ -16,6 +16,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from pydantic import ConfigDict, Field, model_validator
 
 from veille.intake.credentials import Scope
+from veille.intake.schema import NOT_A_BOOLEAN
 from veille.linking.api import (
     CLUSTER_ID_PATTERN,
     DatabaseDep,
@@ -27,8 +28,8 @@ from veille.linking.api import (
 from veille.safe_yaml import MAX_YAML_BYTES
 from veille.store.reports import Viewer
 from veille.triage.models import Outcome, QueueState
-from veille.web.api_models import StorableText
-from veille.web.params import MAX_ID, QueryText, RecordId
+from veille.web.api_models import StorableText, problem_responses
+from veille.web.params import MAX_ID, QueryText, QueryTime, RecordId
 
 
 class StateChange(StorableText):
@@ -47,15 +48,24 @@ class CapacityIn(StorableText):
 
     model_config = ConfigDict(extra="forbid")
 
-    reports_per_day: int = Field(ge=0, le=1_000_000)
+    reports_per_day: Annotated[int, Field(ge=0, le=1_000_000), NOT_A_BOOLEAN]
 
 
 class ReferralIn(StorableText):
     """A referral of one report or of a whole case cluster."""
 
-    model_config = ConfigDict(extra="forbid")
+    # The schema says what `_one_target` checks: exactly one of the two is given (not null).
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["report_id"], "properties": {"report_id": {"type": "integer"}}},
+                {"required": ["cluster_id"], "properties": {"cluster_id": {"type": "string"}}},
+            ]
+        },
+    )
 
-    report_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    report_id: Annotated[int, Field(ge=1, le=MAX_ID), NOT_A_BOOLEAN] | None = None
     cluster_id: str | None = Field(default=None, pattern=CLUSTER_ID_PATTERN, max_length=19)
     to_agency: str | None = Field(default=None, max_length=200)
     reason: str | None = Field(default=None, max_length=400)
@@ -108,6 +118,10 @@ def router() -> APIRouter:
         assignee: QueryText | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
+        as_of: Annotated[
+            QueryTime | None,
+            Query(description="Judge overdue, due today and capacity at this time (default now)."),
+        ] = None,
     ) -> dict[str, Any]:
         from veille.triage.queue import OPEN_STATES, queue_for
 
@@ -121,8 +135,10 @@ def router() -> APIRouter:
                 assignee=assignee,
                 limit=limit,
                 offset=offset,
+                as_of=as_of,
             )
         return {
+            "as_of": view.as_of,
             "summary": view.summary(),
             "open_total": view.open_total,
             "open_by_band": view.open_by_band,
@@ -131,11 +147,14 @@ def router() -> APIRouter:
             "not_reached_today": view.not_reached_today,
             "not_reached_by_band": view.not_reached_by_band,
             "overdue": view.overdue,
+            "due_later_today": view.due_later_today,
             "items": view.items,
         }
 
     @routes.get(
-        "/triage/reports/{report_id}", summary="A report's score, band, due time and reasons"
+        "/triage/reports/{report_id}",
+        summary="A report's score, band, due time and reasons",
+        responses=problem_responses(404),
     )
     def explain(report_id: RecordId, database: DatabaseDep, viewer: ReaderDep) -> dict[str, Any]:
         from veille.store.reports import ReportNotFound
@@ -149,7 +168,11 @@ def router() -> APIRouter:
                 problem = str(error)
         raise not_found(problem)
 
-    @routes.post("/triage/reports/{report_id}/state", summary="Assign, start, close or reopen")
+    @routes.post(
+        "/triage/reports/{report_id}/state",
+        summary="Assign, start, close or reopen",
+        responses=problem_responses(404, 409),
+    )
     def change(
         report_id: RecordId, body: StateChange, database: DatabaseDep, viewer: WriterDep
     ) -> dict[str, Any]:
@@ -189,7 +212,33 @@ def router() -> APIRouter:
         with database.session() as session:
             return describe_policy(active_policy(session))
 
-    @routes.post("/triage/policy/check", summary="Validate a policy (YAML text in the body)")
+    @routes.post(
+        "/triage/policy/check",
+        summary="Validate a policy (YAML text in the body)",
+        # The body is a YAML document, described by the value it holds: any value is
+        # checked and answered with a verdict (200, "valid": false for a non-policy).
+        # (Merged into FastAPI's schema for `text`, so `type` is widened, not removed.)
+        openapi_extra={
+            "requestBody": {
+                "description": f"A scoring policy as YAML, at most {MAX_YAML_BYTES} characters.",
+                "content": {
+                    "application/yaml": {
+                        "schema": {
+                            "type": [
+                                "object",
+                                "array",
+                                "string",
+                                "number",
+                                "integer",
+                                "boolean",
+                                "null",
+                            ]
+                        }
+                    }
+                },
+            }
+        },
+    )
     def check_policy(
         viewer: AdminDep,
         text: Annotated[str, Body(media_type="application/yaml", max_length=MAX_YAML_BYTES)],
@@ -211,14 +260,24 @@ def router() -> APIRouter:
             set_capacity(session, agency_id, body.reports_per_day, viewer.actor)
         return {"reports_per_day": body.reports_per_day}
 
-    @routes.post("/referrals", status_code=201, summary="Refer a report or a case cluster")
+    @routes.post(
+        "/referrals",
+        status_code=201,
+        summary="Refer a report or a case cluster",
+        responses=problem_responses(404, 409),
+    )
     def create_referral(
         body: ReferralIn, database: DatabaseDep, viewer: WriterDep
     ) -> dict[str, Any]:
         from veille.linking.clusters import ClusterNotFound
         from veille.store.agencies import AgencyNotFound, find_agency
         from veille.store.reports import ReportNotFound
-        from veille.triage.referral import ReferralError, refer_cluster, refer_report
+        from veille.triage.referral import (
+            ReferralError,
+            names_of_agencies,
+            refer_cluster,
+            refer_report,
+        )
 
         failure: HTTPException | None = None
         with database.session() as session:
@@ -237,12 +296,14 @@ def router() -> APIRouter:
                         session, viewer, body.cluster_id, to_agency=target, reason=body.reason
                     )
                     made, skipped = bulk.referred, bulk.skipped
+                agency_names = names_of_agencies(session, [r.to_agency_id for r in made])
                 return {
                     "referrals": [
                         {
                             "id": r.id,
                             "report_id": r.report_id,
                             "to_agency_id": r.to_agency_id,
+                            "to_agency": agency_names[r.to_agency_id],
                             "reason": r.reason,
                             "shared": r.shared,
                         }
@@ -250,10 +311,12 @@ def router() -> APIRouter:
                     ],
                     "skipped": [{"report_id": rid, "reason": why} for rid, why in skipped],
                 }
+            # Well-formed requests that what is stored refuses: no such agency (as for
+            # an unknown report, 404), or a referral the report's state rules out (409).
             except AgencyNotFound as error:
-                failure = _problem(422, "to_agency", str(error))
+                failure = _problem(404, "to_agency", str(error))
             except ReferralError as error:
-                failure = _problem(422, "report_id", str(error))
+                failure = _problem(409, "report_id", str(error))
             except (ReportNotFound, ClusterNotFound) as error:
                 failure = not_found(str(error))
         raise failure
@@ -271,7 +334,11 @@ def router() -> APIRouter:
         with database.session() as session:
             return list_referrals(session, agency_id, direction=direction, limit=limit)
 
-    @routes.post("/referrals/{referral_id}/ack", summary="Acknowledge a referral made to you")
+    @routes.post(
+        "/referrals/{referral_id}/ack",
+        summary="Acknowledge a referral made to you",
+        responses=problem_responses(404),
+    )
     def ack_referral(
         referral_id: RecordId, database: DatabaseDep, viewer: WriterDep
     ) -> dict[str, Any]:

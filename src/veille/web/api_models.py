@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
-from veille.intake.schema import IdentifierIn, MediaIn
+from veille.intake.schema import (
+    NOT_BLANK_PATTERN,
+    WHITE_SPACE,
+    CountryCode,
+    IdentifierIn,
+    MediaIn,
+    add_storable_text_pattern,
+    documented,
+    e164_pattern,
+)
 from veille.vocab import (
     Channel,
     CountryReason,
@@ -19,6 +36,18 @@ from veille.vocab import (
     ReporterKind,
     ReportFlag,
 )
+from veille.web.params import IsoTime
+
+# What the channels check after the model (veille.intake.channels), as the schema says it.
+NotBlank = Annotated[str, documented(pattern=NOT_BLANK_PATTERN)]
+PhoneNumber = Annotated[str, documented(pattern=e164_pattern())]
+# Blank (no account), or a username: something besides white space and a leading @.
+AccountName = Annotated[
+    str,
+    documented(
+        pattern=f"^(?:[{WHITE_SPACE}]*|{NOT_BLANK_PATTERN.replace('*[^', '*[^@', 1)[1:-1]})$"
+    ),
+]
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -41,7 +70,16 @@ def unstorable_text(value: Any, path: str = "") -> str | None:
 
 
 class StorableText(BaseModel):
-    """Refuses text that no database can store, naming the field."""
+    """Refuses text that no database can store, naming the field (and says so in its schema)."""
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # A hook rather than `json_schema_extra`, which a subclass's own config would replace.
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        add_storable_text_pattern(schema)
+        return schema
 
     @model_validator(mode="before")
     @classmethod
@@ -66,9 +104,9 @@ class ReportCreate(StorableText):
     reporter_kind: ReporterKind | None = Field(
         default=None, description="Default: from your agency's kind."
     )
-    incident_at: AwareDatetime | None = None
-    stated_country: str | None = Field(
-        default=None, max_length=60, description="ISO 3166-1 code (alpha-2 or alpha-3)."
+    incident_at: IsoTime | None = None
+    stated_country: CountryCode | None = Field(
+        default=None, max_length=60, description="ISO 3166-1 code (alpha-2, alpha-3 or numeric)."
     )
     platform: str | None = Field(default=None, max_length=200)
     platform_category: PlatformCategory
@@ -165,9 +203,13 @@ class InAppReportIn(StorableText):
 
     model_config = ConfigDict(extra="forbid")
 
-    what_happened: str = Field(min_length=1, max_length=10_000)
-    platform: str = Field(min_length=1, max_length=200)
-    account_name: str | None = Field(default=None, max_length=200)
+    what_happened: NotBlank = Field(min_length=1, max_length=10_000)
+    platform: NotBlank = Field(min_length=1, max_length=200)
+    account_name: AccountName | None = Field(
+        default=None,
+        max_length=200,
+        description="The other person's account (a username); blank for none.",
+    )
     contact: str | None = Field(default=None, max_length=300)
     report_id: str | None = Field(
         default=None, min_length=1, max_length=200, description="Your id (idempotency)."
@@ -181,11 +223,14 @@ class SmsIn(StorableText):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    sender: str = Field(
-        alias="from", min_length=3, max_length=40, description="The sender's number."
+    sender: PhoneNumber = Field(
+        alias="from",
+        min_length=3,
+        max_length=40,
+        description="The sender's number in international form (+CC...).",
     )
-    text: str = Field(min_length=1, max_length=2000)
-    received_at: AwareDatetime | None = None
+    text: NotBlank = Field(min_length=1, max_length=2000)
+    received_at: IsoTime | None = None
     message_id: str | None = Field(default=None, min_length=1, max_length=200)
 
 
@@ -202,3 +247,28 @@ class SmsReceiptOut(Receipt):
 
     sender_country: str | None
     reply: str
+
+
+_PROBLEMS: dict[int, str] = {
+    400: "The body cannot be read (not JSON, not UTF-8).",
+    401: "No API key, or an unknown or revoked one.",
+    403: "The key lacks the scope this operation needs.",
+    404: "No such record, or none your agency may see.",
+    408: "The body did not arrive in time (VEILLE_BODY_CHUNK_TIMEOUT_S, "
+    "VEILLE_BODY_TOTAL_TIMEOUT_S).",
+    409: "The request conflicts with what is stored (an id already used for other content, "
+    "a move the queue does not allow).",
+    413: "The body is over its size limit (VEILLE_MAX_API_BODY_BYTES; VEILLE_MAX_JSON_BYTES "
+    "for bulk).",
+    422: "A field is wrong; each problem names it.",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for refusals, all answered as a :class:`ProblemList`."""
+    return {status: {"model": ProblemList, "description": _PROBLEMS[status]} for status in statuses}
+
+
+# What any /api/v1 operation may answer before or instead of its own work: the edge's
+# limits on the body (408, 413), the key (401, 403) and the request's validation (400, 422).
+API_ERRORS = problem_responses(400, 401, 403, 408, 413, 422)

@@ -11,7 +11,7 @@ import json
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +25,7 @@ from veille.intake.channels import (
 )
 from veille.intake.credentials import Principal, Scope
 from veille.intake.readers import JsonLineError, load_json_line
-from veille.intake.schema import ReportIn
+from veille.intake.schema import CountryCode, ReportIn
 from veille.intake.store import IdempotencyConflict, Incoming, store_reports, write_lock
 from veille.intake.worker import enqueue_media, media_state
 from veille.store.models import Agency, Report
@@ -33,9 +33,9 @@ from veille.store.reports import ReportFilter, ReportNotFound, Viewer, get_repor
 from veille.store.types import MAX_ID, utcnow
 from veille.vocab import AgencyKind, Channel, OffenceType, PlatformCategory, ReporterKind
 from veille.web.api_models import (
+    API_ERRORS,
     BulkResult,
     InAppReportIn,
-    ProblemList,
     Receipt,
     ReportCreate,
     ReportList,
@@ -43,18 +43,19 @@ from veille.web.api_models import (
     ReportSummaryOut,
     SmsIn,
     SmsReceiptOut,
+    problem_responses,
 )
 from veille.web.auth import principal_dependency
 from veille.web.bodies import BadBody, BodyTooLarge, read_limited
+from veille.web.params import refuse_repeated_scalars
 from veille.web.state import app_state
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ProblemList, "description": "No API key, or an unknown one."},
-    403: {"model": ProblemList, "description": "The key lacks the scope."},
-    422: {"model": ProblemList, "description": "A field is wrong; the problem names it."},
-}
-
-router = APIRouter(prefix="/api/v1", tags=["reports"], responses=ERRORS)
+router = APIRouter(
+    prefix="/api/v1",
+    tags=["reports"],
+    responses=API_ERRORS,
+    dependencies=[Depends(refuse_repeated_scalars)],
+)
 
 WriteKey = Annotated[Principal, principal_dependency(Scope.REPORTS_WRITE)]
 ReadKey = Annotated[Principal, principal_dependency(Scope.REPORTS_READ)]
@@ -205,7 +206,7 @@ def _report_out(report: Report, state: str) -> ReportOut:
     response_model=ReportOut,
     responses={
         200: {"model": ReportOut, "description": "Replay of an Idempotency-Key."},
-        409: {"model": ProblemList},
+        **problem_responses(409),
     },
 )
 def create_report(
@@ -234,15 +235,18 @@ def create_report(
 @router.post(
     "/reports/bulk",
     response_model=BulkResult,
-    responses={409: {"model": ProblemList}, 413: {"model": ProblemList}},
+    responses=problem_responses(409),
     openapi_extra={
         "requestBody": {
             "required": True,
+            "description": "JSON Lines: one ReportCreate object per line (blank lines are "
+            "skipped), described here as the array of those objects.",
             "content": {
                 "application/x-ndjson": {
                     "schema": {
-                        "type": "string",
-                        "description": "One ReportCreate JSON object per line.",
+                        "type": "array",
+                        "items": {"$ref": "#/components/schemas/ReportCreate"},
+                        "minItems": 1,
                     }
                 }
             },
@@ -300,7 +304,8 @@ def list_reports_route(
     request: Request,
     principal: ReadKey,
     country: Annotated[
-        list[str] | None, Query(description="Derived country, ISO alpha-2; repeatable.")
+        list[CountryCode] | None,
+        Query(description="Derived country, ISO 3166-1 code; repeatable."),
     ] = None,
     category: Annotated[list[PlatformCategory] | None, Query()] = None,
     offence: Annotated[list[OffenceType] | None, Query()] = None,
@@ -320,9 +325,9 @@ def list_reports_route(
     return ReportList(total=total, reports=shown)
 
 
-@router.get(
-    "/reports/{report_id}", response_model=ReportOut, responses={404: {"model": ProblemList}}
-)
+# `:int` routes only digits here: GET /reports/bulk is then a method /reports/bulk does not
+# allow (405, Allow: POST), not a report id that fails validation.
+@router.get("/reports/{report_id:int}", response_model=ReportOut, responses=problem_responses(404))
 def get_report_route(
     report_id: Annotated[int, Path(ge=1, le=MAX_ID)], request: Request, principal: ReadKey
 ) -> ReportOut:
@@ -330,7 +335,13 @@ def get_report_route(
     return _detail(request, principal, report_id)
 
 
-@router.post("/in-app-reports", status_code=201, response_model=Receipt, tags=["channels"])
+@router.post(
+    "/in-app-reports",
+    status_code=201,
+    response_model=Receipt,
+    responses=problem_responses(409),
+    tags=["channels"],
+)
 def in_app_report(body: InAppReportIn, request: Request, principal: WriteKey) -> Receipt:
     """A report from a platform's in-app "report" button, with the fewest fields a child can fill."""
     report = InAppReport(
@@ -359,7 +370,13 @@ def in_app_report(body: InAppReportIn, request: Request, principal: WriteKey) ->
     )
 
 
-@router.post("/sms", status_code=201, response_model=SmsReceiptOut, tags=["channels"])
+@router.post(
+    "/sms",
+    status_code=201,
+    response_model=SmsReceiptOut,
+    responses=problem_responses(409),
+    tags=["channels"],
+)
 def sms_webhook(body: SmsIn, request: Request, principal: WriteKey) -> SmsReceiptOut:
     """The SMS gateway webhook: stores the text and returns the acknowledgement to send back."""
     try:

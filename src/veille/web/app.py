@@ -16,11 +16,14 @@ from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from veille import __version__
@@ -36,7 +39,9 @@ from veille.intake.worker import (
 from veille.store.db import Database, create_veille_engine
 from veille.store.raw import AsyncPgPool
 from veille.web import esp_routes
+from veille.web.api_models import API_ERRORS
 from veille.web.limits import BodyGuard, body_rule
+from veille.web.params import refuse_repeated_scalars
 from veille.web.peers import proxy_networks, resolve_client
 from veille.web.protection import FormGuards
 from veille.web.state import AppState
@@ -52,6 +57,15 @@ def _housekeeping(state: AppState, stop: threading.Event, every_s: float = 60.0)
             import logging
 
             logging.getLogger(__name__).exception("expiring ESP reports failed")
+
+
+def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
+    """Every method some route of ``app`` serves at the request's path."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        if isinstance(route, BaseRoute) and route.matches(scope)[0] is not Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def open_server_database(url: str | None = None) -> Database:
@@ -190,6 +204,23 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
         ]
         return JSONResponse({"detail": problems}, status_code=422)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def api_problem(request: Request, error: StarletteHTTPException) -> Response:
+        # Starlette's and FastAPI's own refusals (a body that is not JSON, 404, 405) carry
+        # a plain string; the REST API answers every refusal as its documented problem list.
+        if request.url.path.startswith("/api/") and isinstance(error.detail, str):
+            headers = dict(error.headers or {})
+            if error.status_code == 405:
+                # Starlette names the methods of the first route whose path matched; a path
+                # served by several routes (GET and POST /api/v1/reports) allows them all.
+                headers["Allow"] = ", ".join(_allowed_methods(app, request.scope))
+            return JSONResponse(
+                {"detail": [{"field": "(request)", "reason": error.detail}]},
+                status_code=error.status_code,
+                headers=headers,
+            )
+        return await http_exception_handler(request, error)
+
     from veille.web import api_routes, docs_routes, public_routes
 
     app.include_router(api_routes.router)
@@ -199,7 +230,12 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
     from veille.linking.api import router as linking_router
     from veille.triage.api import router as triage_router
 
-    app.include_router(linking_router(), prefix="/api/v1")
-    app.include_router(triage_router(), prefix="/api/v1")
+    for capability_router in (linking_router(), triage_router()):
+        app.include_router(
+            capability_router,
+            prefix="/api/v1",
+            responses=API_ERRORS,
+            dependencies=[Depends(refuse_repeated_scalars)],
+        )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

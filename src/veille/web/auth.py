@@ -25,6 +25,14 @@ def require_scope(scope: str) -> Callable[..., Principal]:
         key: Annotated[str | None, Security(_header)] = None,
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
     ) -> Principal:
+        if bearer is None and request.headers.get("Authorization") is not None:
+            # Not silently ignored (even beside a good X-API-Key): a client sending a
+            # malformed credential should learn so.
+            raise HTTPException(
+                401,
+                detail=[{"field": "Authorization", "reason": "expected Bearer and an API key"}],
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         secret = key or (bearer.credentials if bearer else None)
         if not secret:
             raise HTTPException(
