@@ -59,3 +59,11 @@ def write_result(name: str, title: str, body: str) -> Path:
     path = RESULTS_DIR / f"{name}.md"
     path.write_text(f"## {title}\n\n{body.strip()}\n")
     return path
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """The value below which ``fraction`` of ``values`` lie (nearest rank); NaN if none."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]

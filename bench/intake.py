@@ -24,18 +24,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import hashlib
 import io
 import os
 import re
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,24 +39,30 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import machine_description, markdown_table, write_result
+from bench._common import machine_description, markdown_table, percentile, write_result
+from bench._server import (
+    POSTGRES_URL,
+    REPORT_OPENING,
+    CpuSample,
+    HttpError,
+    KeepAliveConnection,
+    basic_authorization,
+    free_port,
+    running_server,
+    scratch_database,
+)
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 APPLICATION_NAME = "veille-bench-intake"
 USERNAME, PASSWORD = "bench-esp", "bench-password"
-REPORT = """<?xml version="1.0" encoding="UTF-8"?>
-<report>
-  <incidentSummary>
-    <incidentType>Child Pornography (possession, manufacture, and distribution)</incidentType>
-    <platform>BenchChat</platform>
-    <incidentDateTime>2024-03-01T10:15:00Z</incidentDateTime>
-  </incidentSummary>
-  <internetDetails><chatImIncident><chatClient>BenchChat</chatClient></chatImIncident></internetDetails>
+REPORT = (
+    REPORT_OPENING
+    + """  <internetDetails><chatImIncident><chatClient>BenchChat</chatClient></chatImIncident></internetDetails>
   <personOrUserReported>
     <screenName>bench_user_{n}</screenName>
     <ipCaptureEvent><ipAddress>198.51.100.{ip}</ipAddress><eventName>Upload</eventName></ipCaptureEvent>
   </personOrUserReported>
 </report>"""
+)
 FILE_DETAILS = """<fileDetails><reportId>{report_id}</reportId><fileId>{file_id}</fileId>
 <originalFileName>IMG_{n}.jpg</originalFileName><fileAnnotations><viral/></fileAnnotations>
 <industryClassification>B2</industryClassification>
@@ -87,13 +87,6 @@ def procedural_jpeg(seed: int, size: int = 560, quality: int = 86) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(buffer, "JPEG", quality=quality)
     return buffer.getvalue()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def prepare_database(url: str) -> None:
@@ -131,137 +124,6 @@ def backlog(url: str) -> tuple[int, int]:
         )
     database.dispose()
     return int(waiting or 0), int(done or 0)
-
-
-# --- CPU accounting from /proc -------------------------------------------------------------
-
-
-def _stat(pid: int) -> list[str]:
-    with open(f"/proc/{pid}/stat") as stream:
-        return stream.read().rsplit(")", 1)[1].split()
-
-
-def _cpu_s(fields: list[str]) -> float:
-    """User + system CPU seconds of a process."""
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _descendants(pid: int) -> list[int]:
-    found, queue = [], [pid]
-    while queue:
-        parent = queue.pop()
-        for child in Path("/proc").glob(f"{parent}/task/*/children"):
-            try:
-                queue.extend(int(c) for c in child.read_text().split())
-            except OSError:
-                continue
-        if parent != pid:
-            found.append(parent)
-    return found
-
-
-@dataclass
-class CpuSample:
-    """CPU seconds so far of the server's processes, its PostgreSQL backends and this process."""
-
-    server_s: float = 0.0
-    background_s: float = 0.0
-    postgres_s: float = 0.0
-    client_s: float = 0.0
-    backends: dict[int, float] = field(default_factory=dict)
-
-    @classmethod
-    def take(cls, server_pid: int, postgres_url: str | None) -> CpuSample:
-        sample = cls(client_s=time.process_time())
-        for pid in [server_pid, *_descendants(server_pid)]:
-            try:
-                fields = _stat(pid)
-            except OSError:
-                continue
-            # The hashing process runs at a lower priority (nice > 0): count it apart.
-            if int(fields[16]) > 0:
-                sample.background_s += _cpu_s(fields)
-            else:
-                sample.server_s += _cpu_s(fields)
-        if postgres_url is not None:
-            # Only the backends serving this server (other jobs may use the same
-            # PostgreSQL): they carry the benchmark's application_name.
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(postgres_url)
-            with admin.connect() as connection:
-                pids = connection.execute(
-                    text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                    {"name": APPLICATION_NAME},
-                ).scalars()
-                for pid in pids:
-                    try:
-                        sample.backends[pid] = _cpu_s(_stat(pid))
-                    except OSError:
-                        continue
-            admin.dispose()
-            sample.postgres_s = sum(sample.backends.values())
-        return sample
-
-    def __sub__(self, other: CpuSample) -> CpuSample:
-        # A backend that started during the load counts from zero.
-        postgres_s = sum(s - other.backends.get(pid, 0.0) for pid, s in self.backends.items())
-        return CpuSample(
-            self.server_s - other.server_s,
-            self.background_s - other.background_s,
-            postgres_s,
-            self.client_s - other.client_s,
-        )
-
-
-# --- a lean HTTP/1.1 client ----------------------------------------------------------------
-
-
-class HttpError(Exception):
-    """The connection failed or the answer was not HTTP."""
-
-
-class KeepAliveConnection:
-    """One persistent HTTP/1.1 connection sending pre-built requests."""
-
-    def __init__(self, host: str, port: int, authorization: str) -> None:
-        self.host, self.port = host, port
-        self.fixed = f"Host: {host}:{port}\r\nAuthorization: {authorization}\r\n"
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def request(self, path: str, content_type: str, *body: bytes) -> tuple[int, str]:
-        """POST ``body`` (parts sent as they are) to ``path``; returns (status, text)."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        assert self.reader is not None
-        length = sum(len(part) for part in body)
-        head = (
-            f"POST {path} HTTP/1.1\r\n{self.fixed}Content-Type: {content_type}\r\n"
-            f"Content-Length: {length}\r\n\r\n"
-        ).encode()
-        try:
-            self.writer.writelines([head, *body])
-            raw_head = await self.reader.readuntil(b"\r\n\r\n")
-            status_line, *header_lines = raw_head.decode("latin-1").split("\r\n")
-            headers = {}
-            for line in header_lines:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            if "content-length" not in headers:
-                raise HttpError(f"no Content-Length in answer: {status_line}")
-            text = (await self.reader.readexactly(int(headers["content-length"]))).decode()
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
-            self.close()
-            raise HttpError(f"{type(error).__name__}: {error}") from None
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        return int(status_line.split()[1]), text
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
 
 
 @dataclass
@@ -310,13 +172,12 @@ async def client_loop(
     number: int, port: int, uploads: list[UploadBody], deadline: float, load: Load
 ) -> None:
     """Send complete reports until ``deadline`` (a ``time.monotonic`` value)."""
-    authorization = "Basic " + base64.b64encode(f"{USERNAME}:{PASSWORD}".encode()).decode()
-    connection = KeepAliveConnection("127.0.0.1", port, authorization)
+    connection = KeepAliveConnection(port, basic_authorization(USERNAME, PASSWORD))
 
     async def call(name: str, path: str, content_type: str, *body: bytes) -> str | None:
         started = time.perf_counter()
         try:
-            status, text = await connection.request(path, content_type, *body)
+            status, text = await connection.request("POST", path, *body, content_type=content_type)
         except HttpError as error:
             load.error(f"{name}: {error}")
             return None
@@ -367,94 +228,58 @@ async def client_loop(
         connection.close()
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+def _checkpoint() -> None:
+    """Flush what earlier runs wrote now, so that no checkpoint lands in this run's load."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text("CHECKPOINT"))
+    admin.dispose()
+
+
+def _drain(url: str, waiting: int, timeout_s: float) -> tuple[int, float]:
+    """Wait for the worker to hash the backlog; (files left, seconds waited)."""
+    started = time.monotonic()
+    while waiting and time.monotonic() - started < timeout_s:
+        time.sleep(0.5)
+        waiting, _ = backlog(url)
+    return waiting, time.monotonic() - started
 
 
 def run_engine(
     engine: str, duration_s: float, clients: int, server_workers: int, drain_timeout_s: float
 ) -> dict[str, object]:
-    folder = Path(tempfile.mkdtemp(prefix=f"veille-bench-intake-{engine}-"))
-    schema = None
-    if engine == "sqlite":
-        url = f"sqlite:///{folder / 'veille.db'}"
-    else:
-        from sqlalchemy import create_engine, text
+    with scratch_database(engine, "intake", APPLICATION_NAME) as database:
+        prepare_database(database.url)
+        if database.schema is not None:
+            _checkpoint()
+        port = free_port()
+        with running_server(database, port, server_workers) as server:
+            base = f"http://127.0.0.1:{port}"
+            uploads = [UploadBody.of(procedural_jpeg(seed), seed % 2) for seed in range(40)]
+            # Authenticated calls first: each server process checks the password (scrypt)
+            # once and remembers it; the measurement is of the steady state.
+            for _ in range(4 * server_workers):
+                answer = httpx.get(base + "/ispws/status", auth=(USERNAME, PASSWORD))
+                assert answer.status_code == 200
+            time.sleep(2)  # let the hashing process finish warming up
+            load = Load()
+            cpu_before = CpuSample.take(server.pid, database.postgres_url, APPLICATION_NAME)
+            started = time.monotonic()
+            deadline = started + duration_s
 
-        schema = f"bench_intake_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}&application_name={APPLICATION_NAME}"
-    prepare_database(url)
-    if schema is not None:
-        # Flush what earlier runs wrote now, so that no checkpoint lands in this run's load.
-        from sqlalchemy import create_engine, text
+            async def main() -> None:
+                await asyncio.gather(
+                    *(client_loop(i, port, uploads, deadline, load) for i in range(clients))
+                )
 
-        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text("CHECKPOINT"))
-        admin.dispose()
-    port = _free_port()
-    env = {
-        **os.environ,
-        "VEILLE_DATABASE_URL": url,
-        "VEILLE_DATA_DIR": str(folder),
-        "VEILLE_WORKER_POLL_S": "0.2",
-    }
-    veille = str(Path(sys.executable).parent / "veille")
-    command = [veille, "serve", "--port", str(port), "--log-level", "warning"]
-    server = subprocess.Popen([*command, "--workers", str(server_workers)], env=env)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(base + "/ispws/xsd", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        uploads = [UploadBody.of(procedural_jpeg(seed), seed % 2) for seed in range(40)]
-        # Authenticated calls first: each server process checks the password (scrypt)
-        # once and remembers it; the measurement is of the steady state.
-        for _ in range(4 * server_workers):
-            assert httpx.get(base + "/ispws/status", auth=(USERNAME, PASSWORD)).status_code == 200
-        time.sleep(2)  # let the hashing process finish warming up
-        load = Load()
-        cpu_before = CpuSample.take(server.pid, None if schema is None else POSTGRES_URL)
-        started = time.monotonic()
-        deadline = started + duration_s
-
-        async def main() -> None:
-            await asyncio.gather(
-                *(client_loop(i, port, uploads, deadline, load) for i in range(clients))
-            )
-
-        asyncio.run(main())
-        elapsed = time.monotonic() - started
-        cpu = CpuSample.take(server.pid, None if schema is None else POSTGRES_URL) - cpu_before
-        load_average = os.getloadavg()[0]
-        waiting_at_end, hashed_during = backlog(url)
-        drain_started = time.monotonic()
-        waiting = waiting_at_end
-        while waiting and time.monotonic() - drain_started < drain_timeout_s:
-            time.sleep(0.5)
-            waiting, _ = backlog(url)
-        drain_s = time.monotonic() - drain_started
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
-        if schema is not None:
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(POSTGRES_URL)
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+            asyncio.run(main())
+            elapsed = time.monotonic() - started
+            cpu = CpuSample.take(server.pid, database.postgres_url, APPLICATION_NAME) - cpu_before
+            load_average = os.getloadavg()[0]
+            waiting_at_end, hashed_during = backlog(database.url)
+            waiting, drain_s = _drain(database.url, waiting_at_end, drain_timeout_s)
     return {
         "engine": engine,
         "elapsed_s": elapsed,

@@ -46,17 +46,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import json
 import os
 import shlex
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,25 +60,31 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._common import machine_description, markdown_table, write_result
+from bench._common import machine_description, markdown_table, percentile, write_result
+from bench._server import (
+    REPORT_OPENING,
+    CpuSample,
+    HttpError,
+    KeepAliveConnection,
+    ScratchDatabase,
+    basic_authorization,
+    free_port,
+    running_server,
+    scratch_database,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
-
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 APPLICATION_NAME = "veille-bench-login-guess"
 USERNAME, PASSWORD = "bench-esp", "bench-password"
 PROBE_USER, PROBE_PASSWORD = "bench-probe-{n}", "probe-password-{n}"
 PROVIDER_ADDRESS = "127.0.0.1"
 SCENARIOS = ("none", "shared", "spread")
-REPORT = """<?xml version="1.0" encoding="UTF-8"?>
-<report>
-  <incidentSummary>
-    <incidentType>Child Pornography (possession, manufacture, and distribution)</incidentType>
-    <platform>BenchChat</platform>
-    <incidentDateTime>2024-03-01T10:15:00Z</incidentDateTime>
-  </incidentSummary>
-  <personOrUserReported><screenName>bench_user_{n}</screenName></personOrUserReported>
+XML = "text/xml; charset=utf-8"
+REPORT = (
+    REPORT_OPENING
+    + """  <personOrUserReported><screenName>bench_user_{n}</screenName></personOrUserReported>
 </report>"""
+)
 
 
 # --- database preparation (runs in a subprocess with the measured source tree) ------------
@@ -141,118 +142,6 @@ def lockouts(url: str) -> int:
     return int(count)
 
 
-# --- CPU accounting from /proc ----------------------------------------------------------
-
-
-def _cpu_s(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stream:
-        fields = stream.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _tree(pid: int) -> list[int]:
-    found, queue = [], [pid]
-    while queue:
-        parent = queue.pop()
-        found.append(parent)
-        for children in Path("/proc").glob(f"{parent}/task/*/children"):
-            try:
-                queue.extend(int(c) for c in children.read_text().split())
-            except OSError:
-                continue
-    return found
-
-
-def cpu_sample(server_pid: int, postgres: bool) -> dict[str, float]:
-    """CPU seconds so far: the server's processes, its PostgreSQL backends, this process."""
-    sample = {"server": 0.0, "postgres": 0.0, "client": time.process_time()}
-    for pid in _tree(server_pid):
-        try:
-            sample["server"] += _cpu_s(pid)
-        except OSError:
-            continue
-    if postgres:
-        from sqlalchemy import create_engine, text
-
-        admin = create_engine(POSTGRES_URL)
-        with admin.connect() as connection:
-            pids = connection.execute(
-                text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
-                {"name": APPLICATION_NAME},
-            ).scalars()
-            for pid in pids:
-                try:
-                    sample[f"pg{pid}"] = _cpu_s(pid)
-                except OSError:
-                    continue
-        admin.dispose()
-    return sample
-
-
-def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    backends = [k for k in after if k.startswith("pg")]
-    return {
-        "server": after["server"] - before["server"],
-        "client": after["client"] - before["client"],
-        # A backend that started during the load counts from zero.
-        "postgres": sum(after[k] - before.get(k, 0.0) for k in backends),
-    }
-
-
-# --- a lean HTTP/1.1 client that can choose its source address ---------------------------
-
-
-class HttpError(Exception):
-    """The connection failed or the answer was not HTTP."""
-
-
-class Connection:
-    """One keep-alive HTTP/1.1 connection from ``source`` to the server."""
-
-    def __init__(self, port: int, source: str, username: str, password: str) -> None:
-        self.port, self.source = port, source
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.login(username, password)
-
-    def login(self, username: str, password: str) -> None:
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        self.fixed = f"Host: 127.0.0.1:{self.port}\r\nAuthorization: Basic {token}\r\n"
-
-    async def request(self, method: str, path: str, body: bytes = b"") -> int:
-        """Send one request; returns the answer's status (its body is read and dropped)."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(
-                "127.0.0.1", self.port, local_addr=(self.source, 0)
-            )
-        assert self.reader is not None
-        head = f"{method} {path} HTTP/1.1\r\n{self.fixed}"
-        if body:
-            head += f"Content-Type: text/xml; charset=utf-8\r\nContent-Length: {len(body)}\r\n"
-        try:
-            self.writer.write(head.encode() + b"\r\n" + body)
-            raw_head = await self.reader.readuntil(b"\r\n\r\n")
-            status_line, *header_lines = raw_head.decode("latin-1").split("\r\n")
-            headers = {}
-            for line in header_lines:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            if "content-length" not in headers:
-                raise HttpError(f"no Content-Length in answer: {status_line}")
-            await self.reader.readexactly(int(headers["content-length"]))
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as error:
-            self.close()
-            raise HttpError(f"{type(error).__name__}: {error}") from None
-        if headers.get("connection", "").lower() == "close":
-            self.close()
-        return int(status_line.split()[1])
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-
 @dataclass
 class Load:
     """What the provider, the attackers and the probes saw."""
@@ -265,15 +154,17 @@ class Load:
 
 
 async def provider(port: int, deadline: float, duration_s: float, load: Load) -> None:
-    connection = Connection(port, PROVIDER_ADDRESS, USERNAME, PASSWORD)
+    connection = KeepAliveConnection(
+        port, basic_authorization(USERNAME, PASSWORD), source=PROVIDER_ADDRESS
+    )
     n = 0
     try:
         while time.monotonic() < deadline:
             n += 1
             started = time.perf_counter()
             try:
-                status = await connection.request(
-                    "POST", "/ispws/submit", REPORT.format(n=n).encode()
+                status, _ = await connection.request(
+                    "POST", "/ispws/submit", REPORT.format(n=n).encode(), content_type=XML
                 )
             except HttpError as error:
                 load.submit_errors[str(error)[:60]] += 1
@@ -288,17 +179,17 @@ async def provider(port: int, deadline: float, duration_s: float, load: Load) ->
 
 async def attacker(number: int, port: int, source: str, deadline: float, load: Load) -> None:
     """Guess passwords until ``deadline``, ignoring ``Retry-After``."""
-    connection = Connection(port, source, USERNAME, "")
+    connection = KeepAliveConnection(port, basic_authorization(USERNAME, ""), source=source)
     n = 0
     try:
         while time.monotonic() < deadline:
             n += 1
             if number % 2:
-                connection.login(f"nobody-{number}-{n}", f"guess-{n}")
+                connection.authorization = basic_authorization(f"nobody-{number}-{n}", f"guess-{n}")
             else:
-                connection.login(USERNAME, f"guess-{number}-{n}")
+                connection.authorization = basic_authorization(USERNAME, f"guess-{number}-{n}")
             try:
-                status = await connection.request("GET", "/ispws/status")
+                status, _ = await connection.request("GET", "/ispws/status")
             except HttpError as error:
                 load.attacks[str(error)[:40]] += 1
                 await asyncio.sleep(0.01)
@@ -313,12 +204,15 @@ async def prober(port: int, start: float, every_s: float, deadline: float, load:
     n = 0
     while (at := start + (n + 0.5) * every_s) < deadline:
         await asyncio.sleep(max(0.0, at - time.monotonic()))
-        connection = Connection(
-            port, PROVIDER_ADDRESS, PROBE_USER.format(n=n), PROBE_PASSWORD.format(n=n)
+        connection = KeepAliveConnection(
+            port,
+            basic_authorization(PROBE_USER.format(n=n), PROBE_PASSWORD.format(n=n)),
+            source=PROVIDER_ADDRESS,
         )
         started = time.perf_counter()
+        status: int | str
         try:
-            status: int | str = await connection.request("GET", "/ispws/status")
+            status, _ = await connection.request("GET", "/ispws/status")
         except HttpError as error:
             status = str(error)[:40]
         finally:
@@ -327,102 +221,51 @@ async def prober(port: int, start: float, every_s: float, deadline: float, load:
         n += 1
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+def _prepare_with(source: str, database: ScratchDatabase, probes: int) -> bool:
+    """Run ``prepare`` with the code in ``source``; whether that code has a login throttle."""
+    prepared = subprocess.run(
+        [sys.executable, __file__, "--prepare", database.url, "--probes", str(probes)],
+        env={**os.environ, "PYTHONPATH": source},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return bool(json.loads(prepared.stdout.strip().splitlines()[-1])["throttle"])
 
 
 def run_scenario(
     source: str, engine: str, scenario: str, args: argparse.Namespace
 ) -> dict[str, object]:
-    folder = Path(tempfile.mkdtemp(prefix=f"veille-bench-login-{engine}-"))
-    schema = None
-    if engine == "sqlite":
-        url = f"sqlite:///{folder / 'veille.db'}"
-    else:
-        from sqlalchemy import create_engine, text
+    with scratch_database(engine, "login", APPLICATION_NAME) as database:
+        throttle = _prepare_with(source, database, int(args.duration / args.probe_every) + 1)
+        port = free_port()
+        with running_server(database, port, source=source) as server:
+            # The provider's first login: checked once, then answered from memory.
+            answer = httpx.get(f"http://127.0.0.1:{port}/ispws/status", auth=(USERNAME, PASSWORD))
+            assert answer.status_code == 200, answer.text
+            time.sleep(1)  # let the media worker settle
+            load = Load()
+            before = CpuSample.take(server.pid, database.postgres_url, APPLICATION_NAME)
+            started = time.monotonic()
+            deadline = started + args.duration
+            sources = {
+                "none": [],
+                "shared": [PROVIDER_ADDRESS] * args.attackers,
+                "spread": [f"127.0.0.{2 + i}" for i in range(args.attackers)],
+            }[scenario]
 
-        schema = f"bench_login_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(POSTGRES_URL)
-        with admin.begin() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        admin.dispose()
-        url = f"{POSTGRES_URL}?options=-csearch_path%3D{schema}&application_name={APPLICATION_NAME}"
-    env = {**os.environ, "PYTHONPATH": source}
-    probes = int(args.duration / args.probe_every) + 1
-    prepared = subprocess.run(
-        [sys.executable, __file__, "--prepare", url, "--probes", str(probes)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    throttle = bool(json.loads(prepared.stdout.strip().splitlines()[-1])["throttle"])
-    port = _free_port()
-    env.update(
-        {"VEILLE_DATABASE_URL": url, "VEILLE_DATA_DIR": str(folder), "VEILLE_WORKER_POLL_S": "0.2"}
-    )
-    command = [
-        sys.executable,
-        "-c",
-        "import sys; from veille.cli import app; sys.argv[0] = 'veille'; app()",
-        *("serve", "--port", str(port), "--log-level", "warning", "--workers", "1"),
-    ]
-    server = subprocess.Popen(command, env=env, cwd=folder)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if httpx.get(base + "/ispws/xsd", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        # The provider's first login: checked once, then answered from memory.
-        answer = httpx.get(base + "/ispws/status", auth=(USERNAME, PASSWORD))
-        assert answer.status_code == 200, answer.text
-        time.sleep(1)  # let the media worker settle
-        load = Load()
-        before = cpu_sample(server.pid, schema is not None)
-        started = time.monotonic()
-        deadline = started + args.duration
-        sources = {
-            "none": [],
-            "shared": [PROVIDER_ADDRESS] * args.attackers,
-            "spread": [f"127.0.0.{2 + i}" for i in range(args.attackers)],
-        }[scenario]
+            async def main() -> None:
+                await asyncio.gather(
+                    provider(port, deadline, args.duration, load),
+                    prober(port, started, args.probe_every, deadline, load),
+                    *(attacker(i, port, s, deadline, load) for i, s in enumerate(sources)),
+                )
 
-        async def main() -> None:
-            await asyncio.gather(
-                provider(port, deadline, args.duration, load),
-                prober(port, started, args.probe_every, deadline, load),
-                *(attacker(i, port, s, deadline, load) for i, s in enumerate(sources)),
-            )
-
-        asyncio.run(main())
-        elapsed = time.monotonic() - started
-        cpu = cpu_used(before, cpu_sample(server.pid, schema is not None))
-        load_average = os.getloadavg()[0]
-        locked = lockouts(url)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        shutil.rmtree(folder, ignore_errors=True)
-        if schema is not None:
-            from sqlalchemy import create_engine, text
-
-            admin = create_engine(POSTGRES_URL)
-            with admin.begin() as connection:
-                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-            admin.dispose()
+            asyncio.run(main())
+            elapsed = time.monotonic() - started
+            cpu = CpuSample.take(server.pid, database.postgres_url, APPLICATION_NAME) - before
+            load_average = os.getloadavg()[0]
+            locked = lockouts(database.url)
     return {
         "engine": engine,
         "scenario": scenario,
@@ -441,7 +284,7 @@ def _ms(seconds: float) -> str:
 
 def _row(label: str, r: dict[str, object], baseline: float) -> list[object]:
     load: Load = r["load"]  # type: ignore[assignment]
-    cpu: dict[str, float] = r["cpu"]  # type: ignore[assignment]
+    cpu: CpuSample = r["cpu"]  # type: ignore[assignment]
     elapsed = float(r["elapsed_s"])  # type: ignore[arg-type]
     median = percentile(load.submit_s, 0.5)
     attacks = sum(load.attacks.values())
@@ -477,9 +320,10 @@ def _row(label: str, r: dict[str, object], baseline: float) -> list[object]:
         ", ".join(f"{n}× {s}" for s, n in sorted(probe_statuses.items()))
         + (f" (first 429 at {first_429:.0f} s)" if first_429 is not None else ""),
         r["lockouts"],
-        f"{cpu['server']:.1f}",
-        f"{cpu['postgres']:.1f}" if r["engine"] == "postgresql" else "-",
-        f"{cpu['client']:.1f}",
+        # The server's column here counts all its processes, the hashing one included.
+        f"{cpu.server_total_s:.1f}",
+        f"{cpu.postgres_s:.1f}" if r["engine"] == "postgresql" else "-",
+        f"{cpu.client_s:.1f}",
         f"{float(r['load_average']):.1f}",  # type: ignore[arg-type]
     ]
 
