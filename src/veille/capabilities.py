@@ -23,6 +23,7 @@ CAPABILITIES = (
     "sharing",
     "assessment",
     "web",
+    "jobs",
 )
 
 

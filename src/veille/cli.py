@@ -22,7 +22,8 @@ from rich.progress import (
 
 from veille import __version__
 from veille.cli_errors import VeilleGroup
-from veille.cli_options import AllOption, AsOption, JsonOption, agency_viewer, read_as_viewer
+from veille.core.cli_options import AllOption, AsOption, JsonOption, agency_viewer, read_as_viewer
+from veille.core.database import ready_database
 from veille.output import (
     console,
     error_console,
@@ -32,7 +33,7 @@ from veille.output import (
     step_progress,
 )
 from veille.store import migrate
-from veille.store.db import Database, open_database
+from veille.store.db import open_database
 from veille.vocab import AgencyKind, OffenceType, PlatformCategory
 
 if TYPE_CHECKING:
@@ -71,16 +72,6 @@ def main(
     ] = False,
 ) -> None:
     """Veille command line."""
-
-
-def ready_database() -> Database:
-    """The configured database, refusing to run on an un-migrated schema."""
-    database = open_database()
-    if not migrate.is_up_to_date(database):
-        current = migrate.current_revisions(database)
-        state = "empty" if not current else f"at revision {migrate.describe(current)}"
-        fail(f"the database is {state}; run 'veille init' (or 'veille db upgrade') first", 2)
-    return database
 
 
 @app.command("init")
@@ -202,6 +193,11 @@ def import_reports_command(
 
         with step_progress() as on_step:
             processed = process_new_reports(database, summary.new_report_ids, on_step)
+    elif summary.written and summary.new_report_ids:
+        from veille.flow import reports_stored
+
+        # Not matched here: the job system links and scores them (veille worker or serve).
+        reports_stored(database, summary.new_report_ids)
     result = {
         "imported": summary.imported,
         "unchanged": summary.unchanged,
@@ -473,18 +469,19 @@ def demo_command(
 ) -> None:
     """Generate a small synthetic scenario, import it and run every capability on it."""
     from veille.demo import run_demo
+    from veille.web.app import create_app
 
     try:
-        run_demo(folder, seed=seed, console=console)
+        run_demo(folder, seed=seed, console=console, create_app=create_app)
     except ValueError as error:
         fail(str(error), 2)
 
 
 def _register_capability_commands() -> None:
-    from veille.capabilities import capability_modules
+    from veille.contract import command_registrars
 
-    for module in capability_modules("commands"):
-        module.register(app)
+    for register in command_registrars():
+        register(app)
 
 
 _register_capability_commands()

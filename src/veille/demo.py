@@ -12,10 +12,8 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,35 +23,15 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 
 from veille.config import get_settings
+from veille.core.demo import DemoContext as DemoContext
+from veille.core.demo import DemoSection as DemoSection
+from veille.core.demo import DemoStep as DemoStep
+from veille.core.demo import veille_invocation as veille_invocation
 from veille.store import migrate
-from veille.store.db import Database, open_database
+from veille.store.db import open_database
 from veille.store.models import Report
 
 MARKER = ".veille-demo"
-
-
-@dataclass
-class DemoSection:
-    """What one step of the demo did, ready to print."""
-
-    title: str
-    lines: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-@dataclass
-class DemoContext:
-    """What every step of the demo can use."""
-
-    folder: Path
-    scenario: Path
-    database: Database
-    console: Console
-    seed: int
-    results: dict[str, Any] = field(default_factory=dict)
-
-
-DemoStep = Callable[[DemoContext], DemoSection | None]
 
 
 def prepare_folder(folder: Path) -> None:
@@ -73,21 +51,6 @@ def use_demo_settings(folder: Path) -> None:
     os.environ["VEILLE_DATA_DIR"] = str(folder)
     os.environ["VEILLE_DATABASE_URL"] = f"sqlite:///{(folder / 'veille.db').resolve()}"
     get_settings.cache_clear()
-
-
-def veille_invocation() -> str:
-    """How to type the running ``veille`` in this shell: ``veille`` when the PATH finds
-    this same program, else its path (``.venv/bin/veille`` after ``make demo``)."""
-    started_as = Path(sys.argv[0])
-    running = started_as if started_as.name == "veille" else Path(sys.executable).parent / "veille"
-    if not running.is_file():
-        return "veille"
-    found = shutil.which("veille")
-    if found is not None and Path(found).resolve() == running.resolve():
-        return "veille"
-    relative = os.path.relpath(running.resolve())
-    shown = relative if not relative.startswith("..") else str(running.resolve())
-    return shlex.quote(shown if "/" in shown else f"./{shown}")
 
 
 def closing_hint(folder: Path, database_url_was_set: bool) -> str:
@@ -176,16 +139,22 @@ def step_volume(context: DemoContext) -> DemoSection:
 
 def demo_steps() -> list[DemoStep]:
     """The steps in order: the core ones, then each capability's."""
-    from veille.capabilities import capability_modules
+    from veille.contract import demo_steps as declared_steps
 
-    steps: list[DemoStep] = [step_generate, step_import, step_volume]
-    for module in capability_modules("demo"):
-        steps.extend(getattr(module, "DEMO_STEPS", ()))
-    return steps
+    return [step_generate, step_import, step_volume, *declared_steps()]
 
 
-def run_demo(folder: Path, *, seed: int = 7, console: Console | None = None) -> list[DemoSection]:
-    """Run the whole demo in ``folder`` and return its sections (also printed)."""
+def run_demo(
+    folder: Path,
+    *,
+    seed: int = 7,
+    console: Console | None = None,
+    create_app: Callable[..., Any] | None = None,
+) -> list[DemoSection]:
+    """Run the whole demo in ``folder`` and return its sections (also printed).
+
+    ``create_app`` (the web app factory) lets the steps that drive the app over HTTP run.
+    """
     console = console or Console()
     folder = folder.resolve()
     database_url_was_set = bool(get_settings().database_url)
@@ -193,7 +162,9 @@ def run_demo(folder: Path, *, seed: int = 7, console: Console | None = None) -> 
     use_demo_settings(folder)
     database = open_database()
     migrate.upgrade(database)
-    context = DemoContext(folder, folder / "scenario", database, console, seed)
+    context = DemoContext(
+        folder, folder / "scenario", database, console, seed, create_app=create_app
+    )
     sections = []
     try:
         for step in demo_steps():

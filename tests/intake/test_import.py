@@ -244,7 +244,7 @@ def test_cli_import_prints_summary_and_exits_nonzero_on_refusal(
     assert payload["errors"][0].startswith("line 1: marking:")
     with database.session() as session:
         actions = session.scalars(select(AuditEvent.action)).all()
-    assert actions == ["report.import"]
+    assert actions == ["report.import", "link.run"]  # the import links its reports (the flow)
 
 
 def test_lines_without_owner_use_the_as_option(

@@ -60,7 +60,7 @@ def test_matching_and_scoring_after_an_import_report_their_progress(
         make_agencies(session)
     path = write_jsonl(tmp_path / "reports.jsonl", [report_record(n) for n in range(1, 8)])
     summary = import_reports(database, path)
-    heard: list[tuple[str, int, int]] = []
+    heard: list[tuple[str, int, int | None]] = []
     processed = process_new_reports(
         database, summary.new_report_ids, lambda *step: heard.append(step)
     )
@@ -71,6 +71,7 @@ def test_matching_and_scoring_after_an_import_report_their_progress(
         "pairing similar media",
         "storing matches",
         "grouping media into content clusters",
+        "linking reports",
         "scoring reports",
     ]
     for step in steps:

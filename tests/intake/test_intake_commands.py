@@ -14,6 +14,7 @@ from veille.store import migrate
 from veille.store.agencies import AgencySpec, add_agency
 from veille.store.db import Database
 from veille.vocab import AgencyKind
+from veille.web.app import create_app
 
 runner = CliRunner()
 
@@ -75,7 +76,7 @@ def test_esp_credentials_set_and_xsd(database: Database) -> None:
 
 
 def test_demo_runs_every_channel(database: Database) -> None:
-    counts = run_intake_demo(database)
+    counts = run_intake_demo(database, create_app)
     assert {
         k: counts[k]
         for k in (

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Header
 from fastapi.testclient import TestClient
 
 from tests.linking.helpers import email, import_records, make_world, record
+from veille.core import api as core_api
 from veille.linking import api as linking_api
 from veille.store.db import Database
 from veille.store.reports import Viewer
@@ -26,10 +27,10 @@ def _app(database: Database, agencies: dict[str, int]) -> FastAPI:
     def as_agency(x_test_agency: str = Header()) -> Viewer:
         return Viewer(actor=f"api:{x_test_agency}", agency_id=agencies[x_test_agency])
 
-    app.dependency_overrides[linking_api.api_reader] = as_agency
-    app.dependency_overrides[linking_api.api_writer] = as_agency
+    app.dependency_overrides[core_api.api_reader] = as_agency
+    app.dependency_overrides[core_api.api_writer] = as_agency
     # The real admin scope is checked in test_policy_limits.py.
-    app.dependency_overrides[triage_api.api_admin] = as_agency
+    app.dependency_overrides[core_api.api_admin] = as_agency
     return app
 
 

@@ -32,6 +32,7 @@ from typer.testing import CliRunner
 
 from tests.linking.helpers import import_records, make_world, record
 from veille.cli import app as cli
+from veille.core import api as core_api
 from veille.linking import api as linking_api
 from veille.linking.engine import link_reports
 from veille.linking.models import ReportCluster
@@ -74,8 +75,8 @@ def _api(database: Database, agencies: dict[str, int]) -> TestClient:
     def as_agency(x_test_agency: str = Header()) -> Viewer:
         return Viewer(actor=f"api:{x_test_agency}", agency_id=agencies[x_test_agency])
 
-    app.dependency_overrides[linking_api.api_reader] = as_agency
-    app.dependency_overrides[linking_api.api_writer] = as_agency
+    app.dependency_overrides[core_api.api_reader] = as_agency
+    app.dependency_overrides[core_api.api_writer] = as_agency
     return TestClient(app)
 
 

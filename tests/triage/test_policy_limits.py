@@ -22,6 +22,7 @@ from veille.safe_yaml import MAX_YAML_BYTES, YamlLimitError, load_yaml_limited
 from veille.store.db import Database
 from veille.triage import api as triage_api
 from veille.triage.policy import MAX_MESSAGES, PolicyError, default_policy, parse_policy
+from veille.web.auth import install_api_keys
 
 # The 289-byte document of issue 12: nine levels of nine aliases each.
 ALIAS_BOMB = (
@@ -119,6 +120,7 @@ def test_fuzz_the_limited_loader_raises_only_its_own_error(text: str) -> None:
 def _app_with_real_keys(database: Database) -> FastAPI:
     app = FastAPI()
     app.state.veille = SimpleNamespace(database=database)
+    install_api_keys(app)
     app.include_router(triage_api.router(), prefix="/api/v1")
     return app
 

@@ -16,6 +16,7 @@ from datetime import datetime
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from veille.flow import reports_stored
 from veille.intake.schema import IdentifierIn, MediaIn, ReportIn
 from veille.intake.store import Incoming, Stored, store_reports, write_lock
 from veille.intake.worker import enqueue_media
@@ -101,6 +102,8 @@ def _store(database: Database, incoming: Incoming, actor: str) -> Stored:
             object_type="report",
             object_id=stored.report_id,
         )
+    if stored.created:
+        reports_stored(database, [stored.report_id])
     return stored
 
 

@@ -32,7 +32,7 @@ def keys_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create an API key; only its SHA-256 is stored, so copy the secret now."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.intake.credentials import create_api_key
     from veille.store.agencies import AgencyNotFound
 
@@ -51,7 +51,7 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List the API keys (never their secrets)."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.intake.credentials import list_api_keys
     from veille.store.agencies import list_agencies
 
@@ -85,7 +85,7 @@ def keys_revoke(
     key_id: Annotated[int, typer.Argument(help="Key id (see 'veille keys list').")],
 ) -> None:
     """Revoke an API key at once."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.intake.credentials import revoke_api_key
 
     database = ready_database()
@@ -108,7 +108,7 @@ def credentials_set(
     ] = None,
 ) -> None:
     """Create or replace an ESP login; reports sent with it are owned by the agency."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.intake.credentials import set_esp_credentials
     from veille.store.agencies import AgencyNotFound
 
@@ -133,7 +133,7 @@ def esp_xsd() -> None:
 @intake_app.command("work")
 def intake_work() -> None:
     """Hash and match every waiting uploaded file now, then expire stale ESP reports."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.intake.esp.service import expire_reports
     from veille.intake.settings import IntakeSettings
     from veille.intake.worker import MediaWorker

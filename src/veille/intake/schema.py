@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError, core_schema
 
+from veille.core.api import add_storable_text_pattern
 from veille.geo import CountryError, normalise_country
 from veille.linking.normalise import IdentifierError, normalise_identifier
 from veille.vocab import (
@@ -85,26 +86,10 @@ def documented(**keywords: Any) -> Documented:
     return Documented(tuple(keywords.items()))
 
 
-# Text a database can store: no NUL (PostgreSQL refuses it) and no unpaired surrogate
-# (not encodable as UTF-8). The API refuses both; the pattern names only NUL, because
-# validators built on Rust's regex (jsonschema-rs, which schemathesis uses) cannot
-# compile a surrogate range, and an unpaired surrogate is not Unicode text anyway.
-STORABLE_TEXT_PATTERN = "^[^\\x00]*$"
 # White space as str.strip() sees it (wider than a regex's \s), and storable text with
 # something else in it.
 WHITE_SPACE = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
 NOT_BLANK_PATTERN = f"^[^\\x00]*[^{WHITE_SPACE}\\x00][^\\x00]*$"
-
-
-def add_storable_text_pattern(schema: dict[str, Any]) -> None:
-    """Give every free-text property of a model's schema :data:`STORABLE_TEXT_PATTERN`."""
-    for prop in schema.get("properties", {}).values():
-        for branch in (prop, *prop.get("anyOf", ()), prop.get("items") or {}):
-            free_text = branch.get("type") == "string" and not {"pattern", "format", "enum"} & set(
-                branch
-            )
-            if free_text:
-                branch["pattern"] = STORABLE_TEXT_PATTERN
 
 
 @cache

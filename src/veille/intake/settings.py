@@ -160,6 +160,19 @@ class IntakeSettings(BaseSettings):
         "at most this often (a matching pass refreshes content clusters over the whole "
         "database).",
     )
+    jobs_in_serve: bool = Field(
+        default=True,
+        description="veille serve runs a job-system consumer in its own process (the flow's "
+        "link and score steps, scheduled work); turn off when dedicated `veille worker` "
+        "processes run.",
+    )
+    jobs_threads: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        description="Worker threads of each job-system consumer (in veille serve, and the "
+        "default of veille worker --threads).",
+    )
     form_rate_limit: int = Field(
         default=10,
         ge=1,

@@ -281,6 +281,12 @@ def _match(database: Database, report_ids: list[int]) -> None:
             connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MATCH_LOCK_KEY})
 
 
+def _evidence_changed(database: Database, report_ids: list[int]) -> None:
+    from veille.flow import evidence_changed
+
+    evidence_changed(database, report_ids, "match")
+
+
 def enqueue_media(
     connection: Connection | Session, report_id: int, files: Sequence[tuple[int, str | None]]
 ) -> None:
@@ -383,8 +389,11 @@ class MediaWorker:
         busy: Callable[[], bool] | None = None,
         max_pause_s: float = 5.0,
         busy_match_every_s: float = 60.0,
+        on_matched: Callable[[list[int]], None] | None = None,
     ) -> None:
         self.database = database
+        # Matched reports may have new evidence: the flow re-scores them (veille.flow).
+        self.on_matched = on_matched or (lambda report_ids: _evidence_changed(database, report_ids))
         self.hasher = hasher
         self.matcher = matcher or (lambda report_ids: _match(database, report_ids))
         # On SQLite the web server shares its writer lock so that the worker and
@@ -534,6 +543,7 @@ class MediaWorker:
                 .values(state=MATCHED, updated_at=utcnow())
             )
         self.matched_reports += len(ready)
+        self.on_matched(ready)
         return len(ready)
 
     def _match_ready(self) -> int:
@@ -558,6 +568,7 @@ class MediaWorker:
             raise
         self._set_state(ready, MATCHED)
         self.matched_reports += len(ready)
+        self.on_matched(ready)
         return len(ready)
 
     def run_once(self, *, match_every_s: float | None = None) -> int:

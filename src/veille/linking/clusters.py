@@ -25,7 +25,9 @@ from veille.store.models import Report
 from veille.store.reports import Viewer
 from veille.store.visibility import evidence_readable_by_readers_of
 
-PUBLIC_ID_PATTERN = re.compile(rf"^{PUBLIC_ID_PREFIX}[0-9a-f]{{16}}$")
+# A public cluster id (``cc-`` and 16 hex digits); internal ids are report ids and stay inside.
+CLUSTER_ID_PATTERN = rf"^{PUBLIC_ID_PREFIX}[0-9a-f]{{16}}$"
+PUBLIC_ID_PATTERN = re.compile(CLUSTER_ID_PATTERN)
 _IN_BATCH = 900
 
 

@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from veille.cli_options import read_as_viewer
-from veille.linking.cli_support import (
+from veille.core.cli_options import (
     AllOption,
     AsOption,
     JsonOption,
     agency_only,
     agency_viewer,
+    read_as_viewer,
     ready,
     second,
 )
@@ -77,13 +77,14 @@ def link_command(
             on_progress=on_progress,
         )
     result: dict[str, object] = {"linking": summary.as_dict()}
+    scoring = None
     if score:
-        from veille.triage.scoring import score_reports
+        from veille.linking.flow import rescore_now
 
         affected = summary.affected_report_ids
-        with counting_progress("scoring reports", len(affected)) as on_progress:
-            scoring = score_reports(database, affected, trigger="link", on_progress=on_progress)
-        result["scoring"] = scoring.as_dict()
+        with counting_progress("scoring reports") as on_progress:
+            scoring = rescore_now(database, affected, on_progress)
+        result["scoring"] = None if scoring is None else scoring.as_dict()
     if as_json:
         print_json(result)
         return
@@ -93,7 +94,7 @@ def link_command(
         f"{link['clusters_merged']} merges, {link['keys_stopped']} identifiers newly stop-listed, "
         f"{link['alerts_raised']} deconfliction alerts ({link['elapsed_s']} s)"
     )
-    if score:
+    if scoring is not None:
         console.print(f"scoring: {scoring.describe()}", highlight=False)
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from veille.linking.bulk import insert_rows
+from veille.core.bulk import insert_rows
 from veille.linking.models import CaseCluster, DeconflictionAlert, ReportCluster
 from veille.store.audit import record_event
 from veille.store.models import Agency, Report

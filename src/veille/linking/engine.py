@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
-from veille.linking.bulk import insert_rows
+from veille.core.bulk import insert_rows
 from veille.linking.deconfliction import refresh_alerts
 from veille.linking.media_bridge import (
     ContentClusterSource,

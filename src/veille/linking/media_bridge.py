@@ -1,33 +1,19 @@
-"""The media capability's signals, when it is installed.
+"""The media capability's content clusters and signals, when it is installed.
 
-Linking and triage use the media capability's public functions
-(``content_clusters_by_report`` and ``media_signals_by_report``) through
-this module only. When media is absent or does not offer them yet, they
-answer "no media information" and everything else keeps working.
+Linking uses the media capability's public functions
+``content_clusters_by_report`` and ``media_signals_by_report`` through this
+module only. When media is absent or does not offer them yet, they answer "no
+media information" and linking on identifiers keeps working.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 ContentClusterSource = Callable[[Session, Collection[int] | None], dict[int, set[int]]]
-
-
-class MediaSignalsLike(Protocol):
-    """What triage reads from the media capability for one report."""
-
-    known: int
-    new_version: int
-    new: int
-    viral: bool
-    victim_identified_known: bool
-    matched: bool
-
-
-MediaSignalSource = Callable[[Session, Collection[int]], dict[int, Any]]
 
 
 def _media_function(name: str) -> Any:
@@ -50,8 +36,11 @@ def content_cluster_source() -> ContentClusterSource | None:
     return call
 
 
+MediaSignalSource = Callable[[Session, Collection[int]], dict[int, Any]]
+
+
 def media_signal_source() -> MediaSignalSource | None:
-    """``veille.media.media_signals_by_report`` if it exists."""
+    """``veille.media.media_signals_by_report`` if it exists (known, new, viral per report)."""
     function = _media_function("media_signals_by_report")
     if function is None:
         return None

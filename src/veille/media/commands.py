@@ -110,7 +110,7 @@ def match_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """Match files or hashes against the hash lists, or re-match stored reports."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.media.index import build_known_index, save_known_index
     from veille.media.lists import ListFormatError
     from veille.media.matching import _index_folder, match_query, match_reports
@@ -197,7 +197,7 @@ def lists_import(
     ] = False,
 ) -> None:
     """Import (or re-import, idempotently) a hash list; nothing is written from a bad file."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.media.listformats import ListFormatError, parse_list
     from veille.media.lists import ListMetadata, import_list
     from veille.media.matching import match_reports
@@ -222,6 +222,7 @@ def lists_import(
             f"re-matched {result.media_items} media items: {result.clusters.known} known, "
             f"{result.clusters.new_version} new versions, {result.clusters.new} new"
         )
+        _rescore_reports_with_media(database)
 
 
 @lists_app.command("list")
@@ -229,7 +230,7 @@ def lists_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List the hash lists with their provenance and item counts."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.media.lists import list_lists
 
     with ready_database().session() as session:
@@ -262,7 +263,7 @@ def lists_export(
     ] = None,
 ) -> None:
     """Export a list, removals included (marked removed), for partners."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.media.listformats import ListFormatError, write_list
     from veille.media.lists import HashListNotFound, export_entries
 
@@ -298,7 +299,7 @@ def lists_remove(
     ] = False,
 ) -> None:
     """Tombstone items of a list (they stay in exports, marked removed)."""
-    from veille.cli import ready_database
+    from veille.core.database import ready_database
     from veille.media.listformats import HASH_FIELDS, ListFormatError, parse_list
     from veille.media.lists import HashListNotFound, remove_items
     from veille.media.matching import match_reports
@@ -325,6 +326,20 @@ def lists_remove(
     if count and not no_match:
         with step_progress() as on_step:
             match_reports(database, on_progress=on_step)
+        _rescore_reports_with_media(database)
+
+
+def _rescore_reports_with_media(database: Database) -> None:
+    """After a re-match of every report: queue their re-scoring (the flow's re-score step)."""
+    from sqlalchemy import select
+
+    from veille.flow import evidence_changed
+    from veille.store.models import MediaItem
+
+    with database.session() as session:
+        ids = list(session.scalars(select(MediaItem.report_id).distinct()))
+    evidence_changed(database, ids, "match")
+    console.print(f"{len(ids)} reports with media queued for re-scoring")
 
 
 def _check_query(query: str) -> None:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from veille.capabilities import capability_modules
+from veille.contract import load_models
 from veille.store.models import Base
 
-for _module in capability_modules("models"):
-    pass
+load_models()
 
 metadata = Base.metadata
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from veille.demo import DemoContext, DemoSection
+from veille.core.demo import DemoContext, DemoSection
 from veille.store.models import Report
 from veille.vocab import PlatformCategory
 

@@ -1,8 +1,8 @@
 """REST routes of triage and referral under ``/api/v1``.
 
 Mount with ``app.include_router(veille.triage.api.router(), prefix="/api/v1")``.
-Authentication and the database come from the same dependencies as the
-linking routes (:mod:`veille.linking.api`). Errors use the web app's shape:
+Authentication and the database come from the core's API dependencies
+(:mod:`veille.core.api`), as for every router. Errors use the one shape:
 ``{"detail": [{"field": ..., "reason": ...}]}``; a move the queue does not
 allow is a 409, a bad body or policy a 422, an unknown report a 404.
 """
@@ -11,25 +11,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import APIRouter, Body, HTTPException, Query
 from pydantic import ConfigDict, Field, model_validator
 
-from veille.intake.credentials import Scope
-from veille.intake.schema import NOT_A_BOOLEAN
-from veille.linking.api import (
-    CLUSTER_ID_PATTERN,
+from veille.core.api import (
+    AdminDep,
     DatabaseDep,
     ReaderDep,
+    StorableText,
     WriterDep,
     not_found,
-    viewer_with_scope,
+    problem,
+    problem_responses,
 )
+from veille.core.params import MAX_ID, QueryText, QueryTime, RecordId
+from veille.intake.schema import NOT_A_BOOLEAN
+from veille.linking.clusters import CLUSTER_ID_PATTERN
 from veille.safe_yaml import MAX_YAML_BYTES
-from veille.store.reports import Viewer
 from veille.triage.models import Outcome, QueueState
-from veille.web.api_models import StorableText, problem_responses
-from veille.web.params import MAX_ID, QueryText, QueryTime, RecordId
 
 
 class StateChange(StorableText):
@@ -77,32 +76,9 @@ class ReferralIn(StorableText):
         return self
 
 
-# Checking or changing the scoring policy is an administrator's act: it
-# decides which child is seen first. No agency key has this scope by default.
-ADMIN_SCOPE = Scope.ADMIN
-_header = APIKeyHeader(name="X-API-Key", auto_error=False)
-_bearer = HTTPBearer(auto_error=False)
-
-
-def api_admin(
-    request: Request,
-    key: Annotated[str | None, Security(_header)] = None,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-) -> Viewer:
-    """The caller of an administrative route (an API key with scope ``admin``)."""
-    return viewer_with_scope(request, key, bearer, ADMIN_SCOPE)
-
-
-AdminDep = Annotated[Viewer, Depends(api_admin)]
-
-
-def _problem(status: int, field: str, reason: str) -> HTTPException:
-    return HTTPException(status, detail=[{"field": field, "reason": reason}])
-
-
 def _agency_of(viewer: Any) -> int:
     if viewer.agency_id is None:
-        raise _problem(403, "X-API-Key", "this route acts for an agency")
+        raise problem(403, "X-API-Key", "this route acts for an agency")
     return int(viewer.agency_id)
 
 
@@ -160,13 +136,13 @@ def router() -> APIRouter:
         from veille.store.reports import ReportNotFound
         from veille.triage.explain import explain_report
 
-        problem = None
+        missing = None
         with database.session() as session:
             try:
                 return explain_report(session, viewer, report_id)
             except ReportNotFound as error:
-                problem = str(error)
-        raise not_found(problem)
+                missing = str(error)
+        raise not_found(missing)
 
     @routes.post(
         "/triage/reports/{report_id}/state",
@@ -200,7 +176,7 @@ def router() -> APIRouter:
                 }
             except QueueError as error:
                 field, _, reason = str(error).partition(": ")
-                failure = _problem(409, field, reason)
+                failure = problem(409, field, reason)
             except QueueItemNotFound as error:
                 failure = not_found(str(error))
         raise failure
@@ -240,6 +216,8 @@ def router() -> APIRouter:
         },
     )
     def check_policy(
+        # Checking the scoring policy is an administrator's act (scope ``admin``): it
+        # decides which child is seen first. No agency key has that scope by default.
         viewer: AdminDep,
         text: Annotated[str, Body(media_type="application/yaml", max_length=MAX_YAML_BYTES)],
     ) -> dict[str, Any]:
@@ -314,9 +292,9 @@ def router() -> APIRouter:
             # Well-formed requests that what is stored refuses: no such agency (as for
             # an unknown report, 404), or a referral the report's state rules out (409).
             except AgencyNotFound as error:
-                failure = _problem(404, "to_agency", str(error))
+                failure = problem(404, "to_agency", str(error))
             except ReferralError as error:
-                failure = _problem(409, "report_id", str(error))
+                failure = problem(409, "report_id", str(error))
             except (ReportNotFound, ClusterNotFound) as error:
                 failure = not_found(str(error))
         raise failure
@@ -344,13 +322,13 @@ def router() -> APIRouter:
     ) -> dict[str, Any]:
         from veille.triage.referral import acknowledge_referral
 
-        problem = None
+        missing = None
         with database.session() as session:
             try:
                 when = acknowledge_referral(session, viewer, referral_id)
                 return {"id": referral_id, "acknowledged_at": when}
             except LookupError as error:
-                problem = str(error)
-        raise not_found(problem)
+                missing = str(error)
+        raise not_found(missing)
 
     return routes

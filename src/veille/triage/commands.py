@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from veille.cli_options import read_as_viewer
-from veille.linking.cli_support import (
+from veille.core.cli_options import (
     AllOption,
     AsOption,
     JsonOption,
@@ -17,6 +16,7 @@ from veille.linking.cli_support import (
     agency_only,
     agency_viewer,
     minute,
+    read_as_viewer,
     ready,
     second,
 )

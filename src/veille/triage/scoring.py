@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
-from veille.linking.bulk import insert_rows
-from veille.linking.media_bridge import MediaSignalSource
+from veille.core.bulk import insert_rows
 from veille.store.db import Database
 from veille.store.models import Report
 from veille.store.types import utcnow
 from veille.triage.factors import CONTEXT_FACTORS, RULES
+from veille.triage.media_bridge import MediaSignalSource
 from veille.triage.models import QueueItem, QueueState, TriageScore
 from veille.triage.policy import BANDS, Policy, active_policy
 from veille.triage.signals import ReportSignals, gather_signals

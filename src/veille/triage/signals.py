@@ -22,8 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veille.linking.clusters import ClusterFacts, cluster_evidence
-from veille.linking.media_bridge import MediaSignalSource, media_signal_source
 from veille.store.models import Report, ReportFlagRow, ReportOffence
+from veille.triage.media_bridge import MediaSignalSource, media_signal_source
 
 
 @dataclass(frozen=True)

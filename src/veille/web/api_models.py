@@ -1,28 +1,28 @@
-"""The JSON documents of the REST API (pydantic), published in the OpenAPI spec."""
+"""The JSON documents of the REST API (pydantic), published in the OpenAPI spec.
+
+The error shape and :class:`StorableText` are the core's (:mod:`veille.core.api`).
+"""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    GetJsonSchemaHandler,
-    model_validator,
-)
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic import BaseModel, ConfigDict, Field
 
+# Re-exported for the web app's routes: the core holds the one error shape.
+from veille.core.api import API_ERRORS as API_ERRORS
+from veille.core.api import Problem as Problem
+from veille.core.api import ProblemList as ProblemList
+from veille.core.api import StorableText
+from veille.core.api import problem_responses as problem_responses
+from veille.core.params import IsoTime
 from veille.intake.schema import (
     NOT_BLANK_PATTERN,
     WHITE_SPACE,
     CountryCode,
     IdentifierIn,
     MediaIn,
-    add_storable_text_pattern,
     documented,
     e164_pattern,
 )
@@ -36,7 +36,6 @@ from veille.vocab import (
     ReporterKind,
     ReportFlag,
 )
-from veille.web.params import IsoTime
 
 # What the channels check after the model (veille.intake.channels), as the schema says it.
 NotBlank = Annotated[str, documented(pattern=NOT_BLANK_PATTERN)]
@@ -48,46 +47,6 @@ AccountName = Annotated[
         pattern=f"^(?:[{WHITE_SPACE}]*|{NOT_BLANK_PATTERN.replace('*[^', '*[^@', 1)[1:-1]})$"
     ),
 ]
-
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-
-
-def unstorable_text(value: Any, path: str = "") -> str | None:
-    """The path of the first string holding a NUL or a lone surrogate (neither can be stored)."""
-    if isinstance(value, str):
-        return path or "(value)" if _UNSTORABLE.search(value) else None
-    if isinstance(value, dict):
-        items: Any = value.items()
-    elif isinstance(value, list):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = unstorable_text(item, f"{path}.{key}" if path else str(key))
-        if found:
-            return found
-    return None
-
-
-class StorableText(BaseModel):
-    """Refuses text that no database can store, naming the field (and says so in its schema)."""
-
-    @classmethod
-    def __get_pydantic_json_schema__(
-        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
-    ) -> JsonSchemaValue:
-        # A hook rather than `json_schema_extra`, which a subclass's own config would replace.
-        schema = handler.resolve_ref_schema(handler(core_schema))
-        add_storable_text_pattern(schema)
-        return schema
-
-    @model_validator(mode="before")
-    @classmethod
-    def _storable(cls, data: Any) -> Any:
-        where = unstorable_text(data)
-        if where:
-            raise ValueError(f"{where}: contains a NUL character or an unpaired surrogate")
-        return data
 
 
 class ReportCreate(StorableText):
@@ -184,20 +143,6 @@ class BulkResult(BaseModel):
     report_ids: list[int]
 
 
-class Problem(BaseModel):
-    """One thing wrong with a request."""
-
-    field: str
-    reason: str
-    line: int | None = None
-
-
-class ProblemList(BaseModel):
-    """Why a request was refused."""
-
-    detail: list[Problem]
-
-
 class InAppReportIn(StorableText):
     """The few fields a child fills in a platform's report button."""
 
@@ -247,28 +192,3 @@ class SmsReceiptOut(Receipt):
 
     sender_country: str | None
     reply: str
-
-
-_PROBLEMS: dict[int, str] = {
-    400: "The body cannot be read (not JSON, not UTF-8).",
-    401: "No API key, or an unknown or revoked one.",
-    403: "The key lacks the scope this operation needs.",
-    404: "No such record, or none your agency may see.",
-    408: "The body did not arrive in time (VEILLE_BODY_CHUNK_TIMEOUT_S, "
-    "VEILLE_BODY_TOTAL_TIMEOUT_S).",
-    409: "The request conflicts with what is stored (an id already used for other content, "
-    "a move the queue does not allow).",
-    413: "The body is over its size limit (VEILLE_MAX_API_BODY_BYTES; VEILLE_MAX_JSON_BYTES "
-    "for bulk).",
-    422: "A field is wrong; each problem names it.",
-}
-
-
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for refusals, all answered as a :class:`ProblemList`."""
-    return {status: {"model": ProblemList, "description": _PROBLEMS[status]} for status in statuses}
-
-
-# What any /api/v1 operation may answer before or instead of its own work: the edge's
-# limits on the body (408, 413), the key (401, 403) and the request's validation (400, 422).
-API_ERRORS = problem_responses(400, 401, 403, 408, 413, 422)

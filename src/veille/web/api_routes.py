@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from veille.flow import reports_stored
 from veille.geo import CountryError, normalise_country
 from veille.intake.channels import (
     ChannelInputError,
@@ -122,6 +123,7 @@ def _store_records_now(
         for item in stored:
             if item.created and item.media_item_ids:
                 enqueue_media(session, item.report_id, [(m, None) for m in item.media_item_ids])
+    reports_stored(database, [item.report_id for item in stored if item.created])
     app_state(request).nudge_worker()
     return [(item.report_id, item.created) for item in stored]
 

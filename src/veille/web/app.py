@@ -3,7 +3,8 @@
 ``create_app()`` opens the configured database (or uses the one given),
 mounts the ESP API (``/ispws``), the REST API (``/api/v1``), the public
 hotline form, the in-app and SMS endpoints and the static files, and runs the
-media worker in a background thread while the app is served (on PostgreSQL,
+media worker in a background thread and a consumer of the job system
+(``veille.flow``'s steps) while the app is served (on PostgreSQL,
 with a pool of asynchronous connections for the ESP API's hot calls).
 """
 
@@ -21,12 +22,14 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from huey.consumer import Consumer
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import BaseRoute, Match
 from starlette.types import Receive, Scope, Send
 
 from veille import __version__
+from veille.flow import job_system
 from veille.intake.country import ip_country
 from veille.intake.esp.service import expire_reports
 from veille.intake.settings import IntakeSettings
@@ -57,6 +60,14 @@ def _housekeeping(state: AppState, stop: threading.Event, every_s: float = 60.0)
             import logging
 
             logging.getLogger(__name__).exception("expiring ESP reports failed")
+
+
+def _start_consumer(state: AppState) -> Consumer:
+    """The job system's consumer, in threads of this process (``VEILLE_JOBS_IN_SERVE``)."""
+    consumer = job_system(state.database).consumer(state.settings.jobs_threads, in_process=True)
+    consumer.shutdown_timeout = 10
+    consumer.start()
+    return consumer
 
 
 def _allowed_methods(app: FastAPI, scope: Scope) -> list[str]:
@@ -132,6 +143,7 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
         hasher: LowPriorityHasher | None = None
+        consumer: Consumer | None = None
         # The form's shared secrets, read (or created) before the first request; the IP
         # country database loaded now, not by the first request that needs it.
         await run_in_threadpool(form_guards.load)
@@ -168,11 +180,15 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
                     busy_match_every_s=state.settings.worker_busy_match_every_s,
                 )
                 state.worker.start(state.settings.worker_poll_s)
+            if state.settings.jobs_in_serve:
+                consumer = await run_in_threadpool(_start_consumer, state)
             cleaner = threading.Thread(target=_housekeeping, args=(state, stop), daemon=True)
             cleaner.start()
             yield
         finally:
             stop.set()
+            if consumer is not None:
+                await run_in_threadpool(consumer.stop, True)
             if state.worker is not None:
                 state.worker.stop()
             if hasher is not None:
@@ -191,6 +207,9 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
         redoc_url=None,
     )
     app.state.veille = state
+    from veille.web.auth import install_api_keys
+
+    install_api_keys(app)
     app.state.form_guards = form_guards
 
     @app.exception_handler(RequestValidationError)
@@ -227,10 +246,9 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
     app.include_router(public_routes.router)
     app.include_router(docs_routes.router)
     # Other capabilities' routes under the same API prefix and authentication.
-    from veille.linking.api import router as linking_router
-    from veille.triage.api import router as triage_router
+    from veille.contract import api_routers
 
-    for capability_router in (linking_router(), triage_router()):
+    for capability_router in api_routers():
         app.include_router(
             capability_router,
             prefix="/api/v1",

@@ -1,62 +1,30 @@
-"""API-key authentication for the REST API, with scopes checked per route."""
+"""API-key authentication of the web app: the intake capability's keys, checked per route.
+
+The dependencies themselves are the core's (:mod:`veille.core.api`), shared
+with every capability's router; this module gives them the key check.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, Security
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import FastAPI
 
-from veille.intake.credentials import Principal, check_api_key
-from veille.web.state import app_state
+from veille.core import api
+from veille.core.api import Principal
+from veille.intake.credentials import check_api_key
 
-_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="An agency API key (vk_...)."
-)
-_bearer = HTTPBearer(auto_error=False, description="The same key as a Bearer token.")
+
+def install_api_keys(app: FastAPI) -> None:
+    """Have every router of ``app`` (the capabilities' too) check the intake capability's keys."""
+    api.use_api_keys(app, check_api_key)
 
 
 def require_scope(scope: str) -> Callable[..., Principal]:
-    """A dependency that authenticates the key and checks it has ``scope``."""
-
-    def dependency(
-        request: Request,
-        key: Annotated[str | None, Security(_header)] = None,
-        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)] = None,
-    ) -> Principal:
-        if bearer is None and request.headers.get("Authorization") is not None:
-            # Not silently ignored (even beside a good X-API-Key): a client sending a
-            # malformed credential should learn so.
-            raise HTTPException(
-                401,
-                detail=[{"field": "Authorization", "reason": "expected Bearer and an API key"}],
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        secret = key or (bearer.credentials if bearer else None)
-        if not secret:
-            raise HTTPException(
-                401,
-                detail=[{"field": "X-API-Key", "reason": "an API key is required"}],
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        with app_state(request).database.session() as session:
-            principal = check_api_key(session, secret)
-        if principal is None:
-            raise HTTPException(
-                401,
-                detail=[{"field": "X-API-Key", "reason": "unknown or revoked API key"}],
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-        if scope not in principal.scopes:
-            raise HTTPException(
-                403, detail=[{"field": "X-API-Key", "reason": f"this key lacks the scope {scope}"}]
-            )
-        return principal
-
-    return dependency
+    """A dependency that authenticates an intake API key and checks it has ``scope``."""
+    return api.require_scope(scope, check_api_key)
 
 
 def principal_dependency(scope: str) -> object:
     """``Depends`` on :func:`require_scope` (for route signatures)."""
-    return Depends(require_scope(scope))
+    return api.principal_dependency(scope, check_api_key)

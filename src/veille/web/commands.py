@@ -23,8 +23,8 @@ def register(app: typer.Typer) -> None:
         """Serve the ESP API (/ispws), the REST API (/api/v1, docs at /docs) and the hotline form."""
         import uvicorn
 
-        from veille.cli import ready_database
         from veille.config import get_settings
+        from veille.core.database import ready_database
 
         database = ready_database()
         if workers > 1 and database.dialect == "sqlite":

@@ -37,6 +37,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from veille.flow import reports_stored
 from veille.intake.credentials import Principal, cached_esp_login
 from veille.intake.esp import service
 from veille.intake.esp.codes import ResponseCode
@@ -361,6 +362,8 @@ async def finish(request: Request) -> Response:
         )
     except (EspError, BodyTooLarge, BadBody) as error:
         return Refusal.of(error).report_done(report_id)
+    # After the commit, one row at most in the job queue: the report's way to its triage queue.
+    await run_in_threadpool(reports_stored, state.database, [done.report_id])
     state.nudge_worker()
     return report_done_response(
         ResponseCode.SUCCESS, "Success", report_id=done.esp_report_id, file_ids=done.file_ids

@@ -1,4 +1,4 @@
-"""Fast bulk inserts for linking and triage tables on both engines.
+"""Fast bulk inserts on both engines, for any capability's tables.
 
 An ``executemany`` of single-row INSERTs costs a round trip per row on
 PostgreSQL, and a multi-row ``INSERT ... VALUES`` costs as much again in
