@@ -113,21 +113,17 @@ def migrated_database(
     database.dispose()
 
 
-_TABLES: dict[str, list[str]] = {}
-
-
 def empty_all_tables(database: Database) -> None:
-    """Delete every row of every Veille table and restart id sequences.
+    """Delete every row of every table (the job system's too) and restart id sequences.
 
     Plain DELETEs with foreign-key triggers off: on tables that hold a few
-    rows this is far cheaper than TRUNCATE, which rewrites every table.
+    rows this is far cheaper than TRUNCATE, which rewrites every table. The
+    tables are listed each time: the job system creates its own on first use,
+    and a sequence restarted under rows left in its table collides later.
     """
-    key = str(database.engine.url)
-    if key not in _TABLES:
-        _TABLES[key] = [
-            name for name in inspect(database.engine).get_table_names() if name != "alembic_version"
-        ]
-    tables = _TABLES[key]
+    tables = [
+        name for name in inspect(database.engine).get_table_names() if name != "alembic_version"
+    ]
     with database.engine.begin() as connection:
         if database.dialect == "postgresql":
             connection.execute(text("SET LOCAL session_replication_role = replica"))

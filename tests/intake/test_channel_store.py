@@ -22,12 +22,13 @@ from veille.intake.channels import (
 )
 from veille.intake.esp import service
 from veille.intake.esp.codes import ResponseCode
+from veille.intake.media_jobs import media_state
 from veille.intake.models import EspReport, ReportMediaState
 from veille.intake.schema import MediaIn, ReportIn
 from veille.intake.settings import IntakeSettings
 from veille.intake.store import IdempotencyConflict, Incoming, store_reports
 from veille.intake.uploads import SpoolWriter, UploadTooLarge
-from veille.intake.worker import MediaWorker, media_state
+from veille.intake.worker import MediaWorker
 from veille.store.agencies import AgencySpec, add_agency
 from veille.store.db import Database
 from veille.store.models import Report

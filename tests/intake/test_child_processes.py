@@ -14,7 +14,7 @@ import pytest
 PARENT = """
 import multiprocessing.resource_tracker as tracker, os, sys, time
 from pathlib import Path
-from veille.intake.worker import LowPriorityHasher
+from veille.intake.hashing_process import LowPriorityHasher
 
 hasher = LowPriorityHasher(Path(sys.argv[1]))
 child = hasher._pool.submit(os.getpid).result()

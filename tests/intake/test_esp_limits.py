@@ -9,9 +9,10 @@ import pytest
 
 from tests.web.esp_client import MINIMAL_REPORT
 from veille.intake.esp.codes import ResponseCode
+from veille.intake.esp.errors import EspError, parse_report_id
 from veille.intake.esp.mapping import MAX_IDENTIFIERS, map_report
 from veille.intake.esp.parse import EspXmlError, parse_document
-from veille.intake.esp.service import EspError, _record, parse_report_id
+from veille.intake.esp.record import submission_record as _record
 from veille.intake.schema import ReportIn
 from veille.store.types import utcnow
 
@@ -30,13 +31,14 @@ def _map(body: bytes) -> dict[str, object]:
     return map_report(parse_document(body, "report")).fields
 
 
-def _best_time_s(body: bytes, runs: int = 3) -> float:
+def _best_cpu_s(body: bytes, runs: int = 5) -> float:
+    # CPU time of this process, not wall time: other work on the machine does not count.
     best = float("inf")
     for _ in range(runs):
-        started = time.perf_counter()
+        started = time.process_time()
         with contextlib.suppress(EspXmlError):
             _map(body)
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.process_time() - started)
     return best
 
 
@@ -45,16 +47,17 @@ def test_the_limit_is_that_of_a_stored_report() -> None:
     assert limit == MAX_IDENTIFIERS
 
 
-def test_twenty_thousand_identifiers_are_refused_at_the_1001st_quickly() -> None:
-    """They took minutes when each was compared with all before it; about 60 ms now."""
+def test_twenty_thousand_identifiers_are_refused_at_the_1001st() -> None:
+    """They took minutes when each was compared with all before it; about 60 ms now.
+
+    The time is measured (docs/security.md), not asserted here; that the work
+    stays linear is asserted below.
+    """
     body = _report_with_urls(20_000)
-    started = time.perf_counter()
     with pytest.raises(EspXmlError) as refused:
         _map(body)
-    elapsed_s = time.perf_counter() - started
     assert refused.value.path == "report/personOrUserReported/profileUrl[1001]"
     assert "more than 1000 identifiers" in refused.value.reason
-    assert elapsed_s < 1.0  # measured about 0.06 s; generous for slow CI machines
 
 
 def test_repeated_identifiers_are_kept_once_and_do_not_count_against_the_limit() -> None:
@@ -64,8 +67,8 @@ def test_repeated_identifiers_are_kept_once_and_do_not_count_against_the_limit()
 
 def test_identifier_work_grows_linearly() -> None:
     """Four times the distinct identifiers cost about four times as much, not sixteen."""
-    small = _best_time_s(_report_with_urls(250))
-    large = _best_time_s(_report_with_urls(1000))
+    small = _best_cpu_s(_report_with_urls(250))
+    large = _best_cpu_s(_report_with_urls(1000))
     assert large / small < 8, (small, large)
 
 

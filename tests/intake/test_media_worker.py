@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from veille.intake.worker import LowPriorityHasher, MediaWorker, hash_in_thread
+from veille.intake.hashing_process import LowPriorityHasher
+from veille.intake.media_hashing import hash_in_thread
+from veille.intake.worker import MediaWorker
 from veille.store.db import Database
 
 

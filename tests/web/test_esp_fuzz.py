@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from tests.web.conftest import Tenants
 from tests.web.esp_client import GOLDEN, MINIMAL_REPORT
 from veille.intake.esp.codes import ResponseCode
-from veille.intake.esp.service import EspError, _opened_values
+from veille.intake.esp.errors import EspError
+from veille.intake.esp.lifecycle import opened_values as _opened_values
 from veille.intake.settings import IntakeSettings
 
 ENDPOINTS = ("/ispws/submit", "/ispws/fileinfo", "/ispws/finish", "/ispws/retract", "/ispws/upload")

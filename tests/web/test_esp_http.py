@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 
 from tests.web.conftest import Tenants, basic
 from tests.web.esp_client import GOLDEN, MINIMAL_REPORT, answer, file_details, procedural_jpeg
-from veille.intake.esp.service import expire_reports
+from veille.intake.esp.lifecycle import expire_reports
 from veille.intake.models import EspFile, EspReport, MediaDetail, ReportMediaState
 from veille.intake.settings import IntakeSettings
 from veille.store.db import Database

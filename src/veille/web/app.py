@@ -31,14 +31,11 @@ from starlette.types import Receive, Scope, Send
 from veille import __version__
 from veille.flow import job_system
 from veille.intake.country import ip_country
-from veille.intake.esp.service import expire_reports
+from veille.intake.esp.lifecycle import expire_reports
+from veille.intake.hashing_process import LowPriorityHasher
+from veille.intake.media_hashing import hash_in_thread, warm_up_hashing
 from veille.intake.settings import IntakeSettings
-from veille.intake.worker import (
-    LowPriorityHasher,
-    MediaWorker,
-    hash_in_thread,
-    warm_up_hashing,
-)
+from veille.intake.worker import MediaWorker
 from veille.store.db import Database, create_veille_engine
 from veille.store.raw import AsyncPgPool
 from veille.web import esp_routes

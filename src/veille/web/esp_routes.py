@@ -41,7 +41,7 @@ from veille.flow import reports_stored
 from veille.intake.credentials import Principal, cached_esp_login
 from veille.intake.esp import service
 from veille.intake.esp.codes import ResponseCode
-from veille.intake.esp.service import EspError
+from veille.intake.esp.errors import EspError
 from veille.intake.esp.spec import xsd_text
 from veille.intake.uploads import remove_quietly
 from veille.store.raw import Plan
