@@ -256,54 +256,6 @@ def _print_import_summary(summary: ImportSummary, processed: PipelineSummary | N
         )
 
 
-def report_summary(report: Any) -> dict[str, Any]:
-    """The fields of a report shown in lists."""
-    return {
-        "id": report.id,
-        "received_at": report.received_at,
-        "country": report.derived_country,
-        "channel": report.channel,
-        "platform_category": report.platform_category,
-        "offences": [row.offence_type for row in report.offences],
-        "marking": report.marking,
-        "owner": report.owner.name,
-    }
-
-
-def report_detail(report: Any) -> dict[str, Any]:
-    """Every stored field of one report."""
-    return {
-        **report_summary(report),
-        "source": report.source,
-        "external_id": report.external_id,
-        "reporter_kind": report.reporter_kind,
-        "incident_at": report.incident_at,
-        "stated_country": report.stated_country,
-        "derived_country": report.derived_country,
-        "country_reason": report.country_reason,
-        "platform": report.platform,
-        "flags": [row.flag for row in report.flags],
-        "summary": report.summary,
-        "identifiers": [
-            {"kind": i.kind, "value": i.value, "platform": i.platform or None}
-            for i in report.identifiers
-        ],
-        "media": [
-            {
-                "file_name": m.file_name,
-                "size_bytes": m.size_bytes,
-                "media_type": m.media_type,
-                "md5": m.md5,
-                "sha1": m.sha1,
-                "sha256": m.sha256,
-                "pdq": m.pdq,
-                "pdq_quality": m.pdq_quality,
-            }
-            for m in report.media
-        ],
-    }
-
-
 @reports_app.command("list")
 def reports_list(
     as_agency: AsOption = None,
@@ -329,7 +281,7 @@ def reports_list(
     """List the reports you may see, newest first, with filters."""
     from veille.geo import CountryError, normalise_country
     from veille.store.agencies import AgencyNotFound, find_agency
-    from veille.store.reports import ReportFilter, list_reports
+    from veille.store.reports import ReportFilter, ReportList, list_reports, report_summary
 
     database = ready_database()
     with database.session() as session:
@@ -348,10 +300,12 @@ def reports_list(
             owner_agency_id=owner_id,
         )
         rows, total = list_reports(session, viewer, criteria, limit=limit, offset=offset)
-        shown = [report_summary(report) for report in rows]
+        page = ReportList(total=total, reports=[report_summary(report) for report in rows])
     if as_json:
-        print_json({"total": total, "reports": shown})
+        # The API's JSON, to the character (times end in Z).
+        print(page.model_dump_json(indent=2))
     else:
+        shown = [report.model_dump() for report in page.reports]
         print_table(f"{len(shown)} of {total} reports", shown, list(shown[0]) if shown else ["id"])
 
 
@@ -362,19 +316,28 @@ def reports_show(
     all_agencies: AllOption = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Show one report (the read is written to the audit log)."""
-    from veille.store.reports import ReportNotFound, get_report
+    """Show one report and the state of its media (the read is written to the audit log)."""
+    from sqlalchemy.orm import Session
 
-    detail = read_as_viewer(
-        ready_database(),
-        as_agency,
-        all_agencies,
-        lambda session, viewer: report_detail(get_report(session, viewer, report_id)),
+    from veille.intake.worker import media_state
+    from veille.store.reports import (
         ReportNotFound,
+        ReportOut,
+        Viewer,
+        get_report,
+        report_detail,
     )
+
+    def read(session: Session, viewer: Viewer) -> ReportOut:
+        report = get_report(session, viewer, report_id)
+        return report_detail(report, media_state(session, report.id))
+
+    shown = read_as_viewer(ready_database(), as_agency, all_agencies, read, ReportNotFound)
     if as_json:
-        print_json(detail)
+        # The API's JSON, to the character (times end in Z).
+        print(shown.model_dump_json(indent=2))
         return
+    detail = shown.model_dump()
     for key, value in detail.items():
         if key in ("identifiers", "media"):
             continue

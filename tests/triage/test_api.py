@@ -145,3 +145,43 @@ def test_routes_need_an_api_key_without_an_override(database: Database) -> None:
     app.include_router(triage_api.router(), prefix="/api/v1")
     response = TestClient(app).get("/api/v1/triage/queue")
     assert response.status_code == 401
+
+
+def test_every_linking_and_triage_route_documents_its_answer(database: Database) -> None:
+    app = _app(database, {})
+    paths = app.openapi()["paths"]
+    assert len([op for methods in paths.values() for op in methods]) == 14
+    for path, methods in paths.items():
+        for method, operation in methods.items():
+            ok = operation["responses"].get("201") or operation["responses"]["200"]
+            schema = ok["content"]["application/json"]["schema"]
+            described = schema.get("$ref") or schema.get("items", {}).get("$ref")
+            assert described, f"{method.upper()} {path} answers an undescribed document"
+
+
+def test_answers_keep_their_shape_under_the_models(
+    scenario: tuple[TestClient, dict[str, int]],
+) -> None:
+    client, ids = scenario
+    client.post("/api/v1/link", headers=FR)
+    policy = client.get("/api/v1/triage/policy", headers=FR).json()
+    # Only the parameters a factor's policy sets are listed (no nulls for the others).
+    assert set(policy["factors"]["ongoing_access"]) == {"weight", "meaning"}
+    valid = client.post(
+        "/api/v1/triage/policy/check",
+        content="version: x\nfactors: {}\nbands: {}\n",
+        headers={**FR, "Content-Type": "application/yaml"},
+    ).json()
+    assert "version" not in valid
+    client.post("/api/v1/referrals", json={"report_id": ids["x"]}, headers=FR)
+    (listed,) = client.get("/api/v1/referrals", headers=DE).json()
+    assert (listed["from"], listed["to"], listed["report_visible"]) == (
+        "Police FR",
+        "Police DE",
+        True,
+    )
+    explained = client.get(f"/api/v1/triage/reports/{ids['x']}", headers=FR).json()
+    assert set(explained["cluster"]) == {"cluster_id", "size", "agencies", "countries"}
+    assert [r["to"] for r in explained["referrals"]] == ["Police DE"]
+    run = client.post("/api/v1/link", headers=FR).json()
+    assert set(run["scoring"]) >= {"considered", "by_band", "policy_version"}

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.web.conftest import Tenants
+from veille.store.audit import events_for
 from veille.store.db import Database
-from veille.store.models import AuditEvent, Identifier
+from veille.store.models import AuditEvent, Identifier, Report
 
 REPORT = {
     "platform_category": "messaging",
@@ -249,3 +252,41 @@ def test_openapi_and_docs_page(client: TestClient) -> None:
         and "POST /api/v1/reports" in page.text
         and "<script" not in page.text
     )
+
+
+def _receipts(database: Database, report_id: int) -> list[tuple[str, int | None]]:
+    with database.session() as session:
+        return [
+            (event.action, event.agency_id)
+            for event in events_for(session, "report", report_id)
+            if event.action.startswith("report.receive.")
+        ]
+
+
+def test_rest_reports_are_audited_as_received_like_every_channel(
+    client: TestClient, tenants: Tenants, database: Database
+) -> None:
+    one = client.post("/api/v1/reports", json=REPORT, headers=key(tenants.write_key)).json()
+    assert _receipts(database, one["id"]) == [("report.receive.rest_api", tenants.esp_id)]
+    lines = [json.dumps({**REPORT, "external_id": f"bulk-audit-{n}"}) for n in range(3)]
+    bulk = client.post(
+        "/api/v1/reports/bulk",
+        content="\n".join(lines),
+        headers={**key(tenants.write_key), "Content-Type": "application/x-ndjson"},
+    ).json()
+    for report_id in bulk["report_ids"]:
+        assert _receipts(database, report_id) == [("report.receive.rest_api", tenants.esp_id)]
+
+
+def test_a_report_whose_audit_event_fails_is_not_stored(
+    web_app: FastAPI, tenants: Tenants, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*_: object, **__: object) -> None:
+        raise RuntimeError("audit log unavailable")
+
+    monkeypatch.setattr("veille.web.api_routes.record_event", refuse)
+    with TestClient(web_app, raise_server_exceptions=False) as failing:
+        answer = failing.post("/api/v1/reports", json=REPORT, headers=key(tenants.write_key))
+    assert answer.status_code == 500
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(Report)) == 0

@@ -15,6 +15,13 @@ from fastapi import APIRouter, Path, Query
 
 from veille.core.api import DatabaseDep, ReaderDep, WriterDep, not_found, problem_responses
 from veille.core.params import MAX_ID, RecordId
+from veille.linking.api_models import (
+    AlertAcknowledged,
+    AlertOut,
+    ClusterDetail,
+    ClusterList,
+    LinkRun,
+)
 from veille.linking.clusters import CLUSTER_ID_PATTERN
 
 ClusterIdPath = Annotated[
@@ -29,7 +36,11 @@ def router() -> APIRouter:
     """The linking routes (clusters, alerts, linking run)."""
     routes = APIRouter(tags=["linking"])
 
-    @routes.get("/clusters", summary="Case clusters with a report you may see, largest first")
+    @routes.get(
+        "/clusters",
+        response_model=ClusterList,
+        summary="Case clusters with a report you may see, largest first",
+    )
     def get_clusters(
         database: DatabaseDep,
         viewer: ReaderDep,
@@ -47,6 +58,7 @@ def router() -> APIRouter:
 
     @routes.get(
         "/clusters/{cluster_id}",
+        response_model=ClusterDetail,
         summary="One case cluster: visible reports and evidence",
         responses=problem_responses(404),
     )
@@ -63,7 +75,11 @@ def router() -> APIRouter:
                 problem = str(error)
         raise not_found(problem)
 
-    @routes.get("/deconfliction-alerts", summary="Other agencies holding reports of your clusters")
+    @routes.get(
+        "/deconfliction-alerts",
+        response_model=list[AlertOut],
+        summary="Other agencies holding reports of your clusters",
+    )
     def get_alerts(
         database: DatabaseDep, viewer: ReaderDep, include_acknowledged: bool = False
     ) -> list[dict[str, Any]]:
@@ -90,6 +106,7 @@ def router() -> APIRouter:
 
     @routes.post(
         "/deconfliction-alerts/{alert_id}/ack",
+        response_model=AlertAcknowledged,
         summary="Acknowledge an alert",
         responses=problem_responses(404),
     )
@@ -106,7 +123,11 @@ def router() -> APIRouter:
             raise not_found(problem)
         return {"id": alert_id, "acknowledged": True}
 
-    @routes.post("/link", summary="Link new reports and re-score the reports whose cluster changed")
+    @routes.post(
+        "/link",
+        response_model=LinkRun,
+        summary="Link new reports and re-score the reports whose cluster changed",
+    )
     def run_linking(database: DatabaseDep, viewer: WriterDep) -> dict[str, Any]:
         from veille.linking.engine import link_reports
         from veille.linking.flow import rescore_now

@@ -1,7 +1,11 @@
-"""Reading reports on behalf of an agency: list, show, share.
+"""Reading reports on behalf of an agency: list, show, share; and their one JSON shape.
 
-Every function here applies :func:`report_visible_to` for the viewing agency
-and writes to the audit log.
+Every reading function here applies :func:`report_visible_to` for the viewing
+agency and writes to the audit log. :func:`report_summary` and
+:func:`report_detail` give the one JSON shape of a report
+(:class:`ReportSummaryOut`, :class:`ReportOut`), which the CLI
+(``veille reports list/show --json``) and the REST API (``GET /api/v1/reports``,
+``GET /api/v1/reports/{id}``) both print.
 """
 
 from __future__ import annotations
@@ -11,13 +15,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, Select, exists, func, insert, select
 from sqlalchemy.orm import Session
 
 from veille.store.audit import record_event
 from veille.store.models import Report, ReportOffence, ReportShare
 from veille.store.visibility import report_visible_to
-from veille.vocab import Marking, OffenceType, PlatformCategory
+from veille.vocab import (
+    Channel,
+    CountryReason,
+    IdentifierKind,
+    Marking,
+    OffenceType,
+    PlatformCategory,
+    ReporterKind,
+    ReportFlag,
+)
 
 
 class ReportNotFound(LookupError):
@@ -145,4 +159,120 @@ def share_report(session: Session, viewer: Viewer, report_id: int, agency_id: in
         object_type="report",
         object_id=report_id,
         detail=f"shared with agency {agency_id}",
+    )
+
+
+class IdentifierOut(BaseModel):
+    """A normalised identifier of a report."""
+
+    kind: IdentifierKind
+    value: str
+    platform: str | None
+
+
+class MediaOut(BaseModel):
+    """A media item of a report, by its hashes."""
+
+    file_name: str | None
+    size_bytes: int | None
+    media_type: str | None
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    pdq: str | None
+    pdq_quality: int | None
+
+
+class ReportSummaryOut(BaseModel):
+    """A report as listed."""
+
+    id: int
+    received_at: datetime
+    channel: Channel
+    derived_country: str | None
+    platform_category: PlatformCategory
+    offence_types: list[OffenceType]
+    marking: Marking
+    owner_agency: str
+
+
+class ReportOut(ReportSummaryOut):
+    """Every field of one report, with the state of its media."""
+
+    external_id: str
+    source: str
+    reporter_kind: ReporterKind
+    incident_at: datetime | None
+    stated_country: str | None
+    country_reason: CountryReason
+    platform: str | None
+    flags: list[ReportFlag]
+    summary: str | None
+    identifiers: list[IdentifierOut]
+    media: list[MediaOut]
+    media_state: str = Field(description="none, pending (hashing/matching) or matched.")
+
+
+class ReportList(BaseModel):
+    """One page of reports and the total that match."""
+
+    total: int
+    reports: list[ReportSummaryOut]
+
+
+def _summary_fields(report: Report) -> dict[str, Any]:
+    return {
+        "id": report.id,
+        "received_at": report.received_at,
+        "channel": report.channel,
+        "derived_country": report.derived_country,
+        "platform_category": report.platform_category,
+        "offence_types": [row.offence_type for row in report.offences],
+        "marking": report.marking,
+        "owner_agency": report.owner.name,
+    }
+
+
+def report_summary(report: Report) -> ReportSummaryOut:
+    """A report as lists show it."""
+    return ReportSummaryOut.model_validate(_summary_fields(report))
+
+
+def report_detail(report: Report, media_state: str) -> ReportOut:
+    """Every stored field of one report and the state of its media.
+
+    ``media_state`` is the intake capability's word for where the report's
+    media stand (``none``, ``pending`` or ``matched``), which the caller looks up.
+    """
+    return ReportOut.model_validate(
+        {
+            **_summary_fields(report),
+            "external_id": report.external_id,
+            "source": report.source,
+            "reporter_kind": report.reporter_kind,
+            "incident_at": report.incident_at,
+            "stated_country": report.stated_country,
+            "country_reason": report.country_reason,
+            "platform": report.platform,
+            "flags": [row.flag for row in report.flags],
+            "summary": report.summary,
+            "identifiers": [
+                {"kind": i.kind, "value": i.value, "platform": i.platform or None}
+                for i in report.identifiers
+            ],
+            "media": [
+                {
+                    "file_name": m.file_name,
+                    "size_bytes": m.size_bytes,
+                    "media_type": m.media_type,
+                    "md5": m.md5,
+                    "sha1": m.sha1,
+                    "sha256": m.sha256,
+                    "pdq": m.pdq,
+                    "pdq_quality": m.pdq_quality,
+                }
+                for m in report.media
+            ],
+            "media_state": media_state,
+        }
     )

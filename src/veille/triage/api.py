@@ -28,6 +28,17 @@ from veille.core.params import MAX_ID, QueryText, QueryTime, RecordId
 from veille.intake.schema import NOT_A_BOOLEAN
 from veille.linking.clusters import CLUSTER_ID_PATTERN
 from veille.safe_yaml import MAX_YAML_BYTES
+from veille.triage.api_models import (
+    CapacityOut,
+    Explanation,
+    PolicyOut,
+    PolicyVerdict,
+    QueueOut,
+    ReferralAcknowledged,
+    ReferralListed,
+    ReferralsMade,
+    StateChanged,
+)
 from veille.triage.models import Outcome, QueueState
 
 
@@ -86,7 +97,11 @@ def router() -> APIRouter:
     """The triage and referral routes."""
     routes = APIRouter(tags=["triage"])
 
-    @routes.get("/triage/queue", summary="Your agency's work queue, most urgent first")
+    @routes.get(
+        "/triage/queue",
+        response_model=QueueOut,
+        summary="Your agency's work queue, most urgent first",
+    )
     def get_queue(
         database: DatabaseDep,
         viewer: ReaderDep,
@@ -129,6 +144,7 @@ def router() -> APIRouter:
 
     @routes.get(
         "/triage/reports/{report_id}",
+        response_model=Explanation,
         summary="A report's score, band, due time and reasons",
         responses=problem_responses(404),
     )
@@ -146,6 +162,7 @@ def router() -> APIRouter:
 
     @routes.post(
         "/triage/reports/{report_id}/state",
+        response_model=StateChanged,
         summary="Assign, start, close or reopen",
         responses=problem_responses(404, 409),
     )
@@ -181,7 +198,13 @@ def router() -> APIRouter:
                 failure = not_found(str(error))
         raise failure
 
-    @routes.get("/triage/policy", summary="The active scoring policy")
+    @routes.get(
+        "/triage/policy",
+        response_model=PolicyOut,
+        # A factor lists only the scaling parameters its policy sets.
+        response_model_exclude_unset=True,
+        summary="The active scoring policy",
+    )
     def get_policy(database: DatabaseDep, viewer: ReaderDep) -> dict[str, Any]:
         from veille.triage.policy import active_policy, describe_policy
 
@@ -190,6 +213,9 @@ def router() -> APIRouter:
 
     @routes.post(
         "/triage/policy/check",
+        response_model=PolicyVerdict,
+        # An invalid policy has no version: the key is left out, as before.
+        response_model_exclude_unset=True,
         summary="Validate a policy (YAML text in the body)",
         # The body is a YAML document, described by the value it holds: any value is
         # checked and answered with a verdict (200, "valid": false for a non-policy).
@@ -229,7 +255,11 @@ def router() -> APIRouter:
             return {"valid": False, "errors": error.messages}
         return {"valid": True, "version": policy.version, "errors": []}
 
-    @routes.put("/triage/capacity", summary="Set your unit's capacity (reports per day)")
+    @routes.put(
+        "/triage/capacity",
+        response_model=CapacityOut,
+        summary="Set your unit's capacity (reports per day)",
+    )
     def put_capacity(body: CapacityIn, database: DatabaseDep, viewer: WriterDep) -> dict[str, Any]:
         from veille.triage.queue import set_capacity
 
@@ -241,6 +271,7 @@ def router() -> APIRouter:
     @routes.post(
         "/referrals",
         status_code=201,
+        response_model=ReferralsMade,
         summary="Refer a report or a case cluster",
         responses=problem_responses(404, 409),
     )
@@ -299,7 +330,11 @@ def router() -> APIRouter:
                 failure = not_found(str(error))
         raise failure
 
-    @routes.get("/referrals", summary="Referrals your agency made or received")
+    @routes.get(
+        "/referrals",
+        response_model=list[ReferralListed],
+        summary="Referrals your agency made or received",
+    )
     def get_referrals(
         database: DatabaseDep,
         viewer: ReaderDep,
@@ -314,6 +349,7 @@ def router() -> APIRouter:
 
     @routes.post(
         "/referrals/{referral_id}/ack",
+        response_model=ReferralAcknowledged,
         summary="Acknowledge a referral made to you",
         responses=problem_responses(404),
     )

@@ -5,12 +5,12 @@ The error shape and :class:`StorableText` are the core's (:mod:`veille.core.api`
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-# Re-exported for the web app's routes: the core holds the one error shape.
+# Re-exported for the web app's routes: the core holds the one error shape, and the store
+# the one shape of a report (which `veille reports ... --json` prints too).
 from veille.core.api import API_ERRORS as API_ERRORS
 from veille.core.api import Problem as Problem
 from veille.core.api import ProblemList as ProblemList
@@ -26,10 +26,12 @@ from veille.intake.schema import (
     documented,
     e164_pattern,
 )
+from veille.store.reports import IdentifierOut as IdentifierOut
+from veille.store.reports import MediaOut as MediaOut
+from veille.store.reports import ReportList as ReportList
+from veille.store.reports import ReportOut as ReportOut
+from veille.store.reports import ReportSummaryOut as ReportSummaryOut
 from veille.vocab import (
-    Channel,
-    CountryReason,
-    IdentifierKind,
     Marking,
     OffenceType,
     PlatformCategory,
@@ -75,64 +77,6 @@ class ReportCreate(StorableText):
     marking: Marking = Marking.AMBER
     identifiers: list[IdentifierIn] = Field(default_factory=list, max_length=1000)
     media: list[MediaIn] = Field(default_factory=list, max_length=1000)
-
-
-class IdentifierOut(BaseModel):
-    """A normalised identifier of a report."""
-
-    kind: IdentifierKind
-    value: str
-    platform: str | None
-
-
-class MediaOut(BaseModel):
-    """A media item of a report, by its hashes."""
-
-    file_name: str | None
-    size_bytes: int | None
-    media_type: str | None
-    md5: str | None
-    sha1: str | None
-    sha256: str | None
-    pdq: str | None
-    pdq_quality: int | None
-
-
-class ReportSummaryOut(BaseModel):
-    """A report as listed."""
-
-    id: int
-    received_at: datetime
-    channel: Channel
-    derived_country: str | None
-    platform_category: PlatformCategory
-    offence_types: list[OffenceType]
-    marking: Marking
-    owner_agency: str
-
-
-class ReportOut(ReportSummaryOut):
-    """Every field of one report, with the state of its media."""
-
-    external_id: str
-    source: str
-    reporter_kind: ReporterKind
-    incident_at: datetime | None
-    stated_country: str | None
-    country_reason: CountryReason
-    platform: str | None
-    flags: list[ReportFlag]
-    summary: str | None
-    identifiers: list[IdentifierOut]
-    media: list[MediaOut]
-    media_state: str = Field(description="none, pending (hashing/matching) or matched.")
-
-
-class ReportList(BaseModel):
-    """One page of reports and the total that match."""
-
-    total: int
-    reports: list[ReportSummaryOut]
 
 
 class BulkResult(BaseModel):

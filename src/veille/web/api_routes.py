@@ -29,8 +29,17 @@ from veille.intake.readers import JsonLineError, load_json_line
 from veille.intake.schema import CountryCode, ReportIn
 from veille.intake.store import IdempotencyConflict, Incoming, store_reports, write_lock
 from veille.intake.worker import enqueue_media, media_state
-from veille.store.models import Agency, Report
-from veille.store.reports import ReportFilter, ReportNotFound, Viewer, get_report, list_reports
+from veille.store.audit import record_event
+from veille.store.models import Agency
+from veille.store.reports import (
+    ReportFilter,
+    ReportNotFound,
+    Viewer,
+    get_report,
+    list_reports,
+    report_detail,
+    report_summary,
+)
 from veille.store.types import MAX_ID, utcnow
 from veille.vocab import AgencyKind, Channel, OffenceType, PlatformCategory, ReporterKind
 from veille.web.api_models import (
@@ -41,7 +50,6 @@ from veille.web.api_models import (
     ReportCreate,
     ReportList,
     ReportOut,
-    ReportSummaryOut,
     SmsIn,
     SmsReceiptOut,
     problem_responses,
@@ -123,6 +131,16 @@ def _store_records_now(
         for item in stored:
             if item.created and item.media_item_ids:
                 enqueue_media(session, item.report_id, [(m, None) for m in item.media_item_ids])
+            # As every channel does (intake.channels, the ESP API): one event per report
+            # received, a replay included, committed with the report or not at all.
+            record_event(
+                session,
+                actor=principal.actor,
+                agency_id=principal.agency_id,
+                action=f"report.receive.{Channel.REST_API.value}",
+                object_type="report",
+                object_id=item.report_id,
+            )
     reports_stored(database, [item.report_id for item in stored if item.created])
     app_state(request).nudge_worker()
     return [(item.report_id, item.created) for item in stored]
@@ -148,58 +166,12 @@ def _detail(request: Request, principal: Principal, report_id: int) -> ReportOut
     with app_state(request).database.session() as session:
         try:
             report = get_report(session, viewer, report_id)
-            result = _report_out(report, media_state(session, report.id))
+            result = report_detail(report, media_state(session, report.id))
         except ReportNotFound as error:
             missing = str(error)
     if missing is not None:
         raise _problem(404, "report_id", missing)
     return result
-
-
-def _summary_out(report: Report) -> dict[str, Any]:
-    return {
-        "id": report.id,
-        "received_at": report.received_at,
-        "channel": report.channel,
-        "derived_country": report.derived_country,
-        "platform_category": report.platform_category,
-        "offence_types": [row.offence_type for row in report.offences],
-        "marking": report.marking,
-        "owner_agency": report.owner.name,
-    }
-
-
-def _report_out(report: Report, state: str) -> ReportOut:
-    return ReportOut(
-        **_summary_out(report),
-        external_id=report.external_id,
-        source=report.source,
-        reporter_kind=report.reporter_kind,
-        incident_at=report.incident_at,
-        stated_country=report.stated_country,
-        country_reason=report.country_reason,
-        platform=report.platform,
-        flags=[row.flag for row in report.flags],
-        summary=report.summary,
-        identifiers=[
-            {"kind": i.kind, "value": i.value, "platform": i.platform or None}
-            for i in report.identifiers
-        ],
-        media=[
-            {
-                "file_name": m.file_name,
-                "size_bytes": m.size_bytes,
-                "media_type": m.media_type,
-                "md5": m.md5,
-                "sha1": m.sha1,
-                "sha256": m.sha256,
-                "pdq": m.pdq,
-                "pdq_quality": m.pdq_quality,
-            }
-            for m in report.media
-        ],
-        media_state=state,
-    )
 
 
 @router.post(
@@ -323,7 +295,7 @@ def list_reports_route(
     criteria = ReportFilter(countries=countries, categories=category or [], offences=offence or [])
     with app_state(request).database.session() as session:
         rows, total = list_reports(session, viewer, criteria, limit=limit, offset=offset)
-        shown = [ReportSummaryOut(**_summary_out(r)) for r in rows]
+        shown = [report_summary(r) for r in rows]
     return ReportList(total=total, reports=shown)
 
 
