@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import make_agencies, report_record
-from veille.intake import importer
+from veille.intake import import_child, importer
 from veille.intake.importer import ImportRefused, import_reports
 from veille.store.db import Database
 from veille.store.models import Report
@@ -122,10 +124,10 @@ def test_large_files_are_parsed_in_a_second_process(
 ) -> None:
     small = tmp_path / "small.jsonl"
     small.write_text("{}\n")
-    assert importer._use_child(small, None) is False
-    assert importer._use_child(small, True) is True
-    monkeypatch.setattr(importer, "PARALLEL_MIN_BYTES", 2)
-    assert importer._use_child(small, None) is ((importer.os.cpu_count() or 1) >= 2)
+    assert import_child.use_child(small, None) is False
+    assert import_child.use_child(small, True) is True
+    monkeypatch.setattr(import_child, "PARALLEL_MIN_BYTES", 2)
+    assert import_child.use_child(small, None) is ((os.cpu_count() or 1) >= 2)
 
 
 def test_a_failing_parse_process_is_reported_and_nothing_is_written(
@@ -136,7 +138,7 @@ def test_a_failing_parse_process_is_reported_and_nothing_is_written(
     with pytest.raises(importer.ParseProcessError, match="IsADirectoryError"):
         importer.import_reports(database, tmp_path, file_format="jsonl", parallel=True)
     # The parsing process dies without a word.
-    monkeypatch.setattr(importer.sys, "executable", "/bin/false")
+    monkeypatch.setattr(sys, "executable", "/bin/false")
     with pytest.raises(importer.ParseProcessError, match="exit code 1"):
         import_reports(database, path, parallel=True)
     with database.session() as session:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 
-from veille.intake.importer import parse_in_child
+from veille.intake.import_child import parse_in_child
 from veille.intake.worker import die_with_parent
 
 if __name__ == "__main__":
