@@ -1,7 +1,7 @@
 """``/api/v1``: the REST API for agencies and platforms (JSON, API keys, OpenAPI).
 
-Writes go through :func:`veille.intake.store.store_reports` (the importer's
-layout); reads go through :mod:`veille.store.reports`, so the visibility
+Writes go through :func:`veille.intake.store.store_reports` (the one report
+writer, :mod:`veille.intake.report_writer`); reads go through :mod:`veille.store.reports`, so the visibility
 filter and the audit log apply to every read.
 """
 
