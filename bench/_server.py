@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,22 +103,35 @@ def _serve_command(source: str | None) -> list[str]:
     return [sys.executable, "-c", launch, "serve"]
 
 
-@contextmanager
-def running_server(
-    database: ScratchDatabase, port: int, workers: int = 1, source: str | None = None
-) -> Iterator[subprocess.Popen[bytes]]:
-    """``veille serve`` on ``database``, answering on ``port``; stopped on exit.
-
-    ``source`` is a folder with another ``veille`` package (a src folder) to
-    run instead of the installed one.
-    """
-    env = {
+def veille_environment(
+    database: ScratchDatabase, extra: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The environment ``veille serve`` (and ``veille worker``) run with on ``database``."""
+    return {
         **os.environ,
         "VEILLE_DATABASE_URL": database.url,
         "VEILLE_DATA_DIR": str(database.folder),
         # The benchmarks measure the worker's pace, not how long it sleeps between polls.
         "VEILLE_WORKER_POLL_S": "0.2",
+        **(extra or {}),
     }
+
+
+@contextmanager
+def running_server(
+    database: ScratchDatabase,
+    port: int,
+    workers: int = 1,
+    source: str | None = None,
+    extra_env: Mapping[str, str] | None = None,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``veille serve`` on ``database``, answering on ``port``; stopped on exit.
+
+    ``source`` is a folder with another ``veille`` package (a src folder) to
+    run instead of the installed one; ``extra_env`` adds or overrides settings
+    (``VEILLE_JOBS_IN_SERVE=false``).
+    """
+    env = veille_environment(database, extra_env)
     if source is not None:
         env["PYTHONPATH"] = source
     command = [
@@ -135,6 +148,30 @@ def running_server(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def running_worker(
+    database: ScratchDatabase, extra_env: Mapping[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``veille worker`` (a job-system consumer) on ``database``, as ``running_server`` starts
+    ``veille serve``: same script, same environment plus ``extra_env``; stopped on exit.
+
+    Its log (INFO, on stderr) goes to ``worker.log`` in the database folder.
+    """
+    command = [str(Path(sys.executable).parent / "veille"), "worker"]
+    log = (database.folder / "worker.log").open("wb")
+    worker = subprocess.Popen(command, env=veille_environment(database, extra_env), stderr=log)
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+        log.close()
 
 
 def _wait_until_answering(base: str, tries: int = 600) -> None:

@@ -11,7 +11,17 @@ from __future__ import annotations
 from pathlib import Path
 
 BENCH = Path(__file__).parent
-ORDER = ("import", "synth", "hash", "match", "robustness", "intake", "login_guess", "triage")
+ORDER = (
+    "import",
+    "synth",
+    "hash",
+    "match",
+    "robustness",
+    "intake",
+    "login_guess",
+    "flow",
+    "triage",
+)
 
 
 def main() -> None:
