@@ -63,16 +63,13 @@ from bench._server import (
     scratch_database,
 )
 from bench.intake import (
-    BOUNDARY,
-    FILE_DETAILS,
     PASSWORD,
-    REPORT,
     USERNAME,
     UploadBody,
     _checkpoint,
-    _value,
     prepare_database,
     procedural_jpeg,
+    send_complete_report,
 )
 
 SERVER_APP = "veille-bench-flow-serve"
@@ -222,8 +219,6 @@ async def client_loop(
             return None
         return text
 
-    xml, form = "text/xml; charset=utf-8", "application/x-www-form-urlencoded"
-    multipart = f"multipart/form-data; boundary={BOUNDARY}"
     try:
         for sequence in itertools.count(1):
             if next_start is not None:
@@ -233,36 +228,8 @@ async def client_loop(
                 await asyncio.sleep(max(0.0, at - time.monotonic()))
             elif time.monotonic() >= deadline:
                 break
-            n = number * 1_000_000 + sequence
-            report = REPORT.format(n=n, ip=n % 254 + 1).encode()
-            submitted = await call("submit", "/ispws/submit", xml, report)
-            if submitted is None:
-                continue
-            report_id = _value(submitted, "reportId")
-            complete = True
-            for index in range(2):
-                upload = uploads[(n * 2 + index) % len(uploads)]
-                uploaded = await call(
-                    "upload",
-                    "/ispws/upload",
-                    multipart,
-                    upload.head,
-                    f"{report_id}\r\n".encode(),
-                    upload.file_part,
-                )
-                details = FILE_DETAILS.format(
-                    report_id=report_id,
-                    file_id=_value(uploaded or "", "fileId"),
-                    n=n,
-                    md5=upload.md5,
-                ).encode()
-                if (
-                    uploaded is None
-                    or await call("fileinfo", "/ispws/fileinfo", xml, details) is None
-                ):
-                    complete = False
-                    break
-            if complete and await call("finish", "/ispws/finish", form, f"id={report_id}".encode()):
+            report_id = await send_complete_report(call, uploads, number * 1_000_000 + sequence)
+            if report_id:
                 clients.finished_at[int(report_id)] = time.time()
     finally:
         connection.close()

@@ -30,6 +30,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -168,6 +169,41 @@ def _value(text: str, element: str) -> str:
     return found.group(1) if found else ""
 
 
+Call = Callable[..., Awaitable[str | None]]
+"""``call(name, path, content_type, *body)``: the answer's text, or ``None`` if it failed."""
+
+
+async def send_complete_report(call: Call, uploads: list[UploadBody], n: int) -> str | None:
+    """Submit report ``n``, upload two files with their details, finish; the report id if all went."""
+    xml, form = "text/xml; charset=utf-8", "application/x-www-form-urlencoded"
+    multipart = f"multipart/form-data; boundary={BOUNDARY}"
+    submitted = await call(
+        "submit", "/ispws/submit", xml, REPORT.format(n=n, ip=n % 254 + 1).encode()
+    )
+    if submitted is None:
+        return None
+    report_id = _value(submitted, "reportId")
+    for index in range(2):
+        upload = uploads[(n * 2 + index) % len(uploads)]
+        uploaded = await call(
+            "upload",
+            "/ispws/upload",
+            multipart,
+            upload.head,
+            f"{report_id}\r\n".encode(),
+            upload.file_part,
+        )
+        if uploaded is None:
+            return None
+        details = FILE_DETAILS.format(
+            report_id=report_id, file_id=_value(uploaded, "fileId"), n=n, md5=upload.md5
+        ).encode()
+        if await call("fileinfo", "/ispws/fileinfo", xml, details) is None:
+            return None
+    finished = await call("finish", "/ispws/finish", form, f"id={report_id}".encode())
+    return report_id if finished is not None else None
+
+
 async def client_loop(
     number: int, port: int, uploads: list[UploadBody], deadline: float, load: Load
 ) -> None:
@@ -187,42 +223,11 @@ async def client_loop(
             return None
         return text
 
-    xml, form = "text/xml; charset=utf-8", "application/x-www-form-urlencoded"
-    multipart = f"multipart/form-data; boundary={BOUNDARY}"
     sequence = 0
     try:
         while time.monotonic() < deadline:
             sequence += 1
-            n = number * 1_000_000 + sequence
-            report = REPORT.format(n=n, ip=n % 254 + 1).encode()
-            submitted = await call("submit", "/ispws/submit", xml, report)
-            if submitted is None:
-                continue
-            report_id = _value(submitted, "reportId")
-            complete = True
-            for index in range(2):
-                upload = uploads[(n * 2 + index) % len(uploads)]
-                uploaded = await call(
-                    "upload",
-                    "/ispws/upload",
-                    multipart,
-                    upload.head,
-                    f"{report_id}\r\n".encode(),
-                    upload.file_part,
-                )
-                details = FILE_DETAILS.format(
-                    report_id=report_id,
-                    file_id=_value(uploaded or "", "fileId"),
-                    n=n,
-                    md5=upload.md5,
-                ).encode()
-                if (
-                    uploaded is None
-                    or await call("fileinfo", "/ispws/fileinfo", xml, details) is None
-                ):
-                    complete = False
-                    break
-            if complete and await call("finish", "/ispws/finish", form, f"id={report_id}".encode()):
+            if await send_complete_report(call, uploads, number * 1_000_000 + sequence):
                 load.reports += 1
     finally:
         connection.close()
