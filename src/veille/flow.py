@@ -2,8 +2,8 @@
 
 Every channel (the ESP API, the REST API and its bulk call, the hotline
 form, SMS, in-app, the bulk import) ends with one call,
-:func:`reports_stored`, once its reports are committed. The media worker
-hashes and matches their files (``veille.intake.worker``) and, when a match
+:func:`reports_stored`, once its reports are committed. Intake's task
+``media.work`` hashes and matches their files (``veille.intake.tasks``) and, when a match
 may have changed a report's evidence, calls :func:`evidence_changed`; a hash
 list import or removal does too (``veille.media.commands``).
 
@@ -32,7 +32,7 @@ from veille.store.db import Database
 log = logging.getLogger(__name__)
 
 ORDER = ("link", "score")
-"""The steps after a report is stored (its media are hashed and matched by the media worker)."""
+"""The steps after a report is stored (its media are hashed and matched by intake's ``media.work``)."""
 
 RESCORE_FROM = "score"
 """Where the flow starts again when a later match or link changes a report's evidence."""
@@ -117,15 +117,21 @@ def all_tasks() -> list[TaskSpec]:
 def reports_stored(database: Database, report_ids: Collection[int]) -> None:
     """Queue the steps after storage for ``report_ids`` (committed): the call every channel makes.
 
-    Cheap enough for a request: at most one row written to the job queue,
-    none while a run is already pending. A failure to queue is logged, not
+    Also requests every task declared ``on_reports_stored`` (intake's
+    ``media.work``: hashing and matching the reports' files). Cheap enough
+    for a request: at most one row written to the job queue per task, none
+    while a run is already pending. A failure to queue is logged, not
     raised: the reports are stored, and the periodic run of the first step
     picks them up within :data:`SWEEP_EVERY_MINUTES`.
     """
     if not report_ids:
         return
     try:
-        job_system(database).request(task_name(ORDER[0]))
+        system = job_system(database)
+        system.request(task_name(ORDER[0]))
+        for spec in system.specs:
+            if spec.on_reports_stored:
+                system.request(spec.name)
     except Exception:
         log.exception("queueing the flow for %d stored reports failed", len(report_ids))
 

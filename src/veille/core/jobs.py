@@ -77,6 +77,8 @@ class TaskSpec:
     priority: int = PRIORITY_NORMAL
     every_minutes: int | None = None
     """Run on this schedule too (a periodic task of every consumer), with no arguments."""
+    on_reports_stored: bool = False
+    """Requested (coalesced, no arguments) whenever reports are stored (``veille.flow.reports_stored``)."""
 
 
 @dataclass

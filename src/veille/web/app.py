@@ -2,10 +2,13 @@
 
 ``create_app()`` opens the configured database (or uses the one given),
 mounts the ESP API (``/ispws``), the REST API (``/api/v1``), the public
-hotline form, the in-app and SMS endpoints and the static files, and runs the
-media worker in a background thread and a consumer of the job system
-(``veille.flow``'s steps) while the app is served (on PostgreSQL,
-with a pool of asynchronous connections for the ESP API's hot calls).
+hotline form, the in-app and SMS endpoints and the static files, and, with
+the job system's consumer in this process (``VEILLE_JOBS_IN_SERVE``, the
+default), runs that consumer (``veille.flow``'s steps) and the media worker
+in a background thread that yields to requests, while the app is served (on
+PostgreSQL, with a pool of asynchronous connections for the ESP API's hot
+calls). With the consumer off, dedicated ``veille worker`` processes hash and
+match (intake's ``media.work`` task).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from veille.intake.esp.lifecycle import expire_reports
 from veille.intake.hashing_process import LowPriorityHasher
 from veille.intake.media_hashing import hash_in_thread, warm_up_hashing
 from veille.intake.settings import IntakeSettings
+from veille.intake.tasks import attach_local_worker, detach_local_worker
 from veille.intake.worker import MediaWorker
 from veille.store.db import Database, create_veille_engine
 from veille.store.raw import AsyncPgPool
@@ -150,7 +154,11 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
             if state.database.dialect == "postgresql":
                 state.pg = AsyncPgPool(state.database.engine)
                 await state.pg.open()
-            if state.settings.worker_enabled:
+            # Dedicated `veille worker` processes (VEILLE_JOBS_IN_SERVE=false) hash and match
+            # as the job system's `media.work`; with the consumer here, this process's media
+            # worker thread does, yielding to requests, and `media.work` only wakes it.
+            in_serve_worker = state.settings.worker_enabled and state.settings.jobs_in_serve
+            if in_serve_worker:
                 spool_dir = state.settings.resolved_spool_dir()
                 if state.settings.worker_hash_process:
                     hasher = LowPriorityHasher(spool_dir)
@@ -178,6 +186,7 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
                 )
                 state.worker.start(state.settings.worker_poll_s)
             if state.settings.jobs_in_serve:
+                attach_local_worker(state.database, state.worker)
                 consumer = await run_in_threadpool(_start_consumer, state)
             cleaner = threading.Thread(target=_housekeeping, args=(state, stop), daemon=True)
             cleaner.start()
@@ -186,6 +195,7 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
             stop.set()
             if consumer is not None:
                 await run_in_threadpool(consumer.stop, True)
+            detach_local_worker(state.database)
             if state.worker is not None:
                 state.worker.stop()
             if hasher is not None:
