@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any, NoReturn
 
@@ -134,6 +134,10 @@ def print_table(
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, datetime):
+        # Tables show UTC to the second: microseconds take room from the other
+        # columns and tell a person nothing (--json keeps the full time).
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     plain = _plain(value)
     if plain is None:
         return ""
