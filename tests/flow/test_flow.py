@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tests.factories import make_agencies, report_record, write_jsonl
+from tests.processes import kill_once_started
 from veille.cli import app
 from veille.flow import forget_job_system, job_system
 from veille.intake.channels import receive_sms
@@ -120,17 +121,7 @@ def test_worker_killed_mid_task_loses_nothing_and_does_each_report_once(
     ]
     started = tmp_path / "started"
     env = {**os.environ, "FLOW_TEST_STARTED": str(started)}
-    first = _worker(env, stalled=True)
-    try:
-        deadline = time.monotonic() + 60
-        while not started.exists():
-            assert time.monotonic() < deadline and first.poll() is None, first.stderr
-            time.sleep(0.05)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    kill_once_started(_worker(env, stalled=True), started)
     assert _counts(flow_database, TriageScore) == {}
     listed = runner.invoke(app, ["jobs", "--json"])
     assert '"interrupted"' in listed.stdout, listed.output

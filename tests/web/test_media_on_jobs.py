@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from tests.processes import kill_once_started
 from tests.web.conftest import Tenants
 from tests.web.esp_client import GOLDEN, answer, procedural_jpeg
 from tests.web.test_flow_channels import wait_in_queue
@@ -186,17 +187,7 @@ def test_worker_killed_mid_hash_loses_no_file_and_hashes_each_once(
         "MEDIA_TEST_STARTED": str(started),
         "MEDIA_TEST_HASHED": str(hashed),
     }
-    first = _worker(env, STALLED)
-    try:
-        deadline = time.monotonic() + 60
-        while not started.exists():
-            assert time.monotonic() < deadline and first.poll() is None, first.stderr
-            time.sleep(0.05)
-        first.send_signal(signal.SIGKILL)
-        first.wait(10)
-    finally:
-        if first.poll() is None:
-            first.kill()
+    kill_once_started(_worker(env, STALLED), started)
     for report_id in report_ids:
         assert _media_state(jobs_database, report_id) != MATCHED
     second = _worker(env, COUNTING)
