@@ -17,6 +17,7 @@ ORDER = (
     "hash",
     "match",
     "robustness",
+    "limits",
     "intake",
     "login_guess",
     "flow",
