@@ -1,10 +1,10 @@
 """Benchmark: the whole flow, from ESP intake to the agency's queue, on PostgreSQL.
 
 One ``veille serve`` process (``VEILLE_JOBS_IN_SERVE=false``: no job-system
-consumer in it; its media worker hashes in its low-priority child process
-and matches) and one ``veille worker`` process (the job-system consumer that
-runs the flow's ``link`` then ``score`` steps), on a fresh PostgreSQL schema
-each phase. ESP clients submit complete reports (submit, 2 uploads of ~100 KB
+consumer and no media worker in it) and one ``veille worker`` process (the
+job-system consumer: ``media.work`` hashes in its low-priority child process
+and matches, then the flow's ``link`` and ``score`` steps), on a fresh
+PostgreSQL schema each phase. ESP clients submit complete reports (submit, 2 uploads of ~100 KB
 procedural JPEGs, 2 fileinfo, finish; the client logic of ``bench/intake.py``).
 
 A report is *fully processed* when its files are hashed and matched
@@ -334,10 +334,12 @@ class Cpu:
         cls, before: tuple[CpuSample, CpuSample], after: tuple[CpuSample, CpuSample]
     ) -> Cpu:
         server, worker = after[0] - before[0], after[1] - before[1]
+        # Low-priority (nice > 0) processes hash: the worker's child, or serve's when its
+        # consumer is on.
         return cls(
             server.server_s,
-            server.background_s,
-            worker.server_total_s,
+            server.background_s + worker.background_s,
+            worker.server_s,
             server.postgres_s,
             worker.postgres_s,
             server.client_s,
@@ -708,7 +710,7 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace, command
             "serve process CPU s (ms per report stored)",
             "PostgreSQL for serve CPU s",
             "hashing child CPU s (ms per report hashed)",
-            "veille worker CPU s (ms per report scored)",
+            "veille worker CPU s: match, link, score (ms per report scored)",
             "PostgreSQL for worker CPU s (ms per report scored)",
             "all CPU s (ms per report fully processed)",
             "load generator CPU s",
@@ -717,9 +719,10 @@ def report(results: dict[str, dict[str, Any]], args: argparse.Namespace, command
     )
     return f"""
 Run: `{command}` (the issue asks for 10 minutes of load; this run's durations are in the
-table). PostgreSQL, one `veille serve` process (`VEILLE_JOBS_IN_SERVE=false`; its media worker
-hashes in a low-priority child process and matches) and one `veille worker` process (the
-job-system consumer: `flow.link` then `flow.score`), each phase on a fresh schema. Clients: the
+table). PostgreSQL, one `veille serve` process (`VEILLE_JOBS_IN_SERVE=false`: no consumer, no
+media worker) and one `veille worker` process (the job-system consumer: `media.work` hashes in
+its low-priority child process and matches, then `flow.link` and `flow.score`), each phase on a
+fresh schema. Clients: the
 ESP clients of `bench/intake.py` (complete report = submit + 2 uploads of ~99 KB procedural
 JPEGs + 2 fileinfo + finish). A report is *fully processed* when its media are hashed and
 matched, it is in `report_cluster`, `triage_score` and `triage_queue_item`. Phase `e2e`: clients
@@ -731,8 +734,8 @@ up to {args.drain_timeout:.0f} s without load ("left after the drain").
 {table}
 
 CPU seconds per process over the load and over the drain that followed (PostgreSQL backends
-told apart by application_name; the hashing child also matches, its backends count under
-serve):
+told apart by application_name; "hashing child" is the worker's low-priority process, which
+only hashes: matching runs in the worker process and counts there):
 
 {cpu_table}
 
