@@ -67,10 +67,7 @@ def test_matching_and_scoring_after_an_import_report_their_progress(
     assert processed.reports_scored == 7
     steps = list(dict.fromkeys(step for step, _, _ in heard))
     assert steps == [
-        "matching media against the hash lists",
-        "pairing similar media",
-        "storing matches",
-        "grouping media into content clusters",
+        "matching media and growing content clusters",
         "linking reports",
         "scoring reports",
     ]

@@ -72,21 +72,20 @@ def _start_low_priority(warm_up_dir: str, parent_pid: int) -> None:
 _child_databases: dict[str, Database] = {}
 
 
-def _match_in_child(url: str, report_ids: list[int]) -> None:
+def _match_in_child(url: str, report_ids: list[int]) -> list[int]:
     database = _child_databases.get(url)
     if database is None:
         from veille.store.db import open_database
 
         database = _child_databases[url] = open_database(url)
-    match_in_turn(database, report_ids)
+    return match_in_turn(database, report_ids)
 
 
 class LowPriorityHasher:
     """Hashes files (and, on PostgreSQL, matches reports) in a child process on idle CPU time.
 
     Decoding an image and computing PDQ costs more CPU than receiving the
-    file and storing its report, and matching refreshes content clusters
-    across the whole database. In a thread of the server they competed with
+    file and storing its report. In a thread of the server they competed with
     the requests for the cores and for the interpreter lock; in a process of
     its own at the lowest priority the operating system gives requests
     precedence, and the worker thread only waits for results.
@@ -114,10 +113,13 @@ class LowPriorityHasher:
             self._restart()
             raise
 
-    def match(self, url: str, report_ids: list[int]) -> None:
-        """Match ``report_ids`` in the child process, on the database at ``url``."""
+    def match(self, url: str, report_ids: list[int]) -> list[int]:
+        """Match ``report_ids`` in the child process, on the database at ``url``.
+
+        Returns the other reports whose content evidence changed.
+        """
         try:
-            self._pool.submit(_match_in_child, url, report_ids).result()
+            return self._pool.submit(_match_in_child, url, report_ids).result()
         except BrokenProcessPool:
             self._restart()
             raise

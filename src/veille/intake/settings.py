@@ -154,11 +154,10 @@ class IntakeSettings(BaseSettings):
         "server is.",
     )
     worker_busy_match_every_s: float = Field(
-        default=60.0,
+        default=5.0,
         gt=0,
         description="While the server is busy, the worker matches the reports that are ready "
-        "at most this often (a matching pass refreshes content clusters over the whole "
-        "database).",
+        "at most this often (many reports per pass).",
     )
     jobs_in_serve: bool = Field(
         default=True,

@@ -16,7 +16,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from veille.intake.hashing_process import die_with_parent
 from veille.intake.media_hashing import Hasher, hash_in_thread
@@ -64,11 +64,11 @@ class MediaWorker:
         batch: int = 16,
         write_gate: threading.Lock | None = None,
         hasher: Hasher = hash_in_thread,
-        matcher: Callable[[list[int]], None] | None = None,
+        matcher: Callable[[list[int]], Collection[int] | None] | None = None,
         match_every_s: float = 5.0,
         busy: Callable[[], bool] | None = None,
         max_pause_s: float = 5.0,
-        busy_match_every_s: float = 60.0,
+        busy_match_every_s: float = 5.0,
         on_matched: Callable[[list[int]], None] | None = None,
     ) -> None:
         self.database = database
@@ -92,8 +92,7 @@ class MediaWorker:
         # max_pause_s between two), so that hashing never competes with intake at peaks.
         self.busy = busy
         self.max_pause_s = max_pause_s
-        # While busy, matching (the costly part: content clusters are refreshed over
-        # the whole database, in a transaction of seconds) runs only this often.
+        # While busy, matching runs only this often (many reports per pass).
         self.busy_match_every_s = busy_match_every_s
         self._worked_at = time.monotonic()
 
@@ -150,10 +149,10 @@ class MediaWorker:
             ready = lock_ready_reports(session)
             if not ready:
                 return 0
-            self.matcher(ready)
+            others = self.matcher(ready) or ()
             set_report_state(session, ready, MATCHED)
         self.matched_reports += len(ready)
-        self.on_matched(ready)
+        self.on_matched(sorted({*ready, *others}))
         return len(ready)
 
     def _match_ready(self) -> int:
@@ -168,22 +167,22 @@ class MediaWorker:
         if not ready:
             return 0
         try:
-            self.matcher(ready)
+            others = self.matcher(ready) or ()
         except BaseException:
             self._set_state(ready, PENDING)
             raise
         self._set_state(ready, MATCHED)
         self.matched_reports += len(ready)
-        self.on_matched(ready)
+        self.on_matched(sorted({*ready, *others}))
         return len(ready)
 
     def run_once(self, *, match_every_s: float | None = None) -> int:
         """Process one batch of files and match the reports that are ready; returns work done.
 
         While files keep waiting, matching runs at most every ``match_every_s``
-        (default: the worker's): each pass refreshes content clusters over the
-        whole database, so one pass for many reports costs about what a pass
-        for one report costs.
+        (default: the worker's), for many reports at a time: each pass has a
+        fixed cost (a transaction, the lock, the index top-up) beside what
+        grows with its reports.
         """
         if self.database.dialect == "postgresql":
             hashed = self._hash_holding_locks()

@@ -2,8 +2,10 @@
 
 A content cluster is a connected component of the graph whose edges are the
 match rows: reported media ↔ reported media (near-duplicates) and reported
-media ↔ known item (all versions of one known content join one cluster). Its
-id is its smallest media item id, so ids stay stable while clusters grow.
+media ↔ known item (all versions of one known content join one cluster).
+Its id is the smallest media item id it had when it was made; when clusters
+merge the largest keeps its id. :mod:`veille.media.cluster_upkeep` keeps
+them up to date as media are matched.
 
 Each media item is classified:
 
@@ -13,32 +15,31 @@ Each media item is classified:
   cluster that holds known content — a new version of known content, a lead;
 - ``new``: neither.
 
-A cluster is viral when at least ``viral_min_reporters`` distinct reporters
-(report sources) sent it within ``viral_window_hours``.
+A cluster is viral when at least ``viral_min_reporters`` distinct sharers (a
+reported account within its report's source, or the report when it names
+none) sent it within ``viral_window_hours``.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veille.media.models import ContentCluster, KnownItem, MediaClassification, MediaMatch
-from veille.media.settings import MediaSettings
-from veille.store.models import MediaItem, Report, ReportIdentifier
-from veille.store.types import utcnow
+from veille.store.models import MediaItem
 
 _BATCH = 2000
 
 
 @dataclass(frozen=True)
 class ClusterSummary:
-    """Counts after clusters were recomputed."""
+    """What a matching run left: the clusters its media are in, and its media by class."""
 
     clusters: int
     known: int
@@ -59,24 +60,6 @@ class MediaSignals:
     matched: bool
 
 
-class _UnionFind:
-    def __init__(self) -> None:
-        self.parent: dict[Any, Any] = {}
-
-    def find(self, node: Any) -> Any:
-        root = self.parent.setdefault(node, node)
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while node != root:  # path compression, iteratively (chains can be long)
-            self.parent[node], node = root, self.parent[node]
-        return root
-
-    def union(self, left: Any, right: Any) -> None:
-        a, b = self.find(left), self.find(right)
-        if a != b:
-            self.parent[max(a, b, key=str)] = min(a, b, key=str)
-
-
 def peak_reporters(events: list[tuple[datetime, str]], window: timedelta) -> int:
     """The most distinct reporters seen within any ``window`` (events sorted by time)."""
     counts: Counter[str] = Counter()
@@ -91,113 +74,6 @@ def peak_reporters(events: list[tuple[datetime, str]], window: timedelta) -> int
             start += 1
         best = max(best, len(counts))
     return best
-
-
-def _sharer_keys(session: Session) -> Callable[[Any], str]:
-    """Who shared a reported item, as far as the reports tell.
-
-    One source (an ESP, a hotline) sends reports about many different users,
-    so the source alone cannot tell a viral wave from one offender's
-    distribution. A report's sharer is the reported account (its lowest
-    identifier) within its source, or the report itself when it names none.
-    """
-    first_identifier = dict(
-        session.execute(
-            select(ReportIdentifier.report_id, func.min(ReportIdentifier.identifier_id)).group_by(
-                ReportIdentifier.report_id
-            )
-        ).all()
-    )
-
-    def key(row: Any) -> str:
-        identifier = first_identifier.get(row.report_id)
-        if identifier is None:
-            return f"{row.source}|report:{row.report_id}"
-        return f"{row.source}|identifier:{identifier}"
-
-    return key
-
-
-def recompute_clusters(session: Session, settings: MediaSettings) -> ClusterSummary:
-    """Rebuild every content cluster and classification from the match rows."""
-    media = session.execute(
-        select(MediaItem.id, MediaItem.report_id, Report.source, Report.derived_country,
-               Report.received_at).join(Report, Report.id == MediaItem.report_id)
-    ).all()  # fmt: skip
-    matches = session.execute(
-        select(MediaMatch.media_item_id, MediaMatch.known_item_id,
-               MediaMatch.other_media_item_id, MediaMatch.signal_type, MediaMatch.distance_bits)
-        .outerjoin(KnownItem, KnownItem.id == MediaMatch.known_item_id)
-        .where((MediaMatch.known_item_id.is_(None)) | KnownItem.tombstoned_at.is_(None))
-    ).all()  # fmt: skip
-    sharers = _sharer_keys(session)
-    groups = _UnionFind()
-    exact: set[int] = set()
-    near_known: set[int] = set()
-    for row in media:
-        groups.find(("m", row.id))
-    for media_id, known_id, other_id, signal, distance in matches:
-        if known_id is not None:
-            groups.union(("m", media_id), ("k", known_id))
-            if signal != "pdq" or distance == 0:
-                exact.add(media_id)
-            else:
-                near_known.add(media_id)
-        else:
-            groups.union(("m", media_id), ("m", other_id))
-    members: dict[Any, list[Any]] = defaultdict(list)
-    for row in media:
-        members[groups.find(("m", row.id))].append(row)
-    known_roots = {groups.find(node) for node in list(groups.parent) if node[0] == "k"}
-    window = timedelta(hours=settings.viral_window_hours)
-    now = utcnow()
-    clusters: list[dict[str, Any]] = []
-    classes: list[dict[str, Any]] = []
-    counts: Counter[str] = Counter()
-    viral = 0
-    for root, rows in members.items():
-        cluster_id = min(row.id for row in rows)
-        events = sorted((row.received_at, sharers(row)) for row in rows)
-        peak = peak_reporters(events, window)
-        is_viral = peak >= settings.viral_min_reporters
-        viral += is_viral
-        is_known = root in known_roots
-        clusters.append(
-            {
-                "id": cluster_id,
-                "media_count": len(rows),
-                "report_count": len({row.report_id for row in rows}),
-                "reporter_count": len({event[1] for event in events}),
-                "country_count": len({row.derived_country for row in rows if row.derived_country}),
-                "known": is_known,
-                "viral": is_viral,
-                "peak_reporters_in_window": peak,
-                "first_received_at": events[0][0],
-                "last_received_at": events[-1][0],
-                "updated_at": now,
-            }
-        )
-        for row in rows:
-            if row.id in exact:
-                label = "known"
-            elif row.id in near_known or is_known:
-                label = "new_version"
-            else:
-                label = "new"
-            counts[label] += 1
-            classes.append(
-                {"media_item_id": row.id, "classification": label, "cluster_id": cluster_id,
-                 "matched_at": now}
-            )  # fmt: skip
-    session.execute(delete(MediaClassification))
-    session.execute(delete(ContentCluster))
-    for table, rows_to_write in ((ContentCluster, clusters), (MediaClassification, classes)):
-        for start in range(0, len(rows_to_write), _BATCH):
-            session.execute(insert(table), rows_to_write[start : start + _BATCH])
-    session.flush()
-    return ClusterSummary(
-        len(clusters), counts["known"], counts["new_version"], counts["new"], viral
-    )
 
 
 def _media_rows(session: Session, report_ids: Collection[int] | None) -> list[Any]:

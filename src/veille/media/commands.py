@@ -147,6 +147,12 @@ def match_command(
             print_json(record)
         else:
             print_table("report matching", [record], list(record))
+        if all_reports:
+            _rescore_reports_with_media(database)
+        else:
+            from veille.flow import evidence_changed
+
+            evidence_changed(database, {*(report or []), *summary.changed_reports}, "match")
     if not queries:
         return
     rows: list[dict[str, object]] = []
@@ -339,7 +345,7 @@ def _rescore_reports_with_media(database: Database) -> None:
     with database.session() as session:
         ids = list(session.scalars(select(MediaItem.report_id).distinct()))
     evidence_changed(database, ids, "match")
-    console.print(f"{len(ids)} reports with media queued for re-scoring")
+    _stderr_console().print(f"{len(ids)} reports with media queued for re-scoring")
 
 
 def _check_query(query: str) -> None:

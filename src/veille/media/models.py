@@ -108,8 +108,30 @@ class MediaMatch(Base):
     )
 
 
+class ReportedHash(Base):
+    """One distinct hash value among reported media, and the first media item that had it.
+
+    Reported media are paired through these rows, not item by item: a file
+    sent ten thousand times is one row, so pairing a new file costs the
+    number of distinct values near it, not the number of copies.
+    """
+
+    __tablename__ = "reported_hash"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    signal_type: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(64))
+    media_item_id: Mapped[int] = mapped_column(ForeignKey("media_item.id", ondelete="CASCADE"))
+
+    __table_args__ = (UniqueConstraint("signal_type", "value", name="uq_reported_hash_value"),)
+
+
 class ContentCluster(Base):
-    """All reported versions of one piece of content; id = its smallest media item id."""
+    """All reported versions of one piece of content.
+
+    Its id is the smallest media item id it had when it was made; when two
+    clusters merge, the larger one keeps its id.
+    """
 
     __tablename__ = "content_cluster"
 
@@ -127,7 +149,12 @@ class ContentCluster(Base):
 
 
 class MediaClassification(Base):
-    """What matching concluded about one media item, and its content cluster."""
+    """What matching concluded about one media item, and its content cluster.
+
+    The row also keeps what the cluster's counts are made of (the item's
+    report, sharer, country and time), so that a cluster's counts change by
+    what joins it, never by re-reading all of it.
+    """
 
     __tablename__ = "media_classification"
 
@@ -137,11 +164,19 @@ class MediaClassification(Base):
     classification: Mapped[str] = mapped_column(String(16))
     cluster_id: Mapped[int | None] = mapped_column(Integer)
     matched_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    report_id: Mapped[int] = mapped_column(Integer)
+    #: Who shared the item: its report's source and reported account (see ``sharer_key``).
+    sharer: Mapped[str] = mapped_column(String(240))
+    country: Mapped[str | None] = mapped_column(String(2))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (
         CheckConstraint(
             "classification IN ('known', 'new_version', 'new')",
             name="ck_media_classification_value",
         ),
-        Index("ix_media_classification_cluster", "cluster_id"),
+        Index("ix_media_classification_cluster_report", "cluster_id", "report_id"),
+        Index("ix_media_classification_cluster_sharer", "cluster_id", "sharer"),
+        Index("ix_media_classification_cluster_country", "cluster_id", "country"),
+        Index("ix_media_classification_cluster_time", "cluster_id", "received_at"),
     )
