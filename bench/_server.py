@@ -242,11 +242,20 @@ class CpuSample:
     backends: dict[int, float] = field(default_factory=dict)
 
     @classmethod
-    def take(cls, server_pid: int, postgres_url: str | None, application_name: str) -> CpuSample:
+    def take(
+        cls,
+        server_pid: int,
+        postgres_url: str | None,
+        application_name: str,
+        children_background: bool = False,
+    ) -> CpuSample:
         """Sample now; the PostgreSQL backends only where ``postgres_url`` is given.
 
         Only the backends serving this server count (other jobs may use the same
-        PostgreSQL): they carry ``application_name``.
+        PostgreSQL): they carry ``application_name``. A process at a lowered
+        priority (nice > 0, the hashing process) counts as background, and so does
+        every child of ``server_pid`` with ``children_background`` (a worker whose
+        only child hashes, whatever its priority).
         """
         sample = cls(client_s=time.process_time())
         for pid in _process_tree(server_pid):
@@ -254,8 +263,7 @@ class CpuSample:
                 fields = _stat(pid)
             except OSError:
                 continue
-            # The hashing process runs at a lower priority (nice > 0): count it apart.
-            if int(fields[16]) > 0:
+            if int(fields[16]) > 0 or (children_background and pid != server_pid):
                 sample.background_s += _cpu_s(fields)
             else:
                 sample.server_s += _cpu_s(fields)

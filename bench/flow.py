@@ -353,7 +353,7 @@ class Cpu:
 def _cpu(server_pid: int, worker_pid: int | None) -> tuple[CpuSample, CpuSample]:
     server = CpuSample.take(server_pid, POSTGRES_URL, SERVER_APP)
     worker = (
-        CpuSample.take(worker_pid, POSTGRES_URL, WORKER_APP)
+        CpuSample.take(worker_pid, POSTGRES_URL, WORKER_APP, children_background=True)
         if worker_pid is not None
         else CpuSample()
     )
@@ -387,7 +387,11 @@ def run_phase(
             worker_context = (
                 running_worker(
                     database,
-                    {**NO_CONSUMER, "VEILLE_DATABASE_URL": _url(database, WORKER_APP)},
+                    {
+                        **NO_CONSUMER,
+                        "VEILLE_DATABASE_URL": _url(database, WORKER_APP),
+                        "VEILLE_WORKER_HASH_NICE": str(args.hash_nice),
+                    },
                 )
                 if with_worker
                 else None
@@ -516,6 +520,12 @@ def main() -> None:
         "--phases",
         default="e2e,latency,intake",
         help="Comma-separated; NAME@RATE runs e2e or latency at RATE reports/s.",
+    )
+    parser.add_argument(
+        "--hash-nice",
+        type=int,
+        default=19,
+        help="VEILLE_WORKER_HASH_NICE of the veille worker's hashing process (19: lowest).",
     )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()

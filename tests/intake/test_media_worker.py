@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from veille.intake.hashing_process import LowPriorityHasher
@@ -43,6 +44,19 @@ def test_low_priority_process_hashes_like_the_thread_and_runs_at_nice_19(tmp_pat
     assert all(h.pdq and len(h.pdq) == 64 for h in in_process[:3])
     # A file that cannot be decoded gets no PDQ; nothing is raised.
     assert in_process[3].pdq is None
+
+
+def test_the_hashing_process_priority_is_a_setting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VEILLE_WORKER_HASH_NICE", "0")
+    from veille.intake.settings import IntakeSettings
+
+    hasher = LowPriorityHasher(tmp_path / "warm-up", IntakeSettings().worker_hash_nice)
+    try:
+        assert _niceness_of_child(hasher) == os.nice(0)
+    finally:
+        hasher.close()
 
 
 def test_worker_leaves_the_cpu_to_requests_but_not_for_ever(database: Database) -> None:

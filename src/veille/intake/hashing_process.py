@@ -22,8 +22,8 @@ from veille.intake.media_matching import match_in_turn
 from veille.store.db import Database
 
 
-def lower_cpu_priority() -> None:
-    """Give the calling process the lowest CPU priority (nice 19).
+def lower_cpu_priority(nice: int = 19) -> None:
+    """Lower the calling process's CPU priority by ``nice`` (19: the lowest).
 
     Not Linux's ``SCHED_IDLE``: the worker already holds hashing back while
     requests keep arriving (see :meth:`MediaWorker._should_yield
@@ -34,7 +34,8 @@ def lower_cpu_priority() -> None:
     transaction for the whole peak, and an old open transaction keeps
     PostgreSQL from cleaning up the rows every request changes.
     """
-    os.nice(19)
+    if nice:
+        os.nice(nice)
 
 
 def _watch_parent(parent_pid: int, check_every_s: float) -> None:
@@ -61,11 +62,11 @@ def die_with_parent(parent_pid: int, check_every_s: float = 0.5) -> None:
     watcher.start()
 
 
-def _start_low_priority(warm_up_dir: str, parent_pid: int) -> None:
+def _start_low_priority(warm_up_dir: str, parent_pid: int, nice: int) -> None:
     die_with_parent(parent_pid)
     # When requests keep the cores busy, hashing waits; its backlog drains
     # once they leave CPU time free.
-    lower_cpu_priority()
+    lower_cpu_priority(nice)
     warm_up_hashing(Path(warm_up_dir))
 
 
@@ -91,8 +92,9 @@ class LowPriorityHasher:
     precedence, and the worker thread only waits for results.
     """
 
-    def __init__(self, warm_up_dir: Path) -> None:
+    def __init__(self, warm_up_dir: Path, nice: int = 19) -> None:
         self._warm_up_dir = str(warm_up_dir)
+        self._nice = nice
         self._pool = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -101,7 +103,7 @@ class LowPriorityHasher:
             max_workers=1,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_low_priority,
-            initargs=(self._warm_up_dir, os.getpid()),
+            initargs=(self._warm_up_dir, os.getpid(), self._nice),
         )
         pool.submit(os.getpid)  # start the process (and its warm-up) now, not on the first file
         return pool

@@ -129,6 +129,14 @@ class IntakeSettings(BaseSettings):
         description="Hash uploaded files in a separate process at the lowest CPU priority, so "
         "that hashing never slows requests (false: in the server's worker thread).",
     )
+    worker_hash_nice: int = Field(
+        default=19,
+        ge=0,
+        le=19,
+        description="How far that process's CPU priority is lowered (19: the lowest, so that "
+        "requests come first; 0: hashing shares the CPU equally, for a veille worker whose "
+        "backlog must keep up with intake on the same machine).",
+    )
     worker_poll_s: float = Field(
         default=0.5, gt=0, description="How often the media worker looks for new files."
     )

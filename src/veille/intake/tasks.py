@@ -76,7 +76,7 @@ def _task_worker(database: Database) -> MediaWorker:
 
         settings = IntakeSettings()
         hasher = (
-            LowPriorityHasher(settings.resolved_spool_dir())
+            LowPriorityHasher(settings.resolved_spool_dir(), settings.worker_hash_nice)
             if settings.worker_hash_process
             else None
         )

@@ -161,7 +161,7 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
             if in_serve_worker:
                 spool_dir = state.settings.resolved_spool_dir()
                 if state.settings.worker_hash_process:
-                    hasher = LowPriorityHasher(spool_dir)
+                    hasher = LowPriorityHasher(spool_dir, state.settings.worker_hash_nice)
                 else:
                     await run_in_threadpool(warm_up_hashing, spool_dir)
                 sqlite = state.database.dialect == "sqlite"
