@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from veille.config import get_settings
+from veille.flow import forget_job_systems
 from veille.store import migrate
 from veille.store.db import Database, create_veille_engine
 
@@ -150,6 +151,8 @@ def database(migrated_database: Database, monkeypatch: pytest.MonkeyPatch) -> It
     )
     get_settings.cache_clear()
     yield migrated_database
+    # Job systems the test opened (the CLI opens its own database) hold file locks.
+    forget_job_systems()
     empty_all_tables(migrated_database)
     get_settings.cache_clear()
 

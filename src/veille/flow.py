@@ -109,6 +109,15 @@ def forget_job_system(database: Database) -> None:
         found[1].close()
 
 
+def forget_job_systems() -> None:
+    """Close and forget every job system of this process (tests: between two tests)."""
+    with _systems_lock:
+        found = list(_systems.values())
+        _systems.clear()
+    for _database, system in found:
+        system.close()
+
+
 def all_tasks() -> list[TaskSpec]:
     """Every task the job system runs: the flow's, then each capability's (the contract's ``TASKS``)."""
     return [*flow_tasks(), *contract.tasks()]

@@ -110,3 +110,41 @@ def test_intake_migration_up_and_down(empty_database: Database) -> None:
     assert "report" in tables
     migrate.upgrade(empty_database)
     assert "intake_media_job" in inspect(empty_database.engine).get_table_names()
+
+
+def test_one_process_hashes_a_sqlite_database(database: Database) -> None:
+    """A second process neither hashes nor puts the first one's batch back in the queue."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    from veille.intake.tasks import work_media
+
+    if database.dialect != "sqlite":
+        pytest.skip("PostgreSQL: processes share the queue (rows claimed with SKIP LOCKED)")
+    url = database.engine.url.render_as_string(hide_password=False)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from veille.store.db import open_database\n"
+            "from veille.intake.tasks import may_hash\n"
+            f"assert may_hash(open_database({url!r}))\n"
+            "print('held', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == b"held\n"
+        work = runner.invoke(app, ["intake", "work"])
+        assert work.exit_code == 1
+        assert "another process" in work.output and "SQLite" in work.output
+        assert work_media(database) == 0
+    finally:
+        holder.kill()
+        holder.wait()
+    # Its holder gone, the lock is free again (the kernel released it).
+    assert runner.invoke(app, ["intake", "work"]).exit_code == 0

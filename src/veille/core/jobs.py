@@ -180,6 +180,7 @@ class JobSystem:
     specs: Sequence[TaskSpec]
     huey: Huey = field(init=False)
     tasks: dict[str, TaskWrapper] = field(init=False, default_factory=dict)
+    _held: dict[str, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.huey = build_huey(self.database)
@@ -271,6 +272,26 @@ class JobSystem:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def hold(self, name: str) -> bool:
+        """Take lock ``name`` for as long as this job system lives, if no other process has it.
+
+        For work one process at a time may do on SQLite (hashing: its batches
+        are marked, not row-locked): ``flock`` on a file beside the database,
+        without waiting; the kernel releases it when the holder dies. Returns
+        whether this process holds it. PostgreSQL needs no such lock (rows
+        are claimed with ``SKIP LOCKED``): always true there.
+        """
+        if self.database.dialect == "postgresql" or name in self._held:
+            return True
+        handle = open(jobs_file_of(self.database).with_suffix(f".{name}.lock"), "a+b")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return False
+        self._held[name] = handle
+        return True
 
     # -- what is running, what failed ----------------------------------------------
 
@@ -407,8 +428,11 @@ class JobSystem:
         return False
 
     def close(self) -> None:
-        """Close huey's storage connection."""
+        """Close huey's storage connection and give up the locks :meth:`hold` took."""
         self.huey.storage.close()
+        for handle in self._held.values():
+            handle.close()
+        self._held.clear()
 
 
 def huey_empty() -> object:

@@ -136,9 +136,16 @@ def intake_work() -> None:
     from veille.core.database import ready_database
     from veille.intake.esp.service import expire_reports
     from veille.intake.settings import IntakeSettings
+    from veille.intake.tasks import may_hash
     from veille.intake.worker import MediaWorker
 
     database = ready_database()
+    if not may_hash(database):
+        fail(
+            "another process (veille serve or a veille worker) hashes the files of this "
+            "SQLite database; stop it first, or let it work",
+            1,
+        )
     worker = MediaWorker(database, keep_files=IntakeSettings().keep_files)
     worker.drain()
     expired = expire_reports(database)

@@ -46,6 +46,7 @@ _local: dict[int, tuple[Database, MediaWorker | None]] = {}
 _workers: dict[int, tuple[Database, MediaWorker]] = {}
 _lock = threading.Lock()
 _run_lock = threading.Lock()
+_refused: set[int] = set()
 
 
 def attach_local_worker(database: Database, worker: MediaWorker | None) -> None:
@@ -64,12 +65,35 @@ def detach_local_worker(database: Database) -> None:
         _local.pop(id(database), None)
 
 
-def _task_worker(database: Database) -> MediaWorker:
-    """This process's worker for the task: no yielding, low-priority hashing process."""
+def may_hash(database: Database) -> bool:
+    """Whether this process may hash the files of ``database``.
+
+    On SQLite one process at a time: a worker marks its batch ``running`` and
+    one that starts puts such rows back in the queue, which is right only if
+    no other process is working them. The first process to ask holds the
+    lock (``veille serve``'s media worker, a ``veille worker``, ``veille intake
+    work``) until it ends. PostgreSQL: every process may.
+    """
+    from veille.flow import job_system
+
+    return job_system(database).hold("media")
+
+
+def _task_worker(database: Database) -> MediaWorker | None:
+    """This process's worker for the task (no yielding, low-priority hashing process),
+    or None when another process hashes for this SQLite database."""
     with _lock:
         found = _workers.get(id(database))
         if found is not None and found[0] is database:
             return found[1]
+        if not may_hash(database):
+            if id(database) not in _refused:
+                _refused.add(id(database))
+                log.warning(
+                    "another process hashes the files of this SQLite database; this one "
+                    "leaves them to it (one media worker per SQLite database)"
+                )
+            return None
         from veille.intake.hashing_process import LowPriorityHasher
         from veille.intake.media_hashing import hash_in_thread
         from veille.intake.settings import IntakeSettings
@@ -112,6 +136,8 @@ def work_media(database: Database) -> int:
     # One run at a time in a process: its batches already take every waiting file.
     with _run_lock:
         worker = _task_worker(database)
+        if worker is None:
+            return 0
         deadline = time.monotonic() + RUN_FOR_S
         while True:
             work = worker.run_once()

@@ -13,6 +13,7 @@ match (intake's ``media.work`` task).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -38,7 +39,7 @@ from veille.intake.esp.lifecycle import expire_reports
 from veille.intake.hashing_process import LowPriorityHasher
 from veille.intake.media_hashing import hash_in_thread, warm_up_hashing
 from veille.intake.settings import IntakeSettings
-from veille.intake.tasks import attach_local_worker, detach_local_worker
+from veille.intake.tasks import attach_local_worker, detach_local_worker, may_hash
 from veille.intake.worker import MediaWorker
 from veille.store.db import Database, create_veille_engine
 from veille.store.raw import AsyncPgPool
@@ -58,8 +59,6 @@ def _housekeeping(state: AppState, stop: threading.Event, every_s: float = 60.0)
         try:
             expire_reports(state.database)
         except Exception:  # logged by the server; the next pass retries
-            import logging
-
             logging.getLogger(__name__).exception("expiring ESP reports failed")
 
 
@@ -158,6 +157,12 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
             # as the job system's `media.work`; with the consumer here, this process's media
             # worker thread does, yielding to requests, and `media.work` only wakes it.
             in_serve_worker = state.settings.worker_enabled and state.settings.jobs_in_serve
+            if in_serve_worker and not await run_in_threadpool(may_hash, state.database):
+                logging.getLogger(__name__).warning(
+                    "another process hashes the files of this SQLite database: this server "
+                    "starts no media worker (one per SQLite database)"
+                )
+                in_serve_worker = False
             if in_serve_worker:
                 spool_dir = state.settings.resolved_spool_dir()
                 if state.settings.worker_hash_process:
