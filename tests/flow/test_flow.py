@@ -138,3 +138,14 @@ def test_worker_killed_mid_task_loses_nothing_and_does_each_report_once(
     assert _counts(flow_database, TriageScore) == dict.fromkeys(ids, 1)
     assert _counts(flow_database, QueueItem) == dict.fromkeys(ids, 1)
     assert [r.state for r in job_system(flow_database).listing()] == []
+
+
+def test_work_requested_by_stored_reports_is_not_starved_by_the_flow() -> None:
+    """huey takes the highest priority first: a task that every stored report requests
+    must not sit below the flow's steps, which arriving reports keep requesting."""
+    from veille.flow import all_tasks, flow_tasks
+
+    flow_priority = {spec.priority for spec in flow_tasks()}
+    assert len(flow_priority) == 1
+    requested = [spec for spec in all_tasks() if spec.on_reports_stored]
+    assert requested and all(spec.priority in flow_priority for spec in requested)

@@ -30,7 +30,7 @@ import threading
 import time
 from functools import partial
 
-from veille.core.jobs import PRIORITY_NORMAL, TaskSpec
+from veille.core.jobs import PRIORITY_HIGH, TaskSpec
 from veille.intake.worker import MediaWorker
 from veille.store.db import Database
 
@@ -133,8 +133,12 @@ def work_media(database: Database) -> int:
             local[1].wake.set()
         return 0
     done = 0
-    # One run at a time in a process: its batches already take every waiting file.
-    with _run_lock:
+    # One run at a time in a process: its batches already take every waiting file. A
+    # second run (the sweep beside a request) returns at once instead of holding a
+    # consumer thread while the first works; the first requests the next run.
+    if not _run_lock.acquire(blocking=False):
+        return 0
+    try:
         worker = _task_worker(database)
         if worker is None:
             return 0
@@ -146,6 +150,8 @@ def work_media(database: Database) -> int:
                 return done
             if time.monotonic() >= deadline:
                 break
+    finally:
+        _run_lock.release()
     system.request(TASK)
     return done
 
@@ -166,7 +172,10 @@ TASKS = [
         work_media,
         retries=5,
         retry_delay_s=5,
-        priority=PRIORITY_NORMAL,
+        # The flow's priority: huey always takes the highest first, so at a lower one
+        # this task never ran while reports kept arriving (each stored report requests
+        # flow.link); at the same one, tasks are taken in the order they were queued.
+        priority=PRIORITY_HIGH,
         every_minutes=SWEEP_EVERY_MINUTES,
         on_reports_stored=True,
     )
