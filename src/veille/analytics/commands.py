@@ -313,6 +313,180 @@ def trends_gap(
         console.print(f"note: {note}", style="dim", highlight=False)
 
 
+@trends_app.command("import-usage")
+def trends_import_usage(
+    file: Annotated[
+        Path, typer.Argument(help="JSON Lines: event_id, agency, user, action, items, at.")
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="Where the events come from (default: the file's name)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import database-usage events (log-ins, queries, uploads); all lines or none."""
+    from veille.analytics.usage import UsageImportError, import_usage, read_lines
+
+    if not file.is_file():
+        fail(f"FILE: {file} is not a file", 2)
+    try:
+        summary = import_usage(ready(), read_lines(file), source or file.name)
+    except UsageImportError as error:
+        fail(f"{file.name}: nothing imported:\n{error}", 1)
+    except UnicodeDecodeError as error:
+        fail(f"{file.name}: not UTF-8 text (byte {error.start}); nothing imported", 1)
+    if as_json:
+        print_json(summary.as_dict())
+        return
+    console.print(
+        f"usage events: {summary.imported} imported, {summary.already_present} already present",
+        highlight=False,
+    )
+
+
+@trends_app.command("usage")
+def trends_usage(
+    period: PeriodOption = None,
+    periods_file: PeriodsFileOption = None,
+    compared: Annotated[
+        str | None,
+        typer.Option(
+            "--compare", help="The period compared with the baseline (default: the second)."
+        ),
+    ] = None,
+    regular_share: Annotated[
+        float,
+        typer.Option(
+            "--regular-share",
+            help="A regular user used the database in at least this share of the baseline's weeks.",
+        ),
+    ] = 0.5,
+    drop: Annotated[
+        float,
+        typer.Option("--drop", help="Use that fell by at least this share counts as reduced."),
+    ] = 0.5,
+    sources: Annotated[
+        str,
+        typer.Option("--sources", help="all, imported (usage events) or audit (Veille's own log)."),
+    ] = "all",
+    as_agency: AsOption = None,
+    all_agencies: AllOption = False,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """Database use per agency: the share of regular users that stopped or reduced their use."""
+    from veille.analytics.usage import usage
+
+    periods = _periods(period, periods_file)
+    if sources not in ("all", "imported", "audit"):
+        fail(f"--sources: {sources!r} is not one of all, imported, audit", 2)
+    database = ready()
+    with database.session() as session:
+        viewer = agency_viewer(session, as_agency, all_agencies)
+        try:
+            result = usage(
+                session,
+                periods,
+                compared,
+                regular_share=regular_share,
+                drop=drop,
+                sources=sources,
+                agency_id=viewer.agency_id,
+            )
+        except ValueError as error:
+            fail(f"--{error}", 2)
+    data = result.as_dict()
+    if as_json:
+        print_json(data)
+        return
+    columns = [
+        "agency",
+        "regular",
+        "active_baseline_weeks",
+        "baseline_per_week",
+        "period_per_week",
+        "ratio",
+        "status",
+    ]
+    if as_csv:
+        _print_csv(data["agencies"], list(data["agencies"][0]) if data["agencies"] else columns)
+        return
+    print_table(
+        f"Database use: {result.period} against {result.baseline}", data["agencies"], columns
+    )
+    share = data["share_stopped_or_reduced"]
+    console.print(
+        f"{data['stopped_or_reduced']} of {data['regular_users']} regular users stopped "
+        f"({data['stopped']}) or reduced by at least {drop:.0%} ({data['reduced']})"
+        + (f": {share:.0%}" if share is not None else ""),
+        highlight=False,
+    )
+
+
+@trends_app.command("import-published")
+def trends_import_published(
+    file: Annotated[
+        Path, typer.Argument(help="CSV: source, country, period_start, period_end, measure, count.")
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Import counts others publish (kept apart from Veille's own); all rows or none."""
+    from veille.analytics.published import PublishedImportError, import_published
+
+    if not file.is_file():
+        fail(f"FILE: {file} is not a file", 2)
+    try:
+        summary = import_published(ready(), file.read_bytes())
+    except PublishedImportError as error:
+        fail(f"{file.name}: nothing imported:\n{error}", 1)
+    if as_json:
+        print_json(summary.as_dict())
+        return
+    console.print(
+        f"published counts: {summary.imported} imported, {summary.updated} updated "
+        f"of {summary.rows} rows",
+        highlight=False,
+    )
+
+
+@trends_app.command("published")
+def trends_published(
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    measure: Annotated[str | None, typer.Option("--measure", help="Only this measure.")] = None,
+    country: CountryOption = None,
+    as_agency: AsOption = None,
+    all_agencies: AllOption = False,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """Published counts beside the reports Veille holds for the same country and days."""
+    from veille.analytics.published import published_beside_own
+
+    database = ready()
+    with database.session() as session:
+        viewer = agency_viewer(session, as_agency, all_agencies)
+        rows = published_beside_own(
+            session, viewer.agency_id, source, measure, tuple(c.upper() for c in country or ())
+        )
+    if as_json:
+        print_json(rows)
+        return
+    columns = [
+        "source",
+        "measure",
+        "country",
+        "period_start",
+        "period_end",
+        "published",
+        "veille_reports",
+        "ratio",
+    ]
+    if as_csv:
+        _print_csv(rows, columns)
+        return
+    print_table("Published counts beside Veille's reports", rows, columns)
+
+
 @trends_app.command("changes")
 def trends_changes(
     country: CountryOption = None,

@@ -80,3 +80,54 @@ class TrendAlert(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ux_analytics_alert_series_week", "series_key", "week", unique=True),)
+
+
+class UsageEvent(Base):
+    """One use of the database by an agency (imported): a log-in, a query or an upload.
+
+    The audit log records Veille's own use; these rows hold use recorded
+    elsewhere (another database's export, the scenario's ``usage-events.jsonl``).
+    """
+
+    __tablename__ = "analytics_usage_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    user: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(16))
+    items: Mapped[int] = mapped_column(Integer, default=1)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ux_analytics_usage_source_event", "source", "event_id", unique=True),
+        Index("ix_analytics_usage_agency_at", "agency_id", "at"),
+    )
+
+
+class PublishedCount(Base):
+    """A count someone else published (a clearinghouse's yearly figure for a country)."""
+
+    __tablename__ = "analytics_published_count"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    measure: Mapped[str] = mapped_column(String(100))
+    count: Mapped[int] = mapped_column(Integer)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index(
+            "ux_analytics_published",
+            "source",
+            "country",
+            "period_start",
+            "period_end",
+            "measure",
+            unique=True,
+        ),
+    )
