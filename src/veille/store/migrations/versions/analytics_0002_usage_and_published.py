@@ -35,9 +35,7 @@ def upgrade() -> None:
         ["source", "event_id"],
         unique=True,
     )
-    op.create_index(
-        "ix_analytics_usage_agency_at", "analytics_usage_event", ["agency_id", "at"]
-    )
+    op.create_index("ix_analytics_usage_agency_at", "analytics_usage_event", ["agency_id", "at"])
     op.create_table(
         "analytics_published_count",
         sa.Column("id", sa.Integer(), nullable=False),
