@@ -160,3 +160,37 @@ def test_a_gap_without_baseline_weeks_says_so() -> None:
     )
     (gap,) = reporting_gap(_result(_weeks(10), [4] * 10), periods).gaps
     assert gap.expected is None and "baseline" in gap.note
+
+
+def test_pooling_countries_over_their_own_dates() -> None:
+    # Two countries restricted eight weeks apart, both ×2 while restricted.
+    weeks = _weeks(80)
+    own = {
+        "AA": (Period("restrictions", weeks[50], weeks[62] - timedelta(days=1)),),
+        "BB": (Period("restrictions", weeks[58], weeks[70] - timedelta(days=1)),),
+    }
+    periods = PeriodSet(
+        (
+            Period("baseline", weeks[0], weeks[50] - timedelta(days=1)),
+            Period("restrictions", weeks[50], weeks[70] - timedelta(days=1)),
+        ),
+        own,
+    )
+    covered = 0
+    for seed in range(20):
+        rng = np.random.default_rng(900 + seed)
+        counts = []
+        for country in ("AA", "BB"):
+            period = own[country][0]
+            means = np.array([60.0 if period.holds_week(w) else 30.0 for w in weeks])
+            counts.append(_over_dispersed(rng, means))
+        result = _result(weeks, *counts, by=("country",))
+        result.series[0].key, result.series[1].key = ("AA",), ("BB",)
+        (pooled,) = compare(result, periods, pooled=True).comparisons
+        assert pooled.key == () and "pooled over 2 series" in pooled.note
+        assert pooled.low is not None and pooled.high is not None
+        covered += pooled.low <= 2.0 <= pooled.high
+        assert pooled.verdict == "increase"
+    assert covered >= 17
+    with pytest.raises(ValueError, match="pooled"):
+        compare(_result(weeks, [1] * 80), periods, pooled=True)

@@ -152,3 +152,58 @@ def test_no_reports_gives_an_empty_series(database: Database) -> None:
         result = series(session, SeriesQuery(since=date(2020, 1, 1), until=date(2020, 1, 31)), None)
     assert len(result.periods) == 5
     assert result.series[0].counts == [0] * 5
+
+
+def test_unique_and_new_content_beside_volume(database: Database, tmp_path: Path) -> None:
+    from veille.analytics.content import content_series
+    from veille.pipeline import process_new_reports
+
+    with database.session() as session:
+        agencies = {name: a.id for name, a in make_agencies(session).items()}
+    same = {"file_name": "a.jpg", "md5": "a" * 32, "pdq": "f" * 64, "pdq_quality": 90}
+    records = [
+        # Week of 2 March: two reports of one item, one of another.
+        report_record(1, received_at="2020-03-02T10:00:00Z", media=[same], marking="clear"),
+        report_record(
+            2,
+            received_at="2020-03-03T10:00:00Z",
+            media=[{**same, "md5": "b" * 32}],
+            marking="clear",
+        ),
+        report_record(
+            3,
+            received_at="2020-03-04T10:00:00Z",
+            marking="clear",
+            media=[{"file_name": "c.jpg", "md5": "c" * 32, "pdq": "0f" * 32, "pdq_quality": 90}],
+        ),
+        # Week of 9 March: the first item again (not new), and a red report of Police DE.
+        report_record(
+            4,
+            received_at="2020-03-10T10:00:00Z",
+            media=[{**same, "md5": "d" * 32}],
+            marking="clear",
+        ),
+        report_record(
+            5,
+            received_at="2020-03-10T11:00:00Z",
+            marking="red",
+            owner_agency="Police DE",
+            media=[{"file_name": "e.jpg", "md5": "e" * 32, "pdq": "3c" * 32, "pdq_quality": 90}],
+        ),
+    ]
+    ids = _import(database, tmp_path, records)
+    process_new_reports(database, ids)
+    with database.session() as session:
+        admin = content_series(session, SeriesQuery(), None).rows
+        hotline = content_series(session, SeriesQuery(), agencies["Hotline FR"]).rows
+    assert [(r["reports"], r["unique_content"], r["new_content"]) for r in admin] == [
+        (3, 2, 2),
+        (2, 2, 1),
+    ]
+    assert admin[0]["viral_share"] == 0.0
+    # The hotline sees the clear reports only: no red item, no viral share.
+    assert [(r["reports"], r["unique_content"], r["new_content"]) for r in hotline] == [
+        (3, 2, 2),
+        (1, 1, 0),
+    ]
+    assert hotline[0]["viral_share"] is None

@@ -8,8 +8,9 @@ parameter, in the one error shape.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -17,6 +18,17 @@ from pydantic import BaseModel
 from veille.core.api import DatabaseDep, ReaderDep, problem, problem_responses
 
 _Values = Annotated[list[str] | None, Query(max_length=64)]
+_Dimension = Literal["country", "category", "channel", "reporter", "offence", "flag"]
+_By = Annotated[list[_Dimension] | None, Query(max_length=6)]
+_PERIOD_PATTERN = r"^[A-Za-z0-9_.-]{1,64}=[0-9]{4}-[0-9]{2}-[0-9]{2}\.\.[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+_Periods = Annotated[
+    list[Annotated[str, Query(pattern=_PERIOD_PATTERN)]],
+    Query(
+        min_length=2,
+        max_length=16,
+        description="NAME=YYYY-MM-DD..YYYY-MM-DD, at least two; the first is the baseline",
+    ),
+]
 
 
 class SeriesOne(BaseModel):
@@ -71,6 +83,11 @@ class AlertOut(BaseModel):
     created_at: str | None
 
 
+def _given(values: list[str] | None) -> tuple[str, ...]:
+    """The values of a filter, an empty one (``country=``) meaning no filter."""
+    return tuple(v.strip() for v in values or () if v.strip())
+
+
 def _query(
     interval: str,
     country: list[str] | None,
@@ -81,19 +98,19 @@ def _query(
     flag: list[str] | None,
     since: date | None,
     until: date | None,
-    by: list[str] | None,
+    by: Sequence[str] | None,
 ) -> Any:
     from veille.analytics.series import SeriesError, SeriesQuery
 
     try:
         return SeriesQuery(
             grain=interval,
-            countries=tuple(c.upper() for c in country or ()),
-            categories=tuple(category or ()),
-            channels=tuple(channel or ()),
-            reporters=tuple(reporter or ()),
-            offences=tuple(offence or ()),
-            flags=tuple(flag or ()),
+            countries=tuple(c.upper() for c in _given(country)),
+            categories=_given(category),
+            channels=_given(channel),
+            reporters=_given(reporter),
+            offences=_given(offence),
+            flags=_given(flag),
             since=since,
             until=until,
             by=tuple(by or ()),
@@ -114,7 +131,7 @@ def _api_periods(period: list[str]) -> Any:
 
 def router() -> APIRouter:
     """The analytics routes (mounted under ``/api/v1`` by the web app)."""
-    from veille.analytics.series import series
+    from veille.analytics.series import SeriesError, series
 
     routes = APIRouter(tags=["analytics"], responses=problem_responses(401, 403, 422))
 
@@ -122,7 +139,11 @@ def router() -> APIRouter:
         from veille.store.audit import record_event
 
         with database.session() as session:
-            result = series(session, query, viewer.agency_id)
+            try:
+                result = series(session, query, viewer.agency_id)
+            except SeriesError as error:
+                field, _, reason = str(error).partition(": ")
+                raise problem(422, field, reason) from None
             record_event(
                 session,
                 actor=viewer.actor,
@@ -146,7 +167,7 @@ def router() -> APIRouter:
         flag: _Values = None,
         since: date | None = None,
         until: date | None = None,
-        by: _Values = None,
+        by: _By = None,
     ) -> dict[str, Any]:
         query = _query(
             interval, country, category, channel, reporter, offence, flag, since, until, by
@@ -162,27 +183,32 @@ def router() -> APIRouter:
     def get_compare(
         database: DatabaseDep,
         viewer: ReaderDep,
-        period: Annotated[
-            list[str],
-            Query(
-                max_length=16, description="NAME=YYYY-MM-DD..YYYY-MM-DD; the first is the baseline"
-            ),
-        ],
+        period: _Periods,
         baseline: Annotated[str | None, Query(max_length=64)] = None,
+        trend: bool = False,
+        pooled: bool = False,
         country: _Values = None,
         category: _Values = None,
         channel: _Values = None,
         reporter: _Values = None,
         offence: _Values = None,
         flag: _Values = None,
-        by: _Values = None,
+        by: _By = None,
     ) -> dict[str, Any]:
         from veille.analytics.compare import compare
 
         periods = _api_periods(period)
-        query = _query("week", country, category, channel, reporter, offence, flag, None, None, by)
+        split: list[str] = list(by or ())
+        if pooled and "country" not in split:
+            split.append("country")
+        first, last = periods.span
+        query = _query(
+            "week", country, category, channel, reporter, offence, flag, first, last, split
+        )
         try:
-            compared = compare(read(database, viewer, query), periods, baseline)
+            compared = compare(
+                read(database, viewer, query), periods, baseline, trend=trend, pooled=pooled
+            )
         except ValueError as error:
             field, _, reason = str(error).partition(": ")
             raise problem(422, field, reason) from None
@@ -196,12 +222,7 @@ def router() -> APIRouter:
     def get_gap(
         database: DatabaseDep,
         viewer: ReaderDep,
-        period: Annotated[
-            list[str],
-            Query(
-                max_length=16, description="NAME=YYYY-MM-DD..YYYY-MM-DD; the first is the baseline"
-            ),
-        ],
+        period: _Periods,
         baseline: Annotated[str | None, Query(max_length=64)] = None,
         trend: bool = False,
         country: _Values = None,
@@ -210,12 +231,13 @@ def router() -> APIRouter:
         reporter: _Values = None,
         offence: _Values = None,
         flag: _Values = None,
-        by: _Values = None,
+        by: _By = None,
     ) -> dict[str, Any]:
         from veille.analytics.gap import reporting_gap
 
         periods = _api_periods(period)
-        query = _query("week", country, category, channel, reporter, offence, flag, None, None, by)
+        first, last = periods.span
+        query = _query("week", country, category, channel, reporter, offence, flag, first, last, by)
         try:
             gaps = reporting_gap(read(database, viewer, query), periods, baseline, trend)
         except ValueError as error:
@@ -235,7 +257,7 @@ def router() -> APIRouter:
         flag: _Values = None,
         since: date | None = None,
         until: date | None = None,
-        by: _Values = None,
+        by: _By = None,
     ) -> dict[str, Any]:
         from veille.analytics.changes import series_changes
 

@@ -3,8 +3,9 @@
 Change points: the weekly counts are put on a scale where Poisson noise has
 unit variance (Anscombe: ``2·sqrt(x + 3/8)``), divided by the noise level
 estimated from week-to-week differences (so over-dispersion is allowed for),
-and segmented by ``ruptures``' PELT with a squared-error cost and a penalty
-of ``PENALTY_PER_LOG_WEEK × log(weeks)``. A series with no change gives no
+and segmented by ``ruptures``' kernel change-point search with a linear
+kernel (the squared-error cost, PELT in compiled code) and a penalty of
+``PENALTY_PER_LOG_WEEK × log(weeks)``. A series with no change gives no
 change point; a short series says so.
 
 The weekly check fits the weeks before the one checked (up to a year, with a
@@ -94,7 +95,7 @@ def change_points(weeks: list[date], counts: list[int]) -> tuple[list[ChangePoin
     values = np.asarray(counts, dtype=float)
     signal = 2 * np.sqrt(values + 3 / 8)
     signal = signal / _noise_level(signal)
-    algorithm = ruptures.Pelt(model="l2", min_size=MIN_SEGMENT_WEEKS, jump=1).fit(signal)
+    algorithm = ruptures.KernelCPD(kernel="linear", min_size=MIN_SEGMENT_WEEKS).fit(signal)
     ends = algorithm.predict(pen=PENALTY_PER_LOG_WEEK * math.log(len(counts)))
     points = []
     starts = [0, *ends[:-1]]

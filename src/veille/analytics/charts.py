@@ -12,6 +12,7 @@ from pathlib import Path
 
 from veille.analytics.changes import SeriesChanges
 from veille.analytics.compare import ComparisonResult
+from veille.analytics.content import ContentSeries
 from veille.analytics.series import SeriesResult
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -145,5 +146,38 @@ def changes_chart(result: SeriesResult, changes: list[SeriesChanges], path: Path
     axes.set_ylabel("reports per week")
     if len(shown) > 1:
         axes.legend(fontsize=8, ncols=2)
+    axes.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def content_chart(result: ContentSeries, path: Path) -> Path:
+    """Reports, unique content and new content per period: volume against what is new."""
+    from datetime import date
+
+    if path.suffix.lower() not in FORMATS:
+        raise ChartError(f"--chart: {path.name} must end in {' or '.join(FORMATS)}")
+    figure, axes = _figure()
+    periods = [date.fromisoformat(r["period"]) for r in result.rows]
+    for index, (column, label) in enumerate(
+        (
+            ("reports", "reports"),
+            ("unique_content", "unique content"),
+            ("new_content", "new content"),
+        )
+    ):
+        axes.plot(
+            periods,
+            [r[column] for r in result.rows],
+            label=label,
+            color=PALETTE[index],
+            marker=MARKERS[index],
+            markersize=3,
+            linewidth=1.4,
+        )
+    grain = result.query.grain
+    axes.set_title(f"Reports against unique and new content per {grain}: {result.query.describe()}")
+    axes.set_xlabel(f"{grain} starting")
+    axes.set_ylabel(f"count per {grain}")
+    axes.legend(fontsize=8)
     axes.grid(alpha=0.3)
     return _save(figure, path)

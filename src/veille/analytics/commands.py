@@ -95,13 +95,16 @@ def _query(
 
 
 def _read_series(query: Any, as_agency: str | None, all_agencies: bool) -> Any:
-    from veille.analytics.series import series
+    from veille.analytics.series import SeriesError, series
     from veille.store.audit import record_event
 
     database = ready()
     with database.session() as session:
         viewer = agency_viewer(session, as_agency, all_agencies)
-        result = series(session, query, viewer.agency_id)
+        try:
+            result = series(session, query, viewer.agency_id)
+        except SeriesError as error:
+            fail(f"--{error}", 2)
         record_event(
             session,
             actor=viewer.actor,
@@ -168,6 +171,64 @@ def trends_series(
     )
 
 
+@trends_app.command("content")
+def trends_content(
+    interval: Annotated[str, typer.Option("--interval", help="week or month.")] = "week",
+    country: CountryOption = None,
+    category: CategoryOption = None,
+    since: SinceOption = None,
+    until: UntilOption = None,
+    as_agency: AsOption = None,
+    all_agencies: AllOption = False,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+    chart: ChartOption = None,
+) -> None:
+    """Raw volume beside unique content, new content and the viral share, per week or month."""
+    from veille.analytics.content import content_series
+    from veille.analytics.series import SeriesError
+
+    query = _query(interval, country, category, None, None, None, None, since, until, None)
+    database = ready()
+    with database.session() as session:
+        viewer = agency_viewer(session, as_agency, all_agencies)
+        try:
+            result = content_series(session, query, viewer.agency_id)
+        except SeriesError as error:
+            fail(f"--{error}", 2)
+    if chart is not None:
+        from veille.analytics.charts import content_chart
+
+        _chart(content_chart, result, chart)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    columns = [
+        "period",
+        "reports",
+        "reports_with_media",
+        "unique_content",
+        "new_content",
+        "viral_share",
+    ]
+    if as_csv:
+        _print_csv(result.rows, columns)
+        return
+    short = {
+        "reports_with_media": "with media",
+        "unique_content": "unique",
+        "new_content": "new",
+        "viral_share": "viral",
+    }
+    print_table(
+        f"Reports and content per {interval}: {query.describe()} (marking {result.marking})",
+        [{short.get(k, k): v for k, v in row.items()} for row in result.rows],
+        [short.get(c, c) for c in columns],
+    )
+    if result.note:
+        console.print(f"note: {result.note}", style="dim", highlight=False)
+
+
 def _periods(period: list[str] | None, periods_file: Path | None) -> Any:
     from veille.analytics.periods import PeriodError, load_periods, parse_period, period_set
 
@@ -211,6 +272,16 @@ def trends_compare(
     offence: OffenceOption = None,
     flag: FlagOption = None,
     by: ByOption = None,
+    trend: Annotated[
+        bool, typer.Option("--trend", help="Add a log-linear trend per year to the model.")
+    ] = False,
+    pooled: Annotated[
+        bool,
+        typer.Option(
+            "--pooled",
+            help="Fit the countries together, each over its own dates (implies --by country).",
+        ),
+    ] = False,
     as_agency: AsOption = None,
     all_agencies: AllOption = False,
     as_json: JsonOption = False,
@@ -221,10 +292,16 @@ def trends_compare(
     from veille.analytics.compare import compare
 
     periods = _periods(period, periods_file)
-    query = _query("week", country, category, channel, reporter, offence, flag, None, None, by)
+    split = list(by or ())
+    if pooled and "country" not in split:
+        split.append("country")
+    first, last = periods.span
+    query = _query(
+        "week", country, category, channel, reporter, offence, flag, str(first), str(last), split
+    )
     result = _read_series(query, as_agency, all_agencies)
     try:
-        compared = compare(result, periods, baseline)
+        compared = compare(result, periods, baseline, trend=trend, pooled=pooled)
     except ValueError as error:
         fail(f"--{error}", 2)
     if chart is not None:
@@ -236,7 +313,7 @@ def trends_compare(
         return
     rows = compared.as_dict()["comparisons"]
     columns = [
-        *query.by,
+        *compared.by,
         "period",
         "weeks",
         "mean_per_week",
@@ -290,7 +367,10 @@ def trends_gap(
     from veille.analytics.gap import reporting_gap
 
     periods = _periods(period, periods_file)
-    query = _query("week", country, category, channel, reporter, offence, flag, None, None, by)
+    first, last = periods.span
+    query = _query(
+        "week", country, category, channel, reporter, offence, flag, str(first), str(last), by
+    )
     result = _read_series(query, as_agency, all_agencies)
     try:
         gaps = reporting_gap(result, periods, baseline, trend)

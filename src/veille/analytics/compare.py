@@ -107,9 +107,21 @@ def country_of(key: tuple[str, ...], by: tuple[str, ...]) -> str | None:
 
 
 def compare(
-    result: SeriesResult, periods: PeriodSet, baseline: str | None = None
+    result: SeriesResult,
+    periods: PeriodSet,
+    baseline: str | None = None,
+    *,
+    trend: bool = False,
+    pooled: bool = False,
 ) -> ComparisonResult:
-    """Compare each series of ``result`` (weekly) over ``periods`` with the ``baseline`` period."""
+    """Compare each series of ``result`` (weekly) over ``periods`` with the ``baseline`` period.
+
+    ``trend`` adds a log-linear trend per year to the model. ``pooled`` needs a
+    result split by country: the countries of each remaining split are fitted
+    together (one level per country, one effect shared), each over its own
+    dates, so that dates that differ by country neither blur the effect nor
+    leave small countries without a verdict.
+    """
     if result.query.grain != "week":
         raise ValueError("interval: period comparisons use weekly series")
     base_name = baseline or periods.names[0]
@@ -118,10 +130,26 @@ def compare(
             f"baseline: {base_name!r} is not one of the periods ({', '.join(periods.names)})"
         )
     by = tuple(result.query.by)
-    out = ComparisonResult(by, base_name, result.query.describe(), result.marking)
-    for one in result.series:
-        own = periods.for_country(country_of(one.key, by))
-        out.comparisons.extend(_compare_one(one.key, result.periods, one.counts, own, base_name))
+    if pooled and "country" not in by:
+        raise ValueError("pooled: split the series by country (--by country) to pool them")
+    shown_by = tuple(d for d in by if d != "country") if pooled else by
+    out = ComparisonResult(shown_by, base_name, result.query.describe(), result.marking)
+    if pooled:
+        position = by.index("country")
+        groups: dict[tuple[str, ...], list[_Unit]] = {}
+        for one in result.series:
+            rest = one.key[:position] + one.key[position + 1 :]
+            groups.setdefault(rest, []).append(
+                _Unit(result.periods, one.counts, periods.for_country(one.key[position]))
+            )
+        for rest, units in sorted(groups.items()):
+            out.comparisons.extend(_compare_units(rest, units, base_name, trend))
+    else:
+        for one in result.series:
+            own = periods.for_country(country_of(one.key, by))
+            out.comparisons.extend(
+                _compare_units(one.key, [_Unit(result.periods, one.counts, own)], base_name, trend)
+            )
     tested = [c for c in out.comparisons if c.p_value is not None]
     for comparison, q_value in zip(
         tested, benjamini_hochberg([c.p_value or 1.0 for c in tested]), strict=True
@@ -142,37 +170,39 @@ def _verdict(c: Comparison) -> str:
     return "uncertain"
 
 
-def _compare_one(
-    key: tuple[str, ...],
-    weeks: list[date],
-    counts: list[int],
-    periods: tuple[Period, ...],
-    base_name: str,
-) -> list[Comparison]:
-    others = [p for p in periods if p.name != base_name]
-    base = next(p for p in periods if p.name == base_name)
-    member: dict[str, list[int]] = {p.name: [] for p in periods}
-    for index, monday in enumerate(weeks):
-        for period in periods:
-            if period.holds_week(monday):
-                member[period.name].append(index)
-                break
-    base_rows = member[base.name]
+@dataclass
+class _Unit:
+    """One series the model fits, over its own periods (a country in a pooled comparison)."""
 
-    def mean(rows: list[int]) -> float:
-        return float(np.mean([counts[i] for i in rows])) if rows else 0.0
+    weeks: list[date]
+    counts: list[int]
+    periods: tuple[Period, ...]
+
+
+def _compare_units(
+    key: tuple[str, ...], units: list[_Unit], base_name: str, trend: bool
+) -> list[Comparison]:
+    names = [p.name for p in units[0].periods]
+    others = [n for n in names if n != base_name]
+    # Every (unit, week) inside one of the unit's periods: its period's name.
+    cells: list[tuple[int, int, str]] = []
+    for u, unit in enumerate(units):
+        for index, monday in enumerate(unit.weeks):
+            for period in unit.periods:
+                if period.holds_week(monday):
+                    cells.append((u, index, period.name))
+                    break
+    weeks_in = {n: len({units[u].weeks[i] for u, i, p in cells if p == n}) for n in names}
+    count_in = {n: sum(units[u].counts[i] for u, i, p in cells if p == n) for n in names}
+    unit_weeks = {n: sum(1 for _u, _i, p in cells if p == n) for n in names}
+
+    def mean(name: str) -> float:
+        # Reports per week, all units together (each unit over its own weeks).
+        return count_in[name] / unit_weeks[name] * len(units) if unit_weeks[name] else 0.0
 
     comparisons = [
-        Comparison(
-            key,
-            p.name,
-            base.name,
-            len(member[p.name]),
-            len(base_rows),
-            mean(member[p.name]),
-            mean(base_rows),
-        )
-        for p in others
+        Comparison(key, n, base_name, weeks_in[n], weeks_in[base_name], mean(n), mean(base_name))
+        for n in others
     ]
     usable = [c for c in comparisons if c.weeks >= MIN_PERIOD_WEEKS]
     for c in comparisons:
@@ -180,35 +210,45 @@ def _compare_one(
             c.note = (
                 f"{c.weeks} complete weeks in {c.period}; at least {MIN_PERIOD_WEEKS} are needed"
             )
-    if len(base_rows) < MIN_BASELINE_WEEKS:
+    if weeks_in[base_name] < MIN_BASELINE_WEEKS:
         for c in comparisons:
             c.verdict, c.note = (
                 "too short",
-                f"{len(base_rows)} complete weeks in the baseline; at least {MIN_BASELINE_WEEKS} are needed",
+                f"{weeks_in[base_name]} complete weeks in the baseline; at least {MIN_BASELINE_WEEKS} are needed",
             )
         return comparisons
     if not usable:
         return comparisons
-    rows = sorted(base_rows + [i for c in usable for i in member[c.period]])
-    if sum(counts[i] for i in rows) == 0:
+    if count_in[base_name] == 0:
         for c in usable:
-            c.verdict, c.note = "no reports", "no report in these weeks"
+            c.verdict, c.note = (
+                ("no reports", "no report in these weeks")
+                if sum(count_in.values()) == 0
+                else ("uncertain", "no report in the baseline: no ratio to state")
+            )
         return comparisons
-    columns = [np.ones(len(rows))]
+    wanted = {base_name, *(c.period for c in usable)}
+    # A unit with no report in its baseline says nothing about a ratio: left out.
+    live = {
+        u
+        for u in range(len(units))
+        if sum(units[u].counts[i] for v, i, p in cells if v == u and p == base_name)
+    }
+    chosen = [(u, i, p) for u, i, p in cells if p in wanted and u in live]
+    unit_order = sorted(live)
+    columns = [np.array([1.0 if u == unit else 0.0 for u, _i, _p in chosen]) for unit in unit_order]
     for c in usable:
-        inside = set(member[c.period])
-        columns.append(np.array([1.0 if i in inside else 0.0 for i in rows]))
-    chosen = [weeks[i] for i in rows]
-    seasonal = spans_two_years(chosen)
+        columns.append(np.array([1.0 if p == c.period else 0.0 for _u, _i, p in chosen]))
+    when = [units[u].weeks[i] for u, i, _p in chosen]
+    if trend:
+        origin = min(when).toordinal()
+        columns.append(np.array([(w.toordinal() - origin) / 365.25 for w in when]))
+    seasonal = spans_two_years(sorted(set(when)))
     design = np.column_stack(columns)
     if seasonal:
-        design = np.column_stack([design, yearly_terms(chosen)])
-    if sum(counts[i] for i in member[base.name]) == 0:
-        for c in usable:
-            c.verdict, c.note = "uncertain", "no report in the baseline: no ratio to state"
-        return comparisons
-    fit = fit_quasi_poisson([counts[i] for i in rows], design)
-    for position, c in enumerate(usable, start=1):
+        design = np.column_stack([design, yearly_terms(when)])
+    fit = fit_quasi_poisson([units[u].counts[i] for u, i, _p in chosen], design)
+    for position, c in enumerate(usable, start=len(unit_order)):
         if c.mean_per_week == 0:
             c.verdict, c.note = (
                 "uncertain",
@@ -217,6 +257,10 @@ def _compare_one(
             continue
         c.rate_ratio, c.low, c.high, c.p_value = rate_ratio(fit, position)
         c.dispersion, c.seasonal = fit.dispersion, seasonal
+        notes = []
         if not seasonal:
-            c.note = "no yearly term: the weeks compared span less than two years"
+            notes.append("no yearly term: the weeks compared span less than two years")
+        if len(units) > 1:
+            notes.append(f"pooled over {len(live)} series, each over its own dates")
+        c.note = "; ".join(notes)
     return comparisons

@@ -53,6 +53,12 @@ class PeriodSet:
     def names(self) -> list[str]:
         return [p.name for p in self.periods]
 
+    @property
+    def span(self) -> tuple[date, date]:
+        """The first and the last day any period covers, for any country."""
+        every = [*self.periods, *(p for own in self.by_country.values() for p in own)]
+        return min(p.start for p in every), max(p.end for p in every)
+
     def for_country(self, country: str | None) -> tuple[Period, ...]:
         """The periods of ``country``: its own where it names them, the defaults otherwise."""
         own = {p.name: p for p in self.by_country.get(country or "", ())}

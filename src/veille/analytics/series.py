@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select, true
+from sqlalchemy import ColumnElement, Date, and_, bindparam, func, literal_column, or_, select, true
 from sqlalchemy.orm import Session
 
 from veille.analytics.models import UNKNOWN_COUNTRY, ReportCount
@@ -28,6 +28,10 @@ DIMENSIONS = ("country", "category", "channel", "reporter", "offence", "flag")
 """What a series may be split by (``by``) and filtered on."""
 
 GRAINS = {"week": "w", "month": "m"}
+
+MAX_PERIODS = 800
+"""A series spans at most this many weeks or months (about 15 years of weeks): the work of a
+query, a change-point search and its answer stays bounded whatever dates are asked for."""
 
 _STRICTNESS = [
     m.value
@@ -66,6 +70,13 @@ class SeriesQuery:
             )
         if self.since and self.until and self.since > self.until:
             raise SeriesError(f"since: {self.since} is after until ({self.until})")
+        if self.since and self.until:
+            days = self.until.toordinal() - self.since.toordinal()
+            if days // (7 if self.grain == "week" else 28) > MAX_PERIODS:
+                raise SeriesError(
+                    f"since: from {self.since} to {self.until} spans more than "
+                    f"{MAX_PERIODS} {self.grain}s (narrow since and until)"
+                )
 
     @property
     def label_kind(self) -> str:
@@ -215,9 +226,13 @@ def _shared_counts(session: Session, query: SeriesQuery, agency_id: int) -> list
     if label_column is not None and (query.offences or query.flags):
         conditions.append(label_column.in_(list(query.offences or query.flags)))
     if query.since:
-        conditions.append(period >= period_start(query.since, query.grain).isoformat())
+        conditions.append(
+            period >= bindparam("since_day", period_start(query.since, query.grain), Date)
+        )
     if query.until:
-        conditions.append(period <= period_start(query.until, query.grain).isoformat())
+        conditions.append(
+            period <= bindparam("until_day", period_start(query.until, query.grain), Date)
+        )
     keys = [columns[d] for d in query.by]
     statement = (
         select(period, *keys, r.c.marking, func.count())
@@ -271,6 +286,16 @@ def series(session: Session, query: SeriesQuery, agency_id: int | None) -> Serie
     last = period_start(query.until, grain) if query.until else max(seen, default=None)
     periods: list[date] = []
     if first is not None and last is not None:
+        span = (
+            (last.toordinal() - first.toordinal()) // 7
+            if grain == "w"
+            else ((last.year - first.year) * 12 + last.month - first.month)
+        )
+        if span + 1 > MAX_PERIODS:
+            raise SeriesError(
+                f"since: from {first} to {last} is {span + 1} {query.grain}s; "
+                f"a series spans at most {MAX_PERIODS} (narrow --since and --until)"
+            )
         current = first
         while current <= last:
             periods.append(current)
