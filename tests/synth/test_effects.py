@@ -80,13 +80,17 @@ def test_messaging_and_gaming_stay_stable(effects_scenario: SynthResult) -> None
 
 
 def test_travelling_offenders_drop_then_resume(effects_scenario: SynthResult) -> None:
-    before, during, after = _weekly_rates(effects_scenario, _stream("travelling_offender", effects_scenario))
+    before, during, after = _weekly_rates(
+        effects_scenario, _stream("travelling_offender", effects_scenario)
+    )
     assert during / before < 0.4
     assert after / before > 0.9
 
 
 def test_domestic_abuse_reports_fall_then_catch_up(effects_scenario: SynthResult) -> None:
-    before, during, after = _weekly_rates(effects_scenario, _stream("domestic_abuse", effects_scenario))
+    before, during, after = _weekly_rates(
+        effects_scenario, _stream("domestic_abuse", effects_scenario)
+    )
     assert during / before < 0.8
     assert after / before > 1.2
     truth = json.loads((effects_scenario.out / "truth.json").read_text(encoding="utf-8"))

@@ -159,7 +159,11 @@ class Observation(_Strict):
 
     @model_validator(mode="after")
     def _shares(self) -> Observation:
-        for name, share in [*self.flag_recall.items(), *self.false_flags.items(), *self.french.items()]:
+        for name, share in [
+            *self.flag_recall.items(),
+            *self.false_flags.items(),
+            *self.french.items(),
+        ]:
             if not 0.0 <= share <= 1.0:
                 raise ValueError(f"{name}: share must be between 0 and 1")
         return self

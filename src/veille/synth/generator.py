@@ -112,8 +112,10 @@ class _Scenario:
         self.target = options.target_reports()
         self.world = World(config, options.start, options.end, random_stream(seed, "world"))
         self.rates = stream_rates(self.world, config, self.target * (1.0 - config.viral.share))
-        key = int(random_stream(seed, "identifier-key").integers(1 << 62))
-        self.factory = IdentifierFactory(python_random(seed, "identifiers"), _word_pool(seed), key)
+        value_key = int(random_stream(seed, "identifier-key").integers(1 << 62))
+        self.factory = IdentifierFactory(
+            python_random(seed, "identifiers"), _word_pool(seed), value_key
+        )
         try:
             self.addresses = AddressPlan(
                 seed, config.addresses, [c.code for c in self.world.countries], self.factory

@@ -66,7 +66,10 @@ class KeyedPermutation:
         bits = max(2, (size - 1).bit_length())
         self.half_bits = (bits + 1) // 2
         self.mask = (1 << self.half_bits) - 1
-        self.keys = [(key * 0x9E3779B97F4A7C15 + round_ * 0xBF58476D1CE4E5B9) & (2**64 - 1) for round_ in range(4)]
+        self.keys = [
+            (key * 0x9E3779B97F4A7C15 + round_ * 0xBF58476D1CE4E5B9) & (2**64 - 1)
+            for round_ in range(4)
+        ]
 
     def _round(self, value: int, key: int) -> int:
         mixed = (value * 0xFF51AFD7ED558CCD + key) & (2**64 - 1)
@@ -165,7 +168,9 @@ class IdentifierFactory:
 
     def shared_ipv4(self, count: int) -> list[str]:
         """``count`` distinct addresses of the documentation ranges (gateways, public Wi-Fi)."""
-        hosts = [str(net.network_address + host) for net in IPV4_DOCUMENTATION for host in range(1, 255)]
+        hosts = [
+            str(net.network_address + host) for net in IPV4_DOCUMENTATION for host in range(1, 255)
+        ]
         if count > len(hosts):
             raise ValueError(f"at most {len(hosts)} shared addresses fit the documentation ranges")
         order = KeyedPermutation(self.key ^ 0x5EED, len(hosts))

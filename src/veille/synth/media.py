@@ -289,7 +289,12 @@ class ContentBase:
     def repost(self, draw: MediaDraw) -> MediaDraw:
         """The same file posted again (same bytes, same hashes)."""
         return MediaDraw(
-            dict(draw.fields), draw.content, draw.cluster, draw.status, draw.transform, draw.distance_bits
+            dict(draw.fields),
+            draw.content,
+            draw.cluster,
+            draw.status,
+            draw.transform,
+            draw.distance_bits,
         )
 
     def near_duplicate(self, draw: MediaDraw, rng: random.Random) -> MediaDraw:

@@ -85,7 +85,7 @@ def email_variant(value: str, rng: random.Random) -> str:
 def phone_format(e164: str, report_country: str, rng: random.Random) -> str:
     """The same number as people write it: national form at home, spaced international form elsewhere."""
     number = phonenumbers.parse(e164, None)
-    home = phonenumbers.region_code_for_country_code(number.country_code)
+    home = phonenumbers.region_code_for_country_code(number.country_code or 0)
     if home == report_country and rng.random() < 0.6:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     spaced = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
@@ -101,7 +101,11 @@ def phone_typo(e164: str, rng: random.Random) -> str:
 
 def username_case(value: str, rng: random.Random) -> str:
     """The same handle with other capitals."""
-    return "_".join(part.capitalize() for part in value.split("_")) if rng.random() < 0.7 else value.upper()
+    return (
+        "_".join(part.capitalize() for part in value.split("_"))
+        if rng.random() < 0.7
+        else value.upper()
+    )
 
 
 def username_variant(value: str, rng: random.Random) -> str:

@@ -355,7 +355,11 @@ class ReportWriter:
                 value = offender.accounts[on] = username_variant(root, rng)
             note("exact", f"username:{on}:{value.lower()}")
             note("variant", f"username~{root.lower()}")
-            add("username", username_case(value, rng) if rng.random() < noise.username_case else value, on)
+            add(
+                "username",
+                username_case(value, rng) if rng.random() < noise.username_case else value,
+                on,
+            )
 
         def email(value: str) -> None:
             note("variant", f"email~{value}")
@@ -428,7 +432,10 @@ class ReportWriter:
                 username(platform.name)
                 if rng.random() < 0.5:
                     value = factory.email()
-                    add("email", email_case(value, rng) if rng.random() < noise.email_case else value)
+                    add(
+                        "email",
+                        email_case(value, rng) if rng.random() < noise.email_case else value,
+                    )
                 if rng.random() < 0.4:
                     ip()
                 if rng.random() < noise.one_off_phone:

@@ -16,14 +16,26 @@ Sentences = tuple[tuple[str, str], ...]
 
 _WHO: dict[str, Sentences] = {
     "esp_api": (
-        ("The service's safety team sent this report.", "L'équipe de sécurité du service a transmis ce signalement."),
-        ("Report forwarded by the platform after moderation.", "Signalement transmis par la plateforme après modération."),
+        (
+            "The service's safety team sent this report.",
+            "L'équipe de sécurité du service a transmis ce signalement.",
+        ),
+        (
+            "Report forwarded by the platform after moderation.",
+            "Signalement transmis par la plateforme après modération.",
+        ),
     ),
     "in_app": (
-        ("A user reported this through the app.", "Un utilisateur a signalé ceci depuis l'application."),
+        (
+            "A user reported this through the app.",
+            "Un utilisateur a signalé ceci depuis l'application.",
+        ),
     ),
     "hotline_form": (
-        ("A member of the public filled in the hotline form.", "Une personne a rempli le formulaire de la ligne de signalement."),
+        (
+            "A member of the public filled in the hotline form.",
+            "Une personne a rempli le formulaire de la ligne de signalement.",
+        ),
         ("Report received through the web form.", "Signalement reçu par le formulaire en ligne."),
     ),
     "sms": (("Report received by text message.", "Signalement reçu par SMS."),),
@@ -35,66 +47,131 @@ _WHO: dict[str, Sentences] = {
         ("The school reported a concern.", "L'établissement scolaire a signalé une inquiétude."),
     ),
     "social_services": (
-        ("Social services passed on a concern.", "Les services sociaux ont transmis une inquiétude."),
+        (
+            "Social services passed on a concern.",
+            "Les services sociaux ont transmis une inquiétude.",
+        ),
     ),
     "health_services": (
-        ("A health professional passed on a concern.", "Un professionnel de santé a transmis une inquiétude."),
+        (
+            "A health professional passed on a concern.",
+            "Un professionnel de santé a transmis une inquiétude.",
+        ),
     ),
     "partner_referral": (
         ("Referral from a partner police unit.", "Transmission d'une unité de police partenaire."),
     ),
     "bulk_import": (
-        ("Detection from peer-to-peer monitoring.", "Détection issue de la surveillance pair-à-pair."),
+        (
+            "Detection from peer-to-peer monitoring.",
+            "Détection issue de la surveillance pair-à-pair.",
+        ),
     ),
 }
 _WHO_OTHER: Sentences = (("Report received.", "Signalement reçu."),)
 
 _WHAT: dict[str, Sentences] = {
-    "csam_possession": (("Files were found on an account.", "Des fichiers ont été trouvés sur un compte."),),
+    "csam_possession": (
+        ("Files were found on an account.", "Des fichiers ont été trouvés sur un compte."),
+    ),
     "csam_distribution": (
         ("Files were shared online.", "Des fichiers ont été partagés en ligne."),
         ("An account offered files to others.", "Un compte a proposé des fichiers à d'autres."),
     ),
     "csam_production": (("The files appear to be recent.", "Les fichiers semblent récents."),),
     "grooming": (
-        ("An adult contacted a child and asked for pictures.", "Un adulte a contacté un enfant et lui a demandé des photos."),
+        (
+            "An adult contacted a child and asked for pictures.",
+            "Un adulte a contacté un enfant et lui a demandé des photos.",
+        ),
     ),
     "sextortion": (
-        ("The child is being pressured to send more.", "L'enfant subit des pressions pour en envoyer davantage."),
+        (
+            "The child is being pressured to send more.",
+            "L'enfant subit des pressions pour en envoyer davantage.",
+        ),
     ),
-    "live_streaming_abuse": (("A paid stream was advertised.", "Une diffusion payante a été annoncée."),),
+    "live_streaming_abuse": (
+        ("A paid stream was advertised.", "Une diffusion payante a été annoncée."),
+    ),
     "self_generated": (
-        ("A teenager shared pictures of themself.", "Un adolescent a partagé des photos de lui-même."),
+        (
+            "A teenager shared pictures of themself.",
+            "Un adolescent a partagé des photos de lui-même.",
+        ),
     ),
     "contact_abuse": (
-        ("The reporter describes contact with a child.", "La personne qui signale décrit un contact avec un enfant."),
+        (
+            "The reporter describes contact with a child.",
+            "La personne qui signale décrit un contact avec un enfant.",
+        ),
     ),
-    "domestic_abuse": (("The concern is about the child's home.", "L'inquiétude porte sur le domicile de l'enfant."),),
+    "domestic_abuse": (
+        (
+            "The concern is about the child's home.",
+            "L'inquiétude porte sur le domicile de l'enfant.",
+        ),
+    ),
     "travelling_offender": (
-        ("The person is said to travel abroad often.", "La personne voyagerait souvent à l'étranger."),
+        (
+            "The person is said to travel abroad often.",
+            "La personne voyagerait souvent à l'étranger.",
+        ),
     ),
-    "commercial_exploitation": (("Access was offered for payment.", "Un accès était proposé contre paiement."),),
+    "commercial_exploitation": (
+        ("Access was offered for payment.", "Un accès était proposé contre paiement."),
+    ),
 }
 
 _CUES: dict[str, Sentences] = {
     "ongoing_access": (
-        ("The reporter says the man lives with the girl.", "La personne qui signale indique que l'homme vit avec la fillette."),
-        ("The reporter says he still looks after the boy every weekend.", "La personne qui signale indique qu'il garde encore le garçon chaque week-end."),
-        ("The suspect is said to share a home with the child.", "Le suspect partagerait le domicile de l'enfant."),
+        (
+            "The reporter says the man lives with the girl.",
+            "La personne qui signale indique que l'homme vit avec la fillette.",
+        ),
+        (
+            "The reporter says he still looks after the boy every weekend.",
+            "La personne qui signale indique qu'il garde encore le garçon chaque week-end.",
+        ),
+        (
+            "The suspect is said to share a home with the child.",
+            "Le suspect partagerait le domicile de l'enfant.",
+        ),
     ),
     "live_abuse": (
-        ("The reporter says it is happening now.", "La personne qui signale indique que cela se passe en ce moment."),
-        ("The newest pictures were taken this week, with the same child.", "Les photos les plus récentes datent de cette semaine, avec le même enfant."),
-        ("A live session is announced for tonight.", "Une session en direct est annoncée pour ce soir."),
+        (
+            "The reporter says it is happening now.",
+            "La personne qui signale indique que cela se passe en ce moment.",
+        ),
+        (
+            "The newest pictures were taken this week, with the same child.",
+            "Les photos les plus récentes datent de cette semaine, avec le même enfant.",
+        ),
+        (
+            "A live session is announced for tonight.",
+            "Une session en direct est annoncée pour ce soir.",
+        ),
     ),
     "self_harm": (
-        ("The child wrote that she wants to hurt herself.", "L'enfant a écrit qu'elle veut se faire du mal."),
-        ("The boy said he does not want to live any more.", "Le garçon a dit qu'il ne voulait plus vivre."),
+        (
+            "The child wrote that she wants to hurt herself.",
+            "L'enfant a écrit qu'elle veut se faire du mal.",
+        ),
+        (
+            "The boy said he does not want to live any more.",
+            "Le garçon a dit qu'il ne voulait plus vivre.",
+        ),
     ),
 }
 _VAGUE: Sentences = (
-    ("The reporter is worried about the child.", "La personne qui signale s'inquiète pour l'enfant."),
-    ("The reporter fears it may not be over.", "La personne qui signale craint que ce ne soit pas terminé."),
+    (
+        "The reporter is worried about the child.",
+        "La personne qui signale s'inquiète pour l'enfant.",
+    ),
+    (
+        "The reporter fears it may not be over.",
+        "La personne qui signale craint que ce ne soit pas terminé.",
+    ),
     ("Please look at this quickly.", "Merci de traiter ceci rapidement."),
     ("The child seemed upset.", "L'enfant semblait bouleversé."),
 )
@@ -111,9 +188,7 @@ def _pick(options: Sentences, french: bool, rng: random.Random) -> str:
     return options[rng.randrange(len(options))][1 if french else 0]
 
 
-def suspect_sentence(
-    name: str, born: str | None, place: str | None, french: bool
-) -> str:
+def suspect_sentence(name: str, born: str | None, place: str | None, french: bool) -> str:
     """The sentence that names a suspect, with what the reporter knows of them."""
     detail = name
     if born:

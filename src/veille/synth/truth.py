@@ -217,10 +217,7 @@ def write_case_truth(out: Path) -> list[dict[str, Any]]:
             )
             written.write(json.dumps(case, ensure_ascii=False, separators=(",", ":")) + "\n")
             cases.append(
-                {
-                    key: case[key]
-                    for key in ("report", "offender", "country", "risk", "observable")
-                }
+                {key: case[key] for key in ("report", "offender", "country", "risk", "observable")}
             )
     return cases
 
