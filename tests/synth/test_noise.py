@@ -188,11 +188,11 @@ def test_producing_offenders_re_post_their_own_files(effects_scenario: SynthResu
 def test_noise_settings_are_checked_with_their_field(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("risk: {self_harm: {no_such_stream: 0.1}}\n", encoding="utf-8")
-    with pytest.raises(ScenarioConfigError, match="risk.self_harm"):
+    with pytest.raises(ScenarioConfigError, match=r"risk\.self_harm"):
         load_config(path)
     path.write_text("observation: {flag_recall: {ongoing_access: 1.5}}\n", encoding="utf-8")
     with pytest.raises(ScenarioConfigError, match="observation"):
         load_config(path)
     path.write_text("addresses: {dynamic_pool_per_country: 4096}\n", encoding="utf-8")
-    with pytest.raises(ScenarioConfigError, match="addresses.dynamic_pool_per_country"):
+    with pytest.raises(ScenarioConfigError, match=r"addresses\.dynamic_pool_per_country"):
         load_config(path)
