@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from veille.core.demo import DemoContext, DemoSection
-from veille.synth.truth import LEVELS, bcubed_recall_ceiling, pair_classes
 from veille.store.models import Report
+from veille.synth.truth import LEVELS, bcubed_recall_ceiling, pair_classes
 from veille.vocab import PlatformCategory
 
 _SHOWN = ("p2p_sharing", "self_generated", "messaging", "travelling_offender", "domestic_abuse")
