@@ -134,3 +134,11 @@ def test_pair_classes_and_ceilings_add_up(small_scenario: SynthResult) -> None:
     assert ceilings == sorted(ceilings) and 0.5 < ceilings[0] < ceilings[-1] < 1.0
     clusters = evidence_clusters(out, "exact")
     assert set(clusters) == {str(link["report"]) for link in read_lines(out / "truth/links.jsonl")}
+
+
+def test_own_files_and_shared_addresses_join_pairs_nothing_else_joins(
+    effects_scenario: SynthResult,
+) -> None:
+    classes = pair_classes(effects_scenario.out)
+    # Throwaway accounts leave only the offender's own files; leases only an address.
+    assert classes["media"] > 20 and classes["address"] > 0

@@ -130,6 +130,7 @@ class Offenders(_Strict):
     live_abuse_share: float = Field(ge=0.0, le=1.0)
     repost_own_share: float = Field(ge=0.0, le=1.0)
     repost_near_duplicate_share: float = Field(ge=0.0, le=1.0)
+    throwaway_account_share: float = Field(ge=0.0, le=1.0)
 
 
 RISK_STATES = ("ongoing_access", "live_abuse", "self_harm")

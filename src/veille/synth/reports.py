@@ -151,7 +151,16 @@ class ReportWriter:
                 offences.append(offence.value)
         flags = [flag.value for flag, p in stream.flags.items() if rng.random() < p]
         evidence: dict[str, list[str]] = {}
-        identifiers = self._identifiers(stream.category, platform, offender, spec, evidence)
+        producing = (
+            offender is not None
+            and offender.hands_on
+            and stream.category != PlatformCategory.OFFLINE
+        )
+        if producing and rng.random() < self.config.offenders.throwaway_account_share:
+            # Posted from a throwaway account: only the offender's own files can join it.
+            identifiers = self._identifiers(stream.category, platform, None, spec, {})
+        else:
+            identifiers = self._identifiers(stream.category, platform, offender, spec, evidence)
         risk: list[str] = []
         produces_new = False
         if offender is not None and offender.hands_on:
