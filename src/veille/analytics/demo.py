@@ -4,8 +4,10 @@ The demo writes a periods file from the scenario's restriction dates (each
 country's, as a government would publish them; the effects planted in
 ``truth.json`` are not read), compares the restrictions and the months after
 with the year before, per platform category, finds change points in the
-peer-to-peer series, runs the weekly check on the scenario's last week, and
-draws the charts into ``<demo folder>/charts``.
+peer-to-peer series, runs the weekly check on the scenario's last week,
+imports the scenario's database-usage events and recomputes the share of
+regular users that stopped or reduced their use, and draws the charts into
+``<demo folder>/charts``.
 """
 
 from __future__ import annotations
@@ -71,6 +73,18 @@ def step_trends(context: DemoContext) -> DemoSection:
     lines.append(
         f"weekly check of {check.week}: {check.series_checked} series, {len(check.alerts)} alerts"
     )
+    usage_file = context.scenario / "usage-events.jsonl"
+    if usage_file.exists():
+        from veille.analytics.usage import import_usage, read_lines, usage
+
+        import_usage(context.database, read_lines(usage_file), "scenario")
+        with context.database.session() as session:
+            used = usage(session, periods, "restrictions", regular_share=0.25).as_dict()
+        lines.append(
+            f"database use: {used['stopped_or_reduced']} of {used['regular_users']} regular users "
+            f"stopped or reduced it by half or more during the restrictions "
+            f"({used['share_stopped_or_reduced']:.0%}; the seed says 60 %)"
+        )
     series_chart(by_category, charts / "reports-by-category.png")
     comparison_chart(compared, charts / "restrictions-vs-baseline.png")
     changes_chart(p2p, found, charts / "p2p-change-points.svg")
