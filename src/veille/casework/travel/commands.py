@@ -254,7 +254,7 @@ def alerts_list(
             "notice_id",
             "traveller",
             "route",
-            "departure_at",
+            "departure",
             "matched",
             "reviewed",
         ],

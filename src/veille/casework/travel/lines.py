@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    JsonValue,
     ValidationError,
     field_validator,
 )
@@ -47,6 +51,16 @@ def _blank_as_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+_NUMBER = re.compile(r"^\s*[-+]?[0-9.]+([eE][-+]?[0-9]+)?\s*$")
+
+
+def _iso_text(value: Any) -> Any:
+    # Lax validation would read a number as seconds since 1970; files and the API take ISO 8601.
+    if isinstance(value, bool | int | float) or (isinstance(value, str) and _NUMBER.match(value)):
+        raise ValueError("expected an ISO 8601 date (YYYY-MM-DD) or date and time")
+    return value
+
+
 def _text(value: str) -> str:
     if "\x00" in value:
         raise ValueError("contains a NUL character")
@@ -56,12 +70,30 @@ def _text(value: str) -> str:
     return stripped
 
 
-Country = Annotated[str, AfterValidator(_country)]
+@cache
+def country_codes() -> list[str]:
+    """Every code :func:`veille.geo.normalise_country` reads (alpha-2, alpha-3, numeric)."""
+    codes: set[str] = set()
+    for country in pycountry.countries:
+        codes.update((country.alpha_2, country.alpha_3, country.numeric))
+    return sorted(codes)
+
+
+# Text with something to read and no NUL: what _text checks, as a published pattern. White
+# space is listed by code point, as regular-expression engines disagree on what \s covers.
+_WHITE_SPACE = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
+TEXT_PATTERN = f"^[^\\x00]*[^{_WHITE_SPACE}\\x00][^\\x00]*$"
+_COUNTRIES = Field(json_schema_extra={"enum": list[JsonValue](country_codes())})
+Country = Annotated[str, _COUNTRIES, AfterValidator(_country)]
 OptionalCountry = Annotated[
-    str | None, BeforeValidator(_blank_as_none), AfterValidator(_optional_country)
+    str | None,
+    Field(json_schema_extra={"enum": [*country_codes(), None]}),
+    BeforeValidator(_blank_as_none),
+    AfterValidator(_optional_country),
 ]
-Name = Annotated[str, Field(max_length=200), AfterValidator(_text)]
-OptionalDate = Annotated[date | None, BeforeValidator(_blank_as_none)]
+Name = Annotated[str, Field(max_length=200, pattern=TEXT_PATTERN), AfterValidator(_text)]
+Day = Annotated[date, BeforeValidator(_iso_text)]
+OptionalDate = Annotated[date | None, BeforeValidator(_blank_as_none), BeforeValidator(_iso_text)]
 
 
 class Transliteration(BaseModel):
@@ -78,20 +110,20 @@ class WatchEntryLine(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    watch_id: Annotated[str, Field(max_length=100), AfterValidator(_text)]
+    watch_id: Annotated[str, Field(max_length=100, pattern=TEXT_PATTERN), AfterValidator(_text)]
     given_name: Name
     family_name: Name
     transliterations: list[Transliteration] = Field(default_factory=list, max_length=20)
     date_of_birth: OptionalDate = None
     nationality: OptionalCountry = None
-    documents: list[Annotated[str, Field(max_length=64), AfterValidator(_text)]] = Field(
-        default_factory=list, max_length=20
-    )
-    legal_basis: Annotated[str, Field(max_length=2000), AfterValidator(_text)]
-    issuing_agency: str | None = Field(default=None, max_length=200)
+    documents: list[
+        Annotated[str, Field(max_length=64, pattern=TEXT_PATTERN), AfterValidator(_text)]
+    ] = Field(default_factory=list, max_length=20)
+    legal_basis: Annotated[str, Field(max_length=2000, pattern=TEXT_PATTERN), AfterValidator(_text)]
+    issuing_agency: str | None = Field(default=None, max_length=200, pattern=r"^[^\x00]*$")
     """The issuing agency's name or id (else the importing command's ``--as``)."""
     issuing_country: OptionalCountry = None
-    valid_until: date
+    valid_until: Day
 
     @field_validator("transliterations", mode="before")
     @classmethod
@@ -130,17 +162,17 @@ class NoticeLine(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    notice_id: Annotated[str, Field(max_length=100), AfterValidator(_text)]
+    notice_id: Annotated[str, Field(max_length=100, pattern=TEXT_PATTERN), AfterValidator(_text)]
     given_name: Name
     family_name: Name
     date_of_birth: OptionalDate = None
     nationality: OptionalCountry = None
     document_number: Annotated[
-        str | None, BeforeValidator(_blank_as_none), Field(max_length=64)
+        str | None, BeforeValidator(_blank_as_none), Field(max_length=64, pattern=r"^[^\x00]*$")
     ] = None
     departure_country: Country
     destination_country: Country
-    departure_at: Annotated[datetime, AfterValidator(_aware)]
+    departure_at: Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_aware)]
 
 
 @dataclass(frozen=True)

@@ -63,6 +63,76 @@ def _columns(line: WatchEntryLine, issuing_agency_id: int | None) -> dict[str, A
     }
 
 
+def store_watch_entries(
+    session: Session,
+    lines: Sequence[tuple[int, WatchEntryLine]],
+    viewer: Viewer,
+    *,
+    as_of: date | None = None,
+) -> WatchImportSummary:
+    """Store or update entries in the caller's transaction (:class:`LinesRefused` names bad lines).
+
+    An entry's issuing agency is its line's ``issuing_agency``, else the
+    viewer's agency. A ``watch_id`` already stored is updated in place (a
+    renewed ``valid_until``, a new transliteration).
+    """
+    on = today(as_of)
+    counts = {"imported": 0, "updated": 0, "unchanged": 0, "expired": 0}
+    agencies: dict[str, int] = {}
+    problems: list[LineProblem] = []
+    rows: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for number, line in lines:
+        if line.watch_id in seen:
+            problems.append(LineProblem(number, "watch_id", f"repeats line {seen[line.watch_id]}"))
+            continue
+        seen[line.watch_id] = number
+        agency_id = viewer.agency_id
+        if line.issuing_agency is not None:
+            if line.issuing_agency not in agencies:
+                try:
+                    agencies[line.issuing_agency] = find_agency(session, line.issuing_agency).id
+                except AgencyNotFound as error:
+                    problems.append(LineProblem(number, "issuing_agency", str(error)))
+                    continue
+            agency_id = agencies[line.issuing_agency]
+        rows.append(_columns(line, agency_id))
+    if problems:
+        raise LinesRefused(problems)
+    stored: dict[str, WatchEntry] = {}
+    watch_ids = [columns["watch_id"] for columns in rows]
+    for start in range(0, len(watch_ids), 5_000):
+        chunk = watch_ids[start : start + 5_000]
+        stored.update(
+            (entry.watch_id, entry)
+            for entry in session.scalars(select(WatchEntry).where(WatchEntry.watch_id.in_(chunk)))
+        )
+    for columns in rows:
+        if columns["valid_until"] < on:
+            counts["expired"] += 1
+        entry = stored.get(columns["watch_id"])
+        if entry is None:
+            session.add(WatchEntry(**columns, created_by=viewer.actor))
+            counts["imported"] += 1
+        elif all(getattr(entry, key) == value for key, value in columns.items()):
+            counts["unchanged"] += 1
+        else:
+            for key, value in columns.items():
+                setattr(entry, key, value)
+            counts["updated"] += 1
+    summary = WatchImportSummary(**counts)
+    record_event(
+        session,
+        actor=viewer.actor,
+        agency_id=viewer.agency_id,
+        action="travel.watch_list.import",
+        object_type="travel_watch_list",
+        detail=f"{summary.imported} imported, {summary.updated} updated, "
+        f"{summary.unchanged} unchanged",
+    )
+    return summary
+
+
 def import_watch_list(
     database: Database,
     path: Path,
@@ -71,73 +141,10 @@ def import_watch_list(
     fmt: str,
     as_of: date | None = None,
 ) -> WatchImportSummary:
-    """Import or update watch-list entries from ``path``, all or nothing.
-
-    An entry's issuing agency is its line's ``issuing_agency``, else the
-    importing agency (``viewer``). A ``watch_id`` already stored is updated
-    in place (a renewed ``valid_until``, a new transliteration).
-    Raises :class:`LinesRefused` naming each bad line.
-    """
+    """Import or update watch-list entries from ``path``, all or nothing (:func:`store_watch_entries`)."""
     parsed = parse_lines(path, WatchEntryLine, fmt)
-    on = today(as_of)
-    counts = {"imported": 0, "updated": 0, "unchanged": 0, "expired": 0}
     with database.session() as session:
-        agencies: dict[str, int] = {}
-        problems: list[LineProblem] = []
-        rows: list[tuple[int, dict[str, Any]]] = []
-        seen: dict[str, int] = {}
-        for number, line in parsed:
-            if line.watch_id in seen:
-                problems.append(
-                    LineProblem(number, "watch_id", f"repeats line {seen[line.watch_id]}")
-                )
-                continue
-            seen[line.watch_id] = number
-            agency_id = viewer.agency_id
-            if line.issuing_agency is not None:
-                if line.issuing_agency not in agencies:
-                    try:
-                        agencies[line.issuing_agency] = find_agency(session, line.issuing_agency).id
-                    except AgencyNotFound as error:
-                        problems.append(LineProblem(number, "issuing_agency", str(error)))
-                        continue
-                agency_id = agencies[line.issuing_agency]
-            rows.append((number, _columns(line, agency_id)))
-        if problems:
-            raise LinesRefused(problems)
-        stored: dict[str, WatchEntry] = {}
-        watch_ids = [columns["watch_id"] for _, columns in rows]
-        for start in range(0, len(watch_ids), 5_000):
-            chunk = watch_ids[start : start + 5_000]
-            stored.update(
-                (entry.watch_id, entry)
-                for entry in session.scalars(
-                    select(WatchEntry).where(WatchEntry.watch_id.in_(chunk))
-                )
-            )
-        for _, columns in rows:
-            if columns["valid_until"] < on:
-                counts["expired"] += 1
-            entry = stored.get(columns["watch_id"])
-            if entry is None:
-                session.add(WatchEntry(**columns, created_by=viewer.actor))
-                counts["imported"] += 1
-            elif all(getattr(entry, key) == value for key, value in columns.items()):
-                counts["unchanged"] += 1
-            else:
-                for key, value in columns.items():
-                    setattr(entry, key, value)
-                counts["updated"] += 1
-        record_event(
-            session,
-            actor=viewer.actor,
-            agency_id=viewer.agency_id,
-            action="travel.watch_list.import",
-            object_type="travel_watch_list",
-            detail=f"{path.name}: {counts['imported']} imported, {counts['updated']} updated, "
-            f"{counts['unchanged']} unchanged",
-        )
-    return WatchImportSummary(**counts)
+        return store_watch_entries(session, parsed, viewer, as_of=as_of)
 
 
 def entry_names(entry: WatchEntry) -> tuple[PersonName, ...]:
