@@ -91,7 +91,7 @@ def list_alerts(
     query = query.order_by(
         TravelAlert.reviewed_at.is_not(None), TravelAlert.score.desc(), TravelAlert.id
     )
-    return [_view(alert, notice) for alert, notice in session.execute(query.limit(limit)).tuples()]
+    return [_view(alert, notice) for alert, notice in session.execute(query.limit(limit)).all()]
 
 
 def count_alerts(session: Session, viewer: Viewer) -> dict[str, int]:
@@ -100,7 +100,7 @@ def count_alerts(session: Session, viewer: Viewer) -> dict[str, int]:
     if viewer.agency_id is not None:
         query = query.where(TravelAlert.agency_id == viewer.agency_id)
     counts = {state.value: 0 for state in AlertState}
-    counts.update({state.value: n for state, n in session.execute(query).tuples()})
+    counts.update({state.value: n for state, n in session.execute(query).all()})
     return counts
 
 
@@ -112,7 +112,7 @@ def _visible(session: Session, viewer: Viewer, alert_id: int) -> tuple[TravelAle
     )
     if viewer.agency_id is not None:
         query = query.where(TravelAlert.agency_id == viewer.agency_id)
-    found = session.execute(query).tuples().first()
+    found = session.execute(query).first()
     if found is None:
         raise AlertNotFound(f"no travel alert {alert_id} addressed to this agency")
     return found
@@ -153,14 +153,10 @@ def review_alert(
         return _view(alert, notice)
 
 
-def alerts_by_notice(session: Session) -> Sequence[tuple[str, str, float]]:
+def alerts_by_notice(session: Session) -> Sequence[Any]:
     """Every alert as ``(notice_id, watch_id, score)`` (for evaluation against a scenario's truth)."""
-    return (
-        session.execute(
-            select(TravelNotice.notice_id, TravelAlert.watch_id, TravelAlert.score).join(
-                TravelNotice, TravelNotice.id == TravelAlert.notice_id
-            )
+    return session.execute(
+        select(TravelNotice.notice_id, TravelAlert.watch_id, TravelAlert.score).join(
+            TravelNotice, TravelNotice.id == TravelAlert.notice_id
         )
-        .tuples()
-        .all()
-    )
+    ).all()

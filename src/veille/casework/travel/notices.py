@@ -195,7 +195,7 @@ def match_notices(
                         select(TravelAlert.notice_id, TravelAlert.watch_id).where(
                             TravelAlert.notice_id.in_([n.id for n in batch])
                         )
-                    ).tuples()
+                    )
                 )
             rows: list[dict[str, Any]] = []
             now = utcnow()
