@@ -309,7 +309,9 @@ def test_the_commands_import_match_list_and_review(
     missing = runner.invoke(app, ["travel", "alerts", "confirm", "999", "--as", "Police TH"])
     assert missing.exit_code == 1
     bad = tmp_path / "bad.jsonl"
-    no_name = {k: v for k, v in _notice("TN-x", "A", "B", "1970-01-01").items() if k != "given_name"}
+    no_name = {
+        k: v for k, v in _notice("TN-x", "A", "B", "1970-01-01").items() if k != "given_name"
+    }
     bad.write_text(json.dumps(no_name) + "\nnot json\n", encoding="utf-8")
     refused = runner.invoke(app, ["travel", "notices", "import", str(bad)])
     assert refused.exit_code == 1
