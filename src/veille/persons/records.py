@@ -39,11 +39,22 @@ class FoldedName:
     family: tuple[str, ...]
     given_skeleton: str
     family_skeleton: str
+    given_is_initials: bool
+    """Whether the given name is only initials (``J.``, ``J. P.``)."""
 
-    @property
-    def given_is_initials(self) -> bool:
-        """Whether the given name is only initials (``J.``, ``J. P.``)."""
-        return bool(self.given) and all(len(token) == 1 for token in self.given)
+    def swapped(self) -> FoldedName:
+        """The same name read the other way round (family name first)."""
+        return FoldedName(
+            given=self.family,
+            family=self.given,
+            given_skeleton=self.family_skeleton,
+            family_skeleton=self.given_skeleton,
+            given_is_initials=_initials(self.family),
+        )
+
+
+def _initials(tokens: tuple[str, ...]) -> bool:
+    return bool(tokens) and all(len(token) == 1 for token in tokens)
 
 
 @dataclass(frozen=True)
@@ -52,6 +63,8 @@ class PreparedPerson:
 
     record: PersonRecord
     names: tuple[FoldedName, ...]
+    swapped_names: tuple[FoldedName, ...]
+    """``names`` read the other way round, folded once for the scorer."""
     documents: frozenset[str] = field(default_factory=frozenset)
     nationality: str | None = None
 
@@ -65,6 +78,7 @@ def fold_name(name: PersonName) -> FoldedName:
         family=family,
         given_skeleton=" ".join(skeleton(token) for token in given),
         family_skeleton=" ".join(skeleton(token) for token in family),
+        given_is_initials=_initials(given),
     )
 
 
@@ -79,4 +93,10 @@ def prepare(record: PersonRecord) -> PreparedPerson:
         number for number in (normalise_document(d) for d in record.documents) if number
     )
     nationality = record.nationality.strip().upper() if record.nationality else None
-    return PreparedPerson(record=record, names=names, documents=documents, nationality=nationality)
+    return PreparedPerson(
+        record=record,
+        names=names,
+        swapped_names=tuple(name.swapped() for name in names),
+        documents=documents,
+        nationality=nationality,
+    )
