@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from veille.casework.travel.lines import LineProblem, LinesRefused, WatchEntryLine, parse_lines
 from veille.casework.travel.models import WatchEntry
+from veille.core.bulk import insert_rows
 from veille.persons import PersonName, PersonRecord
 from veille.store.agencies import AgencyNotFound, find_agency
 from veille.store.audit import record_event
 from veille.store.db import Database
 from veille.store.reports import Viewer
+from veille.store.types import utcnow
 
 
 def today(as_of: datetime | date | None = None) -> date:
@@ -107,12 +109,14 @@ def store_watch_entries(
             (entry.watch_id, entry)
             for entry in session.scalars(select(WatchEntry).where(WatchEntry.watch_id.in_(chunk)))
         )
+    fresh: list[dict[str, Any]] = []
+    created = utcnow()
     for columns in rows:
         if columns["valid_until"] < on:
             counts["expired"] += 1
         entry = stored.get(columns["watch_id"])
         if entry is None:
-            session.add(WatchEntry(**columns, created_by=viewer.actor))
+            fresh.append({**columns, "created_at": created, "created_by": viewer.actor})
             counts["imported"] += 1
         elif all(getattr(entry, key) == value for key, value in columns.items()):
             counts["unchanged"] += 1
@@ -120,6 +124,8 @@ def store_watch_entries(
             for key, value in columns.items():
                 setattr(entry, key, value)
             counts["updated"] += 1
+    for start in range(0, len(fresh), 5_000):
+        insert_rows(session, WatchEntry, fresh[start : start + 5_000])
     summary = WatchImportSummary(**counts)
     record_event(
         session,
