@@ -20,7 +20,7 @@ kinds), matched in memory through :class:`veille.persons.PersonIndex`; and
 the same through the database (import and ``match_notices``) for
 ``--db-notices`` notices.
 
-    .venv/bin/python bench/travel_eval.py                      # 5 seeds, 1M × 100k speed run
+    .venv/bin/python bench/travel_eval.py                      # seeds 11-15, 1M × 100k speed run
     .venv/bin/python bench/travel_eval.py --seeds 7 --speed-notices 100000
 """
 
@@ -144,9 +144,13 @@ LATIN_LOCALES = ("en_US", "fr_FR", "de_DE", "es_ES", "it_IT", "pl_PL", "nl_NL", 
 DESTINATIONS = ("PH", "TH", "ID", "KE", "GT", "CR", "CO", "MX", "IN", "MA")
 
 
-def transliterate(text: str, scheme: str) -> str:
+# Bulgarian names: the hard sign is a vowel and щ is "sht" in every scheme in use.
+BULGARIAN = {"ъ": "a", "щ": "sht"}
+
+
+def transliterate(text: str, scheme: str, locale: str = "ru_RU") -> str:
     """``text`` (Cyrillic) in Latin letters by ``scheme``."""
-    table = SCHEMES[scheme]
+    table = {**SCHEMES[scheme], **(BULGARIAN if locale == "bg_BG" else {})}
     out = []
     for char in text:
         lower = char.lower()
@@ -225,7 +229,8 @@ def procedural_extra(seed: int, persons: int) -> Extra:
             }
         )
         scheme = rng.choice(sorted(SCHEMES))
-        latin_given, latin_family = transliterate(given, scheme), transliterate(family, scheme)
+        latin_given = transliterate(given, scheme, locale)
+        latin_family = transliterate(family, scheme, locale)
         found = notice(latin_given, latin_family, born, home)
         extra.truth.append({"notice": found, "watch_id": watch_id, "variation": "transliteration"})
         if born.day <= 12 and born.day != born.month:
@@ -243,11 +248,11 @@ def procedural_extra(seed: int, persons: int) -> Extra:
         extra.decoys["homonym, another birthday"] += 1
         relative = faker.first_name_male()
         if relative != given:
-            notice(transliterate(relative, scheme), latin_family, born, home)
+            notice(transliterate(relative, scheme, locale), latin_family, born, home)
             extra.decoys["relative born the same day"] += 1
         notice(
-            transliterate(faker.first_name_male(), scheme),
-            transliterate(faker.last_name_male(), scheme),
+            transliterate(faker.first_name_male(), scheme, locale),
+            transliterate(faker.last_name_male(), scheme, locale),
             born,
             home,
         )
@@ -667,7 +672,8 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 4, 5])
+    # Seeds 1-5 served to tune the matcher; the default reports on seeds it never saw.
+    parser.add_argument("--seeds", type=int, nargs="+", default=[11, 12, 13, 14, 15])
     parser.add_argument(
         "--persons", type=int, default=80, help="procedural Cyrillic persons per seed"
     )

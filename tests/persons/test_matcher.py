@@ -79,6 +79,27 @@ def test_case_accents_swapped_names_initials_and_typos_match(
         assert note in found[0].notes
 
 
+@pytest.mark.parametrize(
+    ("recorded", "written"),
+    [
+        (("Захар", "Дурдинець"), ("Sachar", "Durdinez")),  # German: З as s, Х as ch, Ц as z
+        (("Храбър", "Тъпков"), ("Hrabar", "Tapkov")),  # Bulgarian: Ъ is a vowel
+        (("Щоно", "Татьозов"), ("Schtschono", "Tatjosow")),  # the soft sign is no separator
+        (("Joseph", "Rich"), ("Joseph", "Rih")),  # a typo on a letter the skeleton merges
+    ],
+)
+def test_harder_transliterations_and_typos_match(
+    recorded: tuple[str, str], written: tuple[str, str]
+) -> None:
+    index = PersonIndex([_record("w", *recorded)])
+    assert [m.key for m in index.match(_record("n", *written))] == ["w"]
+
+
+def test_brothers_born_the_same_day_with_close_given_names_do_not_match() -> None:
+    index = PersonIndex([PersonRecord("w", (PersonName("Никодим", "Носков"),), BORN, "RU")])
+    assert index.match(PersonRecord("n", (PersonName("Nikolai", "Noskov"),), BORN, "RU")) == []
+
+
 def test_a_homonym_born_another_day_scores_below_the_person_and_the_threshold() -> None:
     person = prepare(_record("watched", "Thomas", "Bernard", date(1965, 11, 2)))
     same_person = prepare(_record("n1", "THOMAS", "BERNARD", date(1965, 11, 2)))

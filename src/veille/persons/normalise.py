@@ -25,6 +25,12 @@ import jellyfish
 from anyascii import anyascii
 
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
+# Marks inside a name, dropped rather than read as a separator: apostrophes (O'Neill is
+# one name) and what anyascii writes for them.
+_INNER_MARKS = re.compile(r"['`´ʹʺ’‘]")
+# Before transliteration: the hard sign is a vowel in Bulgarian names (Първанов,
+# Parvanov) and the soft sign is dropped by the passport schemes (ICAO 9303).
+_CYRILLIC_SIGNS = str.maketrans({"ъ": "a", "Ъ": "A", "ь": "", "Ь": ""})
 
 # Applied in order to a folded token. Each rule merges spellings that schemes of
 # transliteration (ICAO 9303, BGN/PCGN, French, German, Polish) use for one sound.
@@ -50,14 +56,23 @@ _SKELETON_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+# The second reading of the letters the first merges differently: "ch" as German and Czech
+# write Х (Zakhar/Sachar), and "z" with "s" (German writes З as "s").
+_COARSE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"shch|sch|tsch|tch|sh|zh|sz|cz"), "s"),
+    (re.compile(r"ch|kh"), "h"),
+    (re.compile(r"z"), "s"),
+)
+
+
 def fold(text: str) -> str:
     """``text`` in ASCII lower case, any script transliterated, separators as single spaces."""
-    ascii_text = anyascii(unicodedata.normalize("NFKC", text)).lower()
-    return _SEPARATORS.sub(" ", ascii_text).strip()
+    ascii_text = anyascii(unicodedata.normalize("NFKC", text).translate(_CYRILLIC_SIGNS)).lower()
+    return _SEPARATORS.sub(" ", _INNER_MARKS.sub("", ascii_text)).strip()
 
 
 def fold_tokens(text: str) -> tuple[str, ...]:
-    """The folded tokens of a name (``"Jean-Pierre  O'NEILL"`` → ``("jean", "pierre", "o", "neill")``)."""
+    """The folded tokens of a name (``"Jean-Pierre  O'NEILL"`` → ``("jean", "pierre", "oneill")``)."""
     folded = fold(text)
     return tuple(folded.split()) if folded else ()
 
@@ -69,6 +84,16 @@ def skeleton(token: str) -> str:
     for pattern, replacement in _SKELETON_RULES:
         result = pattern.sub(replacement, result)
     return result or token
+
+
+@lru_cache(maxsize=200_000)
+def coarse_skeleton(token: str) -> str:
+    """A second skeleton for the letters :func:`skeleton` merges one way and schemes another
+    (``ch`` read as ``h``, ``z`` as ``s``): ``Zakhar`` and ``Sachar`` meet here."""
+    result = token
+    for pattern, replacement in _COARSE_RULES:
+        result = pattern.sub(replacement, result)
+    return skeleton(result)
 
 
 @lru_cache(maxsize=200_000)

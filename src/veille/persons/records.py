@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from veille.persons.normalise import fold_tokens, normalise_document, skeleton
+from veille.persons.normalise import coarse_skeleton, fold_tokens, normalise_document, skeleton
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,12 @@ class FoldedName:
     family_skeleton: str
     given_is_initials: bool
     """Whether the given name is only initials (``J.``, ``J. P.``)."""
+    given_text: str = ""
+    """The folded given name, tokens joined by a space."""
+    family_text: str = ""
+    given_coarse: str = ""
+    """The given name's :func:`~veille.persons.normalise.coarse_skeleton`."""
+    family_coarse: str = ""
 
     def swapped(self) -> FoldedName:
         """The same name read the other way round (family name first)."""
@@ -50,6 +56,10 @@ class FoldedName:
             given_skeleton=self.family_skeleton,
             family_skeleton=self.given_skeleton,
             given_is_initials=_initials(self.family),
+            given_text=self.family_text,
+            family_text=self.given_text,
+            given_coarse=self.family_coarse,
+            family_coarse=self.given_coarse,
         )
 
 
@@ -79,6 +89,10 @@ def fold_name(name: PersonName) -> FoldedName:
         given_skeleton=" ".join(skeleton(token) for token in given),
         family_skeleton=" ".join(skeleton(token) for token in family),
         given_is_initials=_initials(given),
+        given_text=" ".join(given),
+        family_text=" ".join(family),
+        given_coarse=" ".join(coarse_skeleton(token) for token in given),
+        family_coarse=" ".join(coarse_skeleton(token) for token in family),
     )
 
 

@@ -84,27 +84,42 @@ JARO_WINKLER_FLOOR = 0.70
 
 @lru_cache(maxsize=1 << 18)
 def part_agreement(left: str, right: str) -> float:
-    """How well two name parts (skeletons) agree, in [0, 1].
+    """How well two name parts (skeletons or folded text) agree, in [0, 1].
 
-    Jaro-Winkler rescaled from :data:`JARO_WINKLER_FLOOR`, or an edit count where it
-    says more: one letter wrong, missing or swapped in a name of 4 letters or more
-    is 0.85 (``Diaz``/``Daz``, which Jaro-Winkler rates as it rates strangers), two in
-    a name of 8 or more 0.70.
+    Jaro-Winkler rescaled from :data:`JARO_WINKLER_FLOOR`, corrected by the
+    number of edits: one letter wrong, missing or swapped in a name of 4
+    letters or more is 0.85 (``Diaz``/``Daz``, which Jaro-Winkler rates as it
+    rates strangers), two in a name of 8 or more 0.70; three or more edits
+    cap it at 0.40 (``Nikolai``/``Nikodim``: Jaro-Winkler's prefix bonus
+    would make brothers of them).
     """
     if left == right:
         return 1.0
     scaled = max(
         0.0, (JaroWinkler.similarity(left, right) - JARO_WINKLER_FLOOR) / (1 - JARO_WINKLER_FLOOR)
     )
-    if scaled >= 0.85:
-        return scaled
     longest = max(len(left), len(right))
-    edits = OSA.distance(left, right, score_cutoff=2)
+    edits = OSA.distance(left, right, score_cutoff=3)
+    if edits >= 3:
+        return min(scaled, 0.40)
     if edits == 1 and longest >= 4:
         return max(scaled, 0.85)
     if edits == 2 and longest >= 8:
         return max(scaled, 0.70)
     return scaled
+
+
+def _part(left: FoldedName, right: FoldedName, part: str) -> float:
+    """Agreement of one part (``given`` or ``family``): of the skeletons, else of the
+    coarse skeletons, else of the folded text (a typo can hide in a merged letter)."""
+    found = part_agreement(getattr(left, f"{part}_skeleton"), getattr(right, f"{part}_skeleton"))
+    if found < 0.85:
+        for form in ("coarse", "text"):
+            found = max(
+                found,
+                part_agreement(getattr(left, f"{part}_{form}"), getattr(right, f"{part}_{form}")),
+            )
+    return found
 
 
 def _given_similarity(left: FoldedName, right: FoldedName) -> tuple[float, bool]:
@@ -116,7 +131,7 @@ def _given_similarity(left: FoldedName, right: FoldedName) -> tuple[float, bool]
         first_letters = [initial_class(token[0]) for token in long.given]
         agree = initials == first_letters[: len(initials)]
         return (INITIAL_AGREEMENT if agree else 0.0), True
-    return part_agreement(left.given_skeleton, right.given_skeleton), False
+    return _part(left, right, "given"), False
 
 
 def name_similarity(
@@ -143,9 +158,7 @@ def name_similarity(
                 if swapped and best[0] >= 1.0 - SWAPPED_PENALTY:
                     break  # read the other way round, it cannot do better
                 family = (
-                    part_agreement(left_name.family_skeleton, other.family_skeleton)
-                    if left_name.family and other.family
-                    else 0.0
+                    _part(left_name, other, "family") if left_name.family and other.family else 0.0
                 )
                 if family < part_floor:
                     continue
