@@ -91,6 +91,9 @@ def test_post_notices_match_and_review_an_alert(client: TestClient) -> None:
     )
     purged = client.post("/api/v1/travel/watch-list/purge?as_of=2031-01-01", headers=UA)
     assert purged.json() == {"purged": ["WL-1"]}
+    # The alert and its review outlive the purged entry.
+    kept = client.get(f"/api/v1/travel/alerts/{alert['id']}", headers=TH).json()
+    assert (kept["watch_id"], kept["state"]) == ("WL-1", "confirmed")
 
 
 def test_a_bad_notice_is_refused_naming_its_place_and_nothing_is_stored(

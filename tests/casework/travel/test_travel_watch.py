@@ -15,7 +15,7 @@ from veille.casework.travel.alerts import AlertNotFound, list_alerts, review_ale
 from veille.casework.travel.lines import LinesRefused
 from veille.casework.travel.models import AlertState, TravelAlert, TravelNotice, WatchEntry
 from veille.casework.travel.notices import import_notices, match_notices
-from veille.casework.travel.tasks import TASKS, purge_expired_entries
+from veille.casework.travel.tasks import TASKS, match_new_notices, purge_expired_entries
 from veille.casework.travel.watchlist import import_watch_list, purge_expired
 from veille.cli import app
 from veille.store.agencies import AgencySpec, add_agency
@@ -201,6 +201,20 @@ def test_the_scheduled_purge_is_a_task_of_the_job_system(
             ("job:travel.purge", "travel.watch_entry.purge")
         ]
     assert purge_expired_entries(database) == 0
+
+
+def test_the_scheduled_match_matches_new_notices_only(
+    database: Database, agencies: dict[str, int], tmp_path: Path
+) -> None:
+    spec = next(t for t in TASKS if t.name == "travel.match")
+    assert spec.every_minutes == 5
+    assert match_new_notices(database) == 0
+    watch = _write_jsonl(tmp_path / "w.jsonl", [_entry("WL-1", "Ann", "Example", "1970-01-01")])
+    import_watch_list(database, watch, ADMIN, fmt="jsonl")
+    notices = _write_jsonl(tmp_path / "n.jsonl", [_notice("TN-1", "ANN", "EXAMPLE", "1970-01-01")])
+    import_notices(database, notices, ADMIN, fmt="jsonl")
+    assert spec.run(database) == 1
+    assert match_new_notices(database) == 0
 
 
 def test_confirm_and_dismiss_are_recorded_with_who_and_when(
