@@ -31,36 +31,46 @@ class PersonRecord:
     documents: tuple[str, ...] = ()
 
 
+Forms = tuple[str, str, str]
+"""A name part as compared: its skeleton, its coarse skeleton, its folded text."""
+
+
 @dataclass(frozen=True)
 class FoldedName:
-    """A name's folded tokens and their skeletons, computed once per record."""
+    """A name's folded tokens and the forms the scorer compares, computed once per record."""
 
     given: tuple[str, ...]
     family: tuple[str, ...]
-    given_skeleton: str
-    family_skeleton: str
+    given_forms: Forms
+    family_forms: Forms
     given_is_initials: bool
     """Whether the given name is only initials (``J.``, ``J. P.``)."""
-    given_text: str = ""
-    """The folded given name, tokens joined by a space."""
-    family_text: str = ""
-    given_coarse: str = ""
-    """The given name's :func:`~veille.persons.normalise.coarse_skeleton`."""
-    family_coarse: str = ""
+
+    @property
+    def given_skeleton(self) -> str:
+        return self.given_forms[0]
+
+    @property
+    def family_skeleton(self) -> str:
+        return self.family_forms[0]
 
     def swapped(self) -> FoldedName:
         """The same name read the other way round (family name first)."""
         return FoldedName(
             given=self.family,
             family=self.given,
-            given_skeleton=self.family_skeleton,
-            family_skeleton=self.given_skeleton,
+            given_forms=self.family_forms,
+            family_forms=self.given_forms,
             given_is_initials=_initials(self.family),
-            given_text=self.family_text,
-            family_text=self.given_text,
-            given_coarse=self.family_coarse,
-            family_coarse=self.given_coarse,
         )
+
+
+def _forms(tokens: tuple[str, ...]) -> Forms:
+    return (
+        " ".join(skeleton(token) for token in tokens),
+        " ".join(coarse_skeleton(token) for token in tokens),
+        " ".join(tokens),
+    )
 
 
 def _initials(tokens: tuple[str, ...]) -> bool:
@@ -86,13 +96,9 @@ def fold_name(name: PersonName) -> FoldedName:
     return FoldedName(
         given=given,
         family=family,
-        given_skeleton=" ".join(skeleton(token) for token in given),
-        family_skeleton=" ".join(skeleton(token) for token in family),
+        given_forms=_forms(given),
+        family_forms=_forms(family),
         given_is_initials=_initials(given),
-        given_text=" ".join(given),
-        family_text=" ".join(family),
-        given_coarse=" ".join(coarse_skeleton(token) for token in given),
-        family_coarse=" ".join(coarse_skeleton(token) for token in family),
     )
 
 

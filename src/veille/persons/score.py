@@ -26,7 +26,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA, JaroWinkler
 
 from veille.persons.normalise import initial_class
-from veille.persons.records import FoldedName, PreparedPerson
+from veille.persons.records import FoldedName, Forms, PreparedPerson
 
 NAME_WEIGHT = 0.60
 BIRTH_WEIGHT = 0.35
@@ -109,16 +109,15 @@ def part_agreement(left: str, right: str) -> float:
     return scaled
 
 
-def _part(left: FoldedName, right: FoldedName, part: str) -> float:
-    """Agreement of one part (``given`` or ``family``): of the skeletons, else of the
-    coarse skeletons, else of the folded text (a typo can hide in a merged letter)."""
-    found = part_agreement(getattr(left, f"{part}_skeleton"), getattr(right, f"{part}_skeleton"))
-    if found < 0.85:
-        for form in ("coarse", "text"):
-            found = max(
-                found,
-                part_agreement(getattr(left, f"{part}_{form}"), getattr(right, f"{part}_{form}")),
-            )
+def _part(left: Forms, right: Forms) -> float:
+    """Agreement of one name part: of the skeletons, else of the coarse skeletons, else of
+    the folded text (a typo can hide in a merged letter); a form equal to the skeleton on
+    both sides is not compared again."""
+    found = part_agreement(left[0], right[0])
+    if found < 0.85 and (left[1] != left[0] or right[1] != right[0]):
+        found = max(found, part_agreement(left[1], right[1]))
+    if found < 0.85 and (left[2] != left[0] or right[2] != right[0]):
+        found = max(found, part_agreement(left[2], right[2]))
     return found
 
 
@@ -131,7 +130,7 @@ def _given_similarity(left: FoldedName, right: FoldedName) -> tuple[float, bool]
         first_letters = [initial_class(token[0]) for token in long.given]
         agree = initials == first_letters[: len(initials)]
         return (INITIAL_AGREEMENT if agree else 0.0), True
-    return _part(left, right, "given"), False
+    return _part(left.given_forms, right.given_forms), False
 
 
 def name_similarity(
@@ -158,7 +157,9 @@ def name_similarity(
                 if swapped and best[0] >= 1.0 - SWAPPED_PENALTY:
                     break  # read the other way round, it cannot do better
                 family = (
-                    _part(left_name, other, "family") if left_name.family and other.family else 0.0
+                    _part(left_name.family_forms, other.family_forms)
+                    if left_name.family and other.family
+                    else 0.0
                 )
                 if family < part_floor:
                     continue

@@ -147,13 +147,17 @@ def test_a_homonym_scores_lower_than_the_true_match(
         tmp_path / "notices.jsonl",
         [
             _notice("TN-true", "Yuriy", "Andreyev", "1971-03-14"),
-            _notice("TN-decoy", "Yuriy", "Andreyev", "1988-09-30"),
+            # Born the same month: a day mistyped, or another person; a reviewer decides.
+            _notice("TN-same-month", "Yuriy", "Andreyev", "1971-03-02"),
+            _notice("TN-another-day", "Yuriy", "Andreyev", "1988-09-30"),
         ],
     )
     import_notices(database, notices, ADMIN, fmt="jsonl")
     match_notices(database, ADMIN, threshold=0.0, as_of=date(2026, 1, 1))
     alerts = _alerts(database)
-    assert alerts["TN-decoy"][1] < 0.8 <= alerts["TN-true"][1]
+    assert alerts["TN-same-month"][1] < alerts["TN-true"][1]
+    # Born another day altogether: not even a candidate (blocking), so no alert at any threshold.
+    assert "TN-another-day" not in alerts
 
 
 def test_an_expired_entry_no_longer_matches_and_is_purged_with_an_audit_event(

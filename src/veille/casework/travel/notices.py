@@ -151,8 +151,22 @@ def destination_agencies(session: Session) -> dict[str, int]:
     return found
 
 
-def notice_person(notice: TravelNotice | NoticeLine) -> PersonRecord:
-    """A notice's traveller as the person matcher sees it."""
+_NOTICE_COLUMNS = (
+    TravelNotice.id,
+    TravelNotice.notice_id,
+    TravelNotice.given_name,
+    TravelNotice.family_name,
+    TravelNotice.date_of_birth,
+    TravelNotice.nationality,
+    TravelNotice.document_number,
+    TravelNotice.destination_country,
+    TravelNotice.departure_at,
+)
+
+
+def notice_person(notice: Any) -> PersonRecord:
+    """A notice's traveller (a :class:`TravelNotice`, a row of its columns or a
+    :class:`NoticeLine`) as the person matcher sees it."""
     return PersonRecord(
         key=str(notice.notice_id),
         names=(PersonName(notice.given_name, notice.family_name),),
@@ -181,10 +195,11 @@ def match_notices(
     last_id = 0
     while True:
         with database.session() as session:
-            query = select(TravelNotice).where(TravelNotice.id > last_id)
+            # Rows of the columns matching reads: ORM objects would cost more than the match.
+            query = select(*_NOTICE_COLUMNS).where(TravelNotice.id > last_id)
             if not rematch:
                 query = query.where(TravelNotice.matched_at.is_(None))
-            batch = session.scalars(query.order_by(TravelNotice.id).limit(BATCH)).all()
+            batch = session.execute(query.order_by(TravelNotice.id).limit(BATCH)).all()
             if not batch:
                 break
             last_id = batch[-1].id

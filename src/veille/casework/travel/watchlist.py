@@ -153,7 +153,7 @@ def import_watch_list(
         return store_watch_entries(session, parsed, viewer, as_of=as_of)
 
 
-def entry_names(entry: WatchEntry) -> tuple[PersonName, ...]:
+def entry_names(entry: Any) -> tuple[PersonName, ...]:
     """The entry's name as recorded, then its transliterations."""
     return (
         PersonName(entry.given_name, entry.family_name),
@@ -161,8 +161,9 @@ def entry_names(entry: WatchEntry) -> tuple[PersonName, ...]:
     )
 
 
-def as_person(entry: WatchEntry) -> PersonRecord:
-    """The entry as the person matcher sees it (keyed by ``watch_id``)."""
+def as_person(entry: Any) -> PersonRecord:
+    """The entry (a :class:`WatchEntry` or a row of :func:`live_entries`) as the person
+    matcher sees it, keyed by ``watch_id``."""
     return PersonRecord(
         key=entry.watch_id,
         names=entry_names(entry),
@@ -172,10 +173,25 @@ def as_person(entry: WatchEntry) -> PersonRecord:
     )
 
 
-def live_entries(session: Session, as_of: date | None = None) -> Iterator[WatchEntry]:
-    """Entries valid on ``as_of`` (today by default)."""
-    yield from session.scalars(
-        select(WatchEntry).where(WatchEntry.valid_until >= today(as_of)).order_by(WatchEntry.id)
+_MATCHED_COLUMNS = (
+    WatchEntry.id,
+    WatchEntry.watch_id,
+    WatchEntry.given_name,
+    WatchEntry.family_name,
+    WatchEntry.transliterations,
+    WatchEntry.date_of_birth,
+    WatchEntry.nationality,
+    WatchEntry.documents,
+    WatchEntry.valid_until,
+)
+
+
+def live_entries(session: Session, as_of: date | None = None) -> Iterator[Any]:
+    """Entries valid on ``as_of`` (today by default), as rows of the columns matching reads."""
+    yield from session.execute(
+        select(*_MATCHED_COLUMNS)
+        .where(WatchEntry.valid_until >= today(as_of))
+        .order_by(WatchEntry.id)
     )
 
 
