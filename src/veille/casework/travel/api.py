@@ -120,11 +120,13 @@ class AlertOut(BaseModel):
 
 
 def _refused(error: LinesRefused, prefix: str) -> HTTPException:
+    # The lines were valid (pydantic checked them): what is left is an agency that does not
+    # exist (404) or an id repeated in the body or stored with other content (409).
     detail = [
         {"field": f"{prefix}.{p.line - 1}.{p.field}", "reason": p.reason} for p in error.problems
     ]
-    conflict = all("already stored with other content" in p.reason for p in error.problems)
-    return HTTPException(409 if conflict else 422, detail=detail)
+    unknown_agency = all(p.field == "issuing_agency" for p in error.problems)
+    return HTTPException(404 if unknown_agency else 409, detail=detail)
 
 
 def router() -> APIRouter:
@@ -165,6 +167,7 @@ def router() -> APIRouter:
         "/travel/watch-list",
         response_model=WatchEntriesStored,
         summary="Store or update watch-list entries (all or nothing)",
+        responses=problem_responses(404, 409),
     )
     def post_watch_entries(
         body: WatchEntriesIn, database: DatabaseDep, viewer: AdminDep

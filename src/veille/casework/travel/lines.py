@@ -168,7 +168,8 @@ class NoticeLine(BaseModel):
     date_of_birth: OptionalDate = None
     nationality: OptionalCountry = None
     document_number: Annotated[
-        str | None, BeforeValidator(_blank_as_none), Field(max_length=64, pattern=r"^[^\x00]*$")
+        Annotated[str, Field(max_length=64, pattern=r"^[^\x00]*$")] | None,
+        BeforeValidator(_blank_as_none),
     ] = None
     departure_country: Country
     destination_country: Country
