@@ -86,6 +86,8 @@ def test_case_accents_swapped_names_initials_and_typos_match(
         (("Храбър", "Тъпков"), ("Hrabar", "Tapkov")),  # Bulgarian: Ъ is a vowel
         (("Щоно", "Татьозов"), ("Schtschono", "Tatjosow")),  # the soft sign is no separator
         (("Joseph", "Rich"), ("Joseph", "Rih")),  # a typo on a letter the skeleton merges
+        (("Юрий", "Андреев"), ("Ю.", "Андреев")),  # an initial in Cyrillic (folds to "yu")
+        (("Юрий", "Андреев"), ("J.", "Andrejew")),  # and in German transliteration
     ],
 )
 def test_harder_transliterations_and_typos_match(

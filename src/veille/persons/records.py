@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from veille.persons.normalise import coarse_skeleton, fold_tokens, normalise_document, skeleton
+from veille.persons.normalise import (
+    coarse_skeleton,
+    fold,
+    fold_tokens,
+    normalise_document,
+    skeleton,
+)
 
 
 @dataclass(frozen=True)
@@ -89,10 +96,21 @@ class PreparedPerson:
     nationality: str | None = None
 
 
+_INITIAL_SEPARATORS = re.compile(r"[\s.\-]+")
+
+
+def _fold_part(text: str) -> tuple[str, ...]:
+    # Initials are told before transliteration: "Ю." folds to "yu", still one initial.
+    written = [token for token in _INITIAL_SEPARATORS.split(text.strip()) if token]
+    if written and all(len(token) == 1 and token.isalpha() for token in written):
+        return tuple(folded[:1] for folded in (fold(token) for token in written) if folded)
+    return fold_tokens(text)
+
+
 def fold_name(name: PersonName) -> FoldedName:
     """Fold one name (see :mod:`veille.persons.normalise`)."""
-    given = fold_tokens(name.given)
-    family = fold_tokens(name.family)
+    given = _fold_part(name.given)
+    family = _fold_part(name.family)
     return FoldedName(
         given=given,
         family=family,
