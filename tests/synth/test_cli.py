@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from veille.cli import app
+from veille.synth.config import load_config
 
 runner = CliRunner()
 
@@ -94,3 +95,18 @@ def test_reports_target_is_documented_as_it_behaves(tmp_path: Path) -> None:
     help_text = runner.invoke(app, ["synth", "--help"], env={"COLUMNS": "300"}).stdout
     assert "exact" not in help_text.lower()
     assert f"200 gives {written}" in " ".join(help_text.split())
+
+
+def test_every_setting_is_documented() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "synth.md").read_text(encoding="utf-8")
+    config = load_config()
+    missing = []
+    for section, value in config.model_dump().items():
+        if section in ("streams", "channel_effects") or not isinstance(value, dict):
+            continue
+        for key in value:
+            if f"`{section}.{key}" not in docs and not (
+                f"`{key}`" in docs and f"`{section}." in docs
+            ):
+                missing.append(f"{section}.{key}")
+    assert missing == []

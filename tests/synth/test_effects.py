@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
 
 import pytest
 
@@ -49,34 +51,46 @@ def _weekly_rates(result: SynthResult, keep: object) -> tuple[float, float, floa
     )
 
 
-def _stream(name: str) -> object:
+@lru_cache(maxsize=4)
+def _streams(folder: Path) -> dict[str, str]:
+    """Report id → the stream that made it (the truth: nothing in a report says so)."""
+    return {str(r["report"]): str(r["stream"]) for r in read_lines(folder / "truth/reports.jsonl")}
+
+
+def _stream(name: str, result: SynthResult) -> object:
+    streams = _streams(result.out)
+
     def keep(report: dict[str, object]) -> bool:
-        return str(report["summary"]).startswith(f"Synthetic {name.replace('_', ' ')} report")
+        return streams[str(report["external_id"])] == name
 
     return keep
 
 
 def test_peer_to_peer_rises_by_the_configured_factor(effects_scenario: SynthResult) -> None:
     factor = load_config().streams["p2p_sharing"].during
-    before, during, _ = _weekly_rates(effects_scenario, _stream("p2p_sharing"))
+    before, during, _ = _weekly_rates(effects_scenario, _stream("p2p_sharing", effects_scenario))
     # Seasonality and growth move the ratio a little; noise a little more.
     assert during / before == pytest.approx(factor, rel=0.2)
 
 
 def test_messaging_and_gaming_stay_stable(effects_scenario: SynthResult) -> None:
     for name in ("messaging", "online_gaming"):
-        before, during, _ = _weekly_rates(effects_scenario, _stream(name))
+        before, during, _ = _weekly_rates(effects_scenario, _stream(name, effects_scenario))
         assert during / before == pytest.approx(1.0, rel=0.25), name
 
 
 def test_travelling_offenders_drop_then_resume(effects_scenario: SynthResult) -> None:
-    before, during, after = _weekly_rates(effects_scenario, _stream("travelling_offender"))
+    before, during, after = _weekly_rates(
+        effects_scenario, _stream("travelling_offender", effects_scenario)
+    )
     assert during / before < 0.4
     assert after / before > 0.9
 
 
 def test_domestic_abuse_reports_fall_then_catch_up(effects_scenario: SynthResult) -> None:
-    before, during, after = _weekly_rates(effects_scenario, _stream("domestic_abuse"))
+    before, during, after = _weekly_rates(
+        effects_scenario, _stream("domestic_abuse", effects_scenario)
+    )
     assert during / before < 0.8
     assert after / before > 1.2
     truth = json.loads((effects_scenario.out / "truth.json").read_text(encoding="utf-8"))
@@ -86,7 +100,7 @@ def test_domestic_abuse_reports_fall_then_catch_up(effects_scenario: SynthResult
     late = [
         r
         for r in read_lines(effects_scenario.out / "reports.jsonl")
-        if _stream("domestic_abuse")(r)  # type: ignore[operator]
+        if _stream("domestic_abuse", effects_scenario)(r)  # type: ignore[operator]
         and (
             datetime.fromisoformat(str(r["received_at"]))
             - datetime.fromisoformat(str(r["incident_at"]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -127,8 +127,77 @@ class Offenders(_Strict):
     multi_platform_share: float = Field(ge=0.0, le=1.0)
     hands_on_share: float = Field(ge=0.0, le=1.0)
     ongoing_access_share: float = Field(ge=0.0, le=1.0)
-    shared_ip_share: float = Field(ge=0.0, le=1.0)
-    shared_ips: int = Field(ge=1, le=200)
+    live_abuse_share: float = Field(ge=0.0, le=1.0)
+    repost_own_share: float = Field(ge=0.0, le=1.0)
+    repost_near_duplicate_share: float = Field(ge=0.0, le=1.0)
+    throwaway_account_share: float = Field(ge=0.0, le=1.0)
+
+
+RISK_STATES = ("ongoing_access", "live_abuse", "self_harm")
+"""The hidden risk states of a case: a child in danger now."""
+
+RISK_FLAGS = {
+    "ongoing_access": ReportFlag.ONGOING_ACCESS,
+    "live_abuse": ReportFlag.LIVE_STREAMING,
+    "self_harm": ReportFlag.SELF_HARM_THREAT,
+}
+"""The report flag that states each risk state when a reporter sees it."""
+
+
+class Risk(_Strict):
+    self_harm: dict[str, float] = Field(default_factory=dict)
+
+
+class Observation(_Strict):
+    flag_recall: dict[Literal["ongoing_access", "live_abuse", "self_harm"], float]
+    silent_share: float = Field(ge=0.0, le=1.0)
+    text_cue: float = Field(ge=0.0, le=1.0)
+    vague_cue: float = Field(ge=0.0, le=1.0)
+    false_flags: dict[ReportFlag, float] = Field(default_factory=dict)
+    false_text_cue: float = Field(ge=0.0, le=1.0)
+    vague_cue_ordinary: float = Field(ge=0.0, le=1.0)
+    french: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _shares(self) -> Observation:
+        for name, share in [
+            *self.flag_recall.items(),
+            *self.false_flags.items(),
+            *self.french.items(),
+        ]:
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"{name}: share must be between 0 and 1")
+        return self
+
+
+class IdentifierNoise(_Strict):
+    email_case: float = Field(ge=0.0, le=1.0)
+    email_variant: float = Field(ge=0.0, le=1.0)
+    phone_format: float = Field(ge=0.0, le=1.0)
+    phone_typo: float = Field(ge=0.0, le=1.0)
+    username_case: float = Field(ge=0.0, le=1.0)
+    username_variant: float = Field(ge=0.0, le=1.0)
+    account_renewal: float = Field(ge=0.0, le=1.0)
+    one_off_phone: float = Field(ge=0.0, le=1.0)
+
+
+class Addresses(_Strict):
+    dynamic_share: float = Field(ge=0.0, le=1.0)
+    dynamic_pool_per_country: int = Field(ge=1, le=2048)
+    lease_days: float = Field(gt=0.0)
+    cgnat_per_country: int = Field(ge=0, le=8)
+    wifi_per_country: int = Field(ge=0, le=8)
+    gateway_share: float = Field(ge=0.0, le=1.0)
+    household_device_share: float = Field(ge=0.0, le=1.0)
+    household_report_share: float = Field(ge=0.0, le=1.0)
+
+
+class Persons(_Strict):
+    named_share: float = Field(ge=0.0, le=1.0)
+    date_of_birth_share: float = Field(ge=0.0, le=1.0)
+    address_share: float = Field(ge=0.0, le=1.0)
+    name_variation: float = Field(ge=0.0, le=1.0)
+    homonym_share: float = Field(ge=0.0, le=1.0)
 
 
 class Transform(_Strict):
@@ -193,12 +262,26 @@ class ScenarioConfig(_Strict):
     viral: Viral
     intrusions: Intrusions
     offenders: Offenders
+    risk: Risk
+    observation: Observation
+    identifiers: IdentifierNoise
+    addresses: Addresses
+    persons: Persons
     media: Media
     takedowns: Takedowns
     usage: Usage
     travel: Travel
     questionnaire: Questionnaire
     schools: Schools
+
+    @model_validator(mode="after")
+    def _risk_streams(self) -> ScenarioConfig:
+        for name, share in self.risk.self_harm.items():
+            if name not in self.streams:
+                raise ValueError(f"risk.self_harm: {name!r} is not a stream")
+            if not 0.0 <= share <= 1.0:
+                raise ValueError(f"risk.self_harm.{name}: share must be between 0 and 1")
+        return self
 
 
 def default_config_text() -> str:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from veille.core.demo import DemoContext, DemoSection
 from veille.store.models import Report
+from veille.synth.truth import LEVELS, bcubed_recall_ceiling, pair_classes
 from veille.vocab import PlatformCategory
 
 _SHOWN = ("p2p_sharing", "self_generated", "messaging", "travelling_offender", "domestic_abuse")
@@ -61,10 +62,22 @@ def step_planted_effects(context: DemoContext) -> DemoSection:
     usage = truth["usage"]
     lines.append(
         f"planted for later steps: {counts['offenders']:,} recurring offenders "
-        f"(truth/links.jsonl), {counts['high_priority']:,} high-priority reports, "
-        f"{counts['viral_waves']} viral waves, {len(truth['shared_ips']['addresses'])} shared IPs, "
-        f"{usage['stopped_or_reduced']} of {usage['regular_user_agencies']} regular database "
-        "users stopping or reducing use"
+        f"(truth/links.jsonl), {counts['high_priority']:,} cases of a child in danger now "
+        f"({counts['observable_cases']:,} with a cue a reader could see: truth/cases.jsonl), "
+        f"{counts['viral_waves']} viral waves, {len(truth['shared_ips']['addresses'])} gateway "
+        f"and public Wi-Fi addresses, {usage['stopped_or_reduced']} of "
+        f"{usage['regular_user_agencies']} regular database users stopping or reducing use"
+    )
+    classes = pair_classes(context.scenario)
+    lines.append(
+        "pairs of an offender's reports by the evidence that joins them: "
+        + ", ".join(f"{name} {count:,}" for name, count in classes.items())
+    )
+    lines.append(
+        "B-cubed recall ceiling by evidence: "
+        + ", ".join(
+            f"{level} {bcubed_recall_ceiling(context.scenario, level):.3f}" for level in LEVELS
+        )
     )
     lines.append(f"truth: {context.scenario / 'truth.json'}")
     return DemoSection("planted effects (synthetic truth)", lines)

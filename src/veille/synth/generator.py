@@ -22,13 +22,20 @@ import numpy as np
 import yaml
 
 from veille.synth import casework, hashlists, parts, questionnaire, travel
-from veille.synth.config import SIZES, ScenarioConfig, load_config
+from veille.synth.config import SIZES, ScenarioConfig, ScenarioConfigError, load_config
 from veille.synth.events import Events
 from veille.synth.identifiers import IdentifierFactory
 from veille.synth.media import ContentBase, Wave
-from veille.synth.people import OffenderPools, make_person_factory, pool_of
+from veille.synth.noise import AddressPlan
+from veille.synth.people import (
+    NamePools,
+    OffenderNoise,
+    OffenderPools,
+    make_person_factory,
+    pool_of,
+)
 from veille.synth.reports import ReportSpec, ReportWriter, dumps, time_in_week
-from veille.synth.truth import stream_effect, truth_document
+from veille.synth.truth import stream_effect, truth_document, write_case_truth
 from veille.synth.volume import (
     DelayedReports,
     negative_binomial,
@@ -105,8 +112,17 @@ class _Scenario:
         self.target = options.target_reports()
         self.world = World(config, options.start, options.end, random_stream(seed, "world"))
         self.rates = stream_rates(self.world, config, self.target * (1.0 - config.viral.share))
-        self.factory = IdentifierFactory(python_random(seed, "identifiers"), _word_pool(seed))
-        self.shared_ips = self.factory.shared_ipv4(config.offenders.shared_ips)
+        value_key = int(random_stream(seed, "identifier-key").integers(1 << 62))
+        self.factory = IdentifierFactory(
+            python_random(seed, "identifiers"), _word_pool(seed), value_key
+        )
+        try:
+            self.addresses = AddressPlan(
+                seed, config.addresses, [c.code for c in self.world.countries], self.factory
+            )
+        except ValueError as error:
+            raise ScenarioConfigError(str(error)) from None
+        self.names = NamePools(self.world, seed)
         self.make_person = make_person_factory(random_stream(seed, "persons"), self.world)
         expected: dict[tuple[str, str], float] = {}
         for rates in self.rates:
@@ -128,6 +144,14 @@ class _Scenario:
             settings.hands_on_share,
             settings.ongoing_access_share,
             self.make_person,
+            OffenderNoise(
+                python_random(seed, "offender-noise"),
+                config.identifiers.username_variant,
+                settings.live_abuse_share,
+                config.addresses.dynamic_share,
+                config.addresses.household_device_share,
+                self.names,
+            ),
         )
         known = int(np.clip(self.target // 10, 500, 500_000))
         self.content = ContentBase(
@@ -229,8 +253,7 @@ class _Scenario:
         seed, out = self.options.seed, self.options.out
         tag = "abcdefghij"[part]
         self.content.start_part(part, len(plan), random_stream(seed, f"content-{part}"))
-        self.factory.rng = python_random(seed, f"identifiers-{part}")
-        self.factory.counter += (part + 1) * 10**10
+        self.factory.start_part(part, len(plan), python_random(seed, f"identifiers-{part}"))
         with ExitStack() as files:
 
             def open_(name: str) -> IO[str]:
@@ -251,11 +274,14 @@ class _Scenario:
                 self.content,
                 self.offenders,
                 self.factory,
-                self.shared_ips,
+                self.addresses,
+                self.names,
                 python_random(seed, f"reports-{part}"),
                 open_("reports.jsonl"),
                 open_("truth/links.jsonl"),
                 open_("truth/media.jsonl"),
+                open_("truth/cases.jsonl"),
+                open_("truth/reports.jsonl"),
                 takedowns.consider,
                 id_tag=tag,
             )
@@ -280,6 +306,8 @@ class _Scenario:
             "school-incidents.jsonl",
             "truth/links.jsonl",
             "truth/media.jsonl",
+            "truth/cases.jsonl",
+            "truth/reports.jsonl",
         ):
             parts.concatenate([out / f"{name}.part{p}" for p in range(len(pieces))], out / name)
         effects = sorted(
@@ -300,9 +328,9 @@ class _Scenario:
             "effects": effects,
             "viral_waves": last["viral_waves"],
             "intrusions": last["intrusions"],
-            "high_priority": [h for piece in pieces for h in piece["high_priority"]],
+            "high_priority": write_case_truth(out),
             "shared_ips": {
-                "addresses": self.shared_ips,
+                **self.addresses.truth(),
                 "reports": sum(piece["shared_ip_reports"] for piece in pieces),
             },
             "takedowns": casework.takedown_truth(
@@ -453,7 +481,6 @@ class _Scenario:
                 "per_country": {c: len(v) for c, v in sorted(events.intrusion_reports.items())},
                 "reports": dict(sorted(events.intrusion_reports.items())),
             },
-            "high_priority": self.writer.high_priority,
             "shared_ip_reports": self.writer.shared_ip_reports,
         }
 
@@ -472,6 +499,7 @@ class _Scenario:
             "travel_notices": truth["travel"]["notices"],
             "viral_waves": len(truth["viral_waves"]),
             "high_priority": len(truth["high_priority"]),
+            "observable_cases": sum(1 for case in truth["high_priority"] if case["observable"]),
         }
 
     def _truth_document(self, truth: dict[str, Any]) -> dict[str, Any]:

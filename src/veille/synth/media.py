@@ -286,6 +286,31 @@ class ContentBase:
         self.recent_new.append(draw)
         return draw
 
+    def repost(self, draw: MediaDraw) -> MediaDraw:
+        """The same file posted again (same bytes, same hashes)."""
+        return MediaDraw(
+            dict(draw.fields),
+            draw.content,
+            draw.cluster,
+            draw.status,
+            draw.transform,
+            draw.distance_bits,
+        )
+
+    def near_duplicate(self, draw: MediaDraw, rng: random.Random) -> MediaDraw:
+        """A re-encoded copy of ``draw``: other bytes, a PDQ hash a few bits away (videos: no PDQ)."""
+        content = self._next("V")
+        pdq = draw.fields.get("pdq")
+        if not isinstance(pdq, str):
+            fields = self._synthetic_fields(content, None, True, 30_000 + rng.randrange(2_000_000))
+            return MediaDraw(fields, content, draw.cluster, "new", "reencode", None)
+        bits = np.unpackbits(np.frombuffer(bytes.fromhex(pdq), dtype=np.uint8))
+        distance = rng.randint(1, 5) * 2
+        fields = self._synthetic_fields(
+            content, flip_bits(bits, distance, self.rng), False, 20_000 + rng.randrange(900_000)
+        )
+        return MediaDraw(fields, content, draw.cluster, "new", "reencode", distance)
+
     def new_wave(
         self,
         rng: random.Random,

@@ -1,9 +1,14 @@
 """Synthetic offenders: their accounts and identifiers, where they act, what they do.
 
 An offender is a recurring reported person. Reports about them carry some of
-their identifiers, so that linking can find them; the truth keeps which
-reports are whose, and whether their reports are connected by identifiers
-at all (an offender whose reports share nothing cannot be linked by anyone).
+their identifiers (as people write them: see ``noise``), so that linking can
+find them; the truth keeps which reports are whose, and whether their
+reports are connected by identifiers at all (an offender whose reports share
+nothing cannot be linked by anyone).
+
+Offline suspects are named: an offender of the contact and travelling pools
+has a person (name, date of birth, nationality) and a home address; innocent
+persons are drawn from the same per-country name pools, so homonyms happen.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from veille.synth.identifiers import IdentifierFactory
+from veille.synth.noise import username_variant
 from veille.synth.world import World
 from veille.vocab import PlatformCategory
 
@@ -55,7 +61,14 @@ class Offender:
     hands_on: bool
     ongoing_access: bool
     activity: float
+    live_abuse: bool = False
+    subscriber: int = 0
+    dynamic_ip: bool = False
+    device_id: str | None = None
     person: dict[str, str] | None = None
+    home: tuple[str, str] | None = None
+    handle_roots: dict[str, str] = field(default_factory=dict)
+    own_media: list[Any] = field(default_factory=list)
     report_count: int = 0
     _parent: dict[str, str] = field(default_factory=dict)
     _isolated: int = 0
@@ -109,6 +122,8 @@ class Offender:
             "platforms": sorted(self.accounts),
             "hands_on": self.hands_on,
             "ongoing_access": self.ongoing_access,
+            "live_abuse": self.live_abuse,
+            "dynamic_ip": self.dynamic_ip,
             "reports": self.report_count,
             "identifier_components": self.components(),
             "identifiers": {
@@ -118,10 +133,13 @@ class Offender:
                 "ips": self.ips,
                 "p2p_client_id": self.p2p_client_id,
                 "payment_handle": self.payment_handle,
+                "device_id": self.device_id,
             },
         }
         if self.person is not None:
             line["person"] = self.person
+        if self.home is not None:
+            line["home"] = {"street": self.home[0], "town": self.home[1]}
         return line
 
 
@@ -140,8 +158,11 @@ class OffenderPools:
         hands_on_share: float,
         ongoing_access_share: float,
         make_person: Callable[[str], dict[str, str]] | None,
+        noise: OffenderNoise | None = None,
     ) -> None:
         self.world = world
+        self.noise = noise or OffenderNoise()
+        self.household_devices: dict[str, list[str]] = {}
         self.factory = factory
         self.rng = rng
         self.offenders: list[Offender] = []
@@ -166,6 +187,10 @@ class OffenderPools:
                 )
                 if pool in ("contact", "travelling") and make_person is not None:
                     offender.person = make_person(countries[0])
+                    if self.noise.names is not None:
+                        offender.home = self.noise.names.home(countries[0], self.noise.rng)
+                if offender.device_id is not None:
+                    self.household_devices.setdefault(countries[0], []).append(offender.device_id)
                 index = len(self.offenders)
                 self.offenders.append(offender)
                 for member_country in countries:
@@ -184,19 +209,34 @@ class OffenderPools:
         hands_on_share: float,
         ongoing_access_share: float,
     ) -> Offender:
-        rng, factory = self.rng, self.factory
+        rng, factory, noise = self.rng, self.factory, self.noise
         accounts: dict[str, str] = {}
+        roots: dict[str, str] = {}
+        handle: str | None = None
         for category in categories:
             if category in ("contact", "travelling", "p2p"):
                 continue
             platforms = self.world.platforms_of(PlatformCategory(category))
             platform = platforms[int(rng.integers(len(platforms)))]
-            accounts[platform.name] = factory.username()
+            if handle is not None and noise.rng.random() < noise.username_variant:
+                # People reuse their handle, slightly changed, on the next platform.
+                accounts[platform.name] = username_variant(handle, noise.rng)
+                roots[platform.name] = handle
+            else:
+                accounts[platform.name] = factory.username()
+                roots[platform.name] = accounts[platform.name]
+                handle = handle or accounts[platform.name]
         hands_on = pool == "contact" or (
             pool in ("social_media", "messaging", "paid_content", "travelling")
             and rng.random() < hands_on_share * (4 if pool == "travelling" else 1)
         )
         ongoing = hands_on and pool != "travelling" and rng.random() < ongoing_access_share
+        live = (
+            hands_on
+            and not ongoing
+            and pool not in ("contact", "travelling")
+            and noise.rng.random() < noise.live_abuse_share
+        )
         home = countries[0]
         phone = factory.phone(home) if rng.random() < 0.5 else None
         emails = [factory.email() for _ in range(int(rng.integers(1, 3)))]
@@ -213,6 +253,13 @@ class OffenderPools:
             hands_on=hands_on,
             ongoing_access=ongoing,
             activity=float(rng.lognormal(0.0, 1.0)),
+            live_abuse=live,
+            subscriber=noise.rng.getrandbits(48),
+            dynamic_ip=noise.rng.random() < noise.dynamic_share,
+            device_id=factory.device_id()
+            if noise.rng.random() < noise.household_device_share
+            else None,
+            handle_roots=roots,
         )
 
     def draw(self, country: str, pool: str, rng: random.Random) -> Offender | None:
@@ -223,6 +270,56 @@ class OffenderPools:
         indexes, cumulative = entry
         position = min(bisect.bisect_left(cumulative, rng.random()), len(indexes) - 1)
         return self.offenders[indexes[position]]
+
+
+@dataclass
+class OffenderNoise:
+    """What the noisy world adds to an offender (drawn from its own random stream)."""
+
+    rng: random.Random = field(default_factory=lambda: random.Random(0))
+    username_variant: float = 0.0
+    live_abuse_share: float = 0.0
+    dynamic_share: float = 0.0
+    household_device_share: float = 0.0
+    names: NamePools | None = None
+
+
+class NamePools:
+    """Per-country given names, family names, streets and towns, drawn once from Faker.
+
+    Report parts draw persons from these lists with their own random stream
+    (Faker itself stays out of the parts, so that they cannot disturb each
+    other), and lists this short make homonyms as common as they are.
+    """
+
+    def __init__(self, world: World, seed: int) -> None:
+        self.given: dict[str, list[str]] = {}
+        self.family: dict[str, list[str]] = {}
+        self.streets: dict[str, list[str]] = {}
+        self.towns: dict[str, list[str]] = {}
+        for number, country in enumerate(world.countries):
+            faker = _faker(country.locale)
+            faker.seed_instance(seed * 1009 + number)
+            self.given[country.code] = sorted({faker.first_name_male() for _ in range(60)})
+            self.family[country.code] = sorted({faker.last_name() for _ in range(120)})
+            self.streets[country.code] = sorted({faker.street_name() for _ in range(30)})
+            self.towns[country.code] = sorted({faker.city() for _ in range(12)})
+
+    def person(self, country: str, rng: random.Random) -> dict[str, str]:
+        """A person of ``country``: name, date of birth, nationality."""
+        given, family = self.given[country], self.family[country]
+        born = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 50))
+        return {
+            "given_name": given[rng.randrange(len(given))],
+            "family_name": family[rng.randrange(len(family))],
+            "date_of_birth": born.isoformat(),
+            "nationality": country,
+        }
+
+    def home(self, country: str, rng: random.Random) -> tuple[str, str]:
+        """A street and a town of ``country``."""
+        streets, towns = self.streets[country], self.towns[country]
+        return streets[rng.randrange(len(streets))], towns[rng.randrange(len(towns))]
 
 
 @lru_cache(maxsize=64)

@@ -1,9 +1,13 @@
 """Assemble one synthetic report (the ``ReportIn`` import record) and its truth lines.
 
-A report gets a channel, an owner, times, offences, flags, identifiers of the
-reported person (a recurring offender or a one-off user) and media drawn from
-the content world. The builder writes the report line and, beside it, the
-truth lines: which offender it is about and what each file really is.
+A report gets a channel, an owner, times, offences, flags, a free-text
+summary, identifiers of the reported person (a recurring offender or a
+one-off user, written with the noise of ``noise``) and media drawn from the
+content world. A report may be a case: a child in danger now (a hidden risk
+state), which the reporter sees or not through the observation model. The
+builder writes the report line and, beside it, the truth lines: which
+offender it is about, the evidence in it that can connect it to their other
+reports, its cues, and what each file really is.
 """
 
 from __future__ import annotations
@@ -19,10 +23,21 @@ from typing import IO, Any
 
 import numpy as np
 
-from veille.synth.config import Mix, ScenarioConfig, Stream
+from veille.synth.config import RISK_FLAGS, RISK_STATES, Mix, ScenarioConfig, Stream
 from veille.synth.identifiers import IdentifierFactory
 from veille.synth.media import ContentBase, MediaDraw, Wave
-from veille.synth.people import Offender, OffenderPools, pool_of
+from veille.synth.noise import (
+    AddressPlan,
+    email_case,
+    email_variant,
+    name_variant,
+    phone_format,
+    phone_typo,
+    username_case,
+    username_variant,
+)
+from veille.synth.people import NamePools, Offender, OffenderPools, pool_of
+from veille.synth.summaries import suspect_sentence, write_summary
 from veille.synth.volume import channel_weights
 from veille.synth.world import Platform, World
 from veille.vocab import PlatformCategory
@@ -43,6 +58,9 @@ _ESP_CATEGORIES = {
     PlatformCategory.WEBSITE,
 }
 
+
+CUE_FLAGS = {flag.value for flag in RISK_FLAGS.values()}
+"""Flags a reader takes as a sign of a child in danger now."""
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
@@ -93,20 +111,24 @@ class ReportWriter:
     content: ContentBase
     offenders: OffenderPools
     factory: IdentifierFactory
-    shared_ips: list[str]
+    addresses: AddressPlan
+    names: NamePools
     rng: random.Random
     reports_out: IO[str]
     links_out: IO[str]
     media_out: IO[str]
+    cases_out: IO[str]
+    streams_out: IO[str]
     on_report: Callable[[dict[str, Any], ReportSpec, Offender | None], None]
     written: int = 0
     media_written: int = 0
-    high_priority: list[dict[str, object]] = field(default_factory=list)
+    cases: int = 0
     shared_ip_reports: int = 0
     id_tag: str = ""
     _channel_cache: dict[tuple[int, bool], tuple[list[str], list[float]]] = field(
         default_factory=dict
     )
+    _offender_persons: dict[str, list[dict[str, str]]] | None = None
 
     def external_id(self) -> str:
         """The next report id (``SYN<seed>-<part letter><8 digits>``)."""
@@ -128,27 +150,46 @@ class ReportWriter:
             if rng.random() < probability:
                 offences.append(offence.value)
         flags = [flag.value for flag, p in stream.flags.items() if rng.random() < p]
-        identifiers = self._identifiers(stream.category, platform, offender)
-        reasons: list[str] = []
+        evidence: dict[str, list[str]] = {}
+        producing = (
+            offender is not None
+            and offender.hands_on
+            and stream.category != PlatformCategory.OFFLINE
+        )
+        if producing and rng.random() < self.config.offenders.throwaway_account_share:
+            # Posted from a throwaway account: only the offender's own files can join it.
+            identifiers = self._identifiers(stream.category, platform, None, spec, {})
+        else:
+            identifiers = self._identifiers(stream.category, platform, offender, spec, evidence)
+        risk: list[str] = []
         produces_new = False
         if offender is not None and offender.hands_on:
             if offender.ongoing_access:
-                reasons.append("ongoing_access")
-                if rng.random() < 0.7:
-                    flags.append("ongoing_access")
+                risk.append("ongoing_access")
             if stream.category != PlatformCategory.OFFLINE:
                 produces_new = True
                 offences.append("csam_production")
                 if rng.random() < 0.7:
                     flags.append("hands_on_abuse")
-        if "self_harm_threat" in flags:
-            reasons.append("self_harm_threat")
+                if offender.live_abuse:
+                    risk.append("live_abuse")
+        self_harm = self.config.risk.self_harm.get(spec.stream_name, 0.0)
+        if self_harm and rng.random() < self_harm:
+            risk.append("self_harm")
+        cue, vague, risk_flags = self._observe(risk)
+        flags += risk_flags
+        french = rng.random() < self.config.observation.french.get(spec.country, 0.0)
+        suspect, named = None, None
+        if stream.category == PlatformCategory.OFFLINE:
+            suspect, named = self._suspect(offender, spec.country, french, evidence)
+        offences = sorted(set(offences))
         media = (
             spec.forced_media
             if spec.forced_media is not None
-            else self._media(stream, spec.restricted, produces_new)
+            else self._media(stream, spec.restricted, produces_new, offender, evidence)
         )
         external_id = self.external_id()
+        owner = self.world.owner_for(spec.country, channel, platform)
         record: dict[str, Any] = {
             "external_id": external_id,
             "source": f"synth-{self.seed}",
@@ -159,11 +200,11 @@ class ReportWriter:
             "stated_country": spec.country,
             "platform": platform.name if platform else None,
             "platform_category": stream.category.value,
-            "offence_types": sorted(set(offences)),
+            "offence_types": offences,
             "flags": sorted(set(flags)),
-            "summary": f"Synthetic {spec.stream_name.replace('_', ' ')} report ({spec.country}).",
+            "summary": write_summary(channel, offences, cue, vague, suspect, french, rng),
             "marking": MARKINGS[bisect.bisect_left(MARKING_CUMULATIVE, rng.random())],
-            "owner_agency": self.world.owner_for(spec.country, channel, platform),
+            "owner_agency": owner,
             "identifiers": identifiers,
             "media": [draw.fields for draw in media],
         }
@@ -175,25 +216,97 @@ class ReportWriter:
                 f'{{"report":"{external_id}","index":{index},{dumps(draw.truth())[1:]}\n'
             )
         self.media_written += len(media)
+        self.streams_out.write(f'{{"report":"{external_id}","stream":"{spec.stream_name}"}}\n')
+        seen = sorted(set(record["flags"]) & CUE_FLAGS)
+        cues = (["flag"] if seen else []) + (["text"] if cue else []) + (["vague"] if vague else [])
         if offender is not None:
-            offender.note_identifiers([f"{i['kind']}:{i['value']}" for i in identifiers])
-            self.links_out.write(
-                f'{{"report":"{external_id}","offender":"{offender.offender_id}"}}\n'
-            )
-        if reasons:
-            self.high_priority.append(
-                {
-                    "report": external_id,
-                    "offender": offender.offender_id if offender else None,
-                    "country": spec.country,
-                    "reasons": reasons,
-                    "flagged": sorted(
-                        set(flags) & {"ongoing_access", "hands_on_abuse", "self_harm_threat"}
-                    ),
-                }
+            offender.note_identifiers(evidence.get("exact", []))
+            line: dict[str, Any] = {
+                "report": external_id,
+                "offender": offender.offender_id,
+                "evidence": {level: sorted(set(keys)) for level, keys in sorted(evidence.items())},
+                "cues": cues,
+            }
+            if named is not None:
+                line["named"] = named
+            self.links_out.write(dumps(line) + "\n")
+        if risk:
+            self.cases += 1
+            self.cases_out.write(
+                dumps(
+                    {
+                        "report": external_id,
+                        "offender": offender.offender_id if offender else None,
+                        "country": spec.country,
+                        "owner_agency": owner,
+                        "risk": risk,
+                        "flags": seen,
+                        "text": "plain" if cue in risk else ("vague" if vague else None),
+                    }
+                )
+                + "\n"
             )
         self.on_report(record, spec, offender)
         return record
+
+    def _observe(self, risk: list[str]) -> tuple[str | None, bool, list[str]]:
+        """What the reporter saw of the hidden risk: a cue for the text, a vague cue, flags."""
+        rng, seen = self.rng, self.config.observation
+        if risk:
+            if rng.random() < seen.silent_share:
+                return None, False, []
+            flags = [
+                RISK_FLAGS[state].value
+                for state in risk
+                if rng.random() < seen.flag_recall.get(state, 0.0)  # type: ignore[call-overload]
+            ]
+            if rng.random() < seen.text_cue:
+                return risk[rng.randrange(len(risk))], False, flags
+            return None, rng.random() < seen.vague_cue, flags
+        flags = [flag.value for flag, p in seen.false_flags.items() if rng.random() < p]
+        if rng.random() < seen.false_text_cue:
+            return RISK_STATES[rng.randrange(len(RISK_STATES))], False, flags
+        return None, rng.random() < seen.vague_cue_ordinary, flags
+
+    def _suspect(
+        self, offender: Offender | None, country: str, french: bool, evidence: dict[str, list[str]]
+    ) -> tuple[str | None, str | None]:
+        """The sentence naming the suspect of an offline report (if the reporter knows them)."""
+        rng, settings = self.rng, self.config.persons
+        if rng.random() >= settings.named_share:
+            return None, None
+        if offender is not None and offender.person is not None:
+            person = offender.person
+            home = offender.home or self.names.home(country, rng)
+            evidence.setdefault("person", []).append(f"person:{offender.offender_id}")
+        else:
+            if self._offender_persons is None:
+                self._offender_persons = {}
+                for other in self.offenders.offenders:
+                    if other.person is not None:
+                        self._offender_persons.setdefault(other.countries[0], []).append(
+                            other.person
+                        )
+            namesakes = self._offender_persons.get(country)
+            person = self.names.person(country, rng)
+            if namesakes and rng.random() < settings.homonym_share:
+                # Another person with an offender's name: matching a name alone misleads.
+                namesake = namesakes[rng.randrange(len(namesakes))]
+                person["given_name"] = namesake["given_name"]
+                person["family_name"] = namesake["family_name"]
+            home = self.names.home(country, rng)
+        given, family, named = person["given_name"], person["family_name"], "exact"
+        if rng.random() < settings.name_variation:
+            given, family, named = name_variant(given, family, rng)
+        born = None
+        if rng.random() < settings.date_of_birth_share:
+            year, month, day = person["date_of_birth"].split("-")
+            born = person["date_of_birth"] if rng.random() < 0.4 else f"{day}/{month}/{year}"
+        place = None
+        if rng.random() < settings.address_share:
+            street, town = home
+            place = (street, town, f"{street}, {town}")[rng.randrange(3)]
+        return suspect_sentence(f"{given} {family}", born, place, french), named
 
     def _channel(self, stream: Stream, restricted: bool) -> str:
         key = (id(stream), restricted)
@@ -216,9 +329,15 @@ class ReportWriter:
         return options[self.rng.randrange(len(options))]
 
     def _identifiers(
-        self, category: PlatformCategory, platform: Platform | None, offender: Offender | None
+        self,
+        category: PlatformCategory,
+        platform: Platform | None,
+        offender: Offender | None,
+        spec: ReportSpec,
+        evidence: dict[str, list[str]],
     ) -> list[dict[str, str]]:
-        rng, factory = self.rng, self.factory
+        rng, factory, noise = self.rng, self.factory, self.config.identifiers
+        addresses = self.config.addresses
         found: list[dict[str, str]] = []
 
         def add(kind: str, value: str | None, on: str = "") -> None:
@@ -229,44 +348,137 @@ class ReportWriter:
                     else {"kind": kind, "value": value}
                 )
 
-        if category == PlatformCategory.P2P:
-            add("p2p_client_id", offender.p2p_client_id if offender else factory.p2p_client_id())
+        def note(level: str, key: str) -> None:
+            evidence.setdefault(level, []).append(key)
+
+        def username(on: str) -> None:
+            if offender is None:
+                add("username", factory.username(), on)
+                return
+            value = offender.accounts.get(on)
+            if value is None:
+                return
+            root = offender.handle_roots.get(on, value)
+            if rng.random() < noise.account_renewal:
+                # Banned, registered again under a handle close to the old one.
+                value = offender.accounts[on] = username_variant(root, rng)
+            note("exact", f"username:{on}:{value.lower()}")
+            note("variant", f"username~{root.lower()}")
             add(
-                "ip", offender.ips[rng.randrange(len(offender.ips))] if offender else factory.ipv6()
+                "username",
+                username_case(value, rng) if rng.random() < noise.username_case else value,
+                on,
             )
-        elif category == PlatformCategory.DARKNET_FORUM and platform is not None:
-            account = offender.accounts.get(platform.name) if offender else None
-            add("username", account or factory.username(), platform.name)
-        elif category in _ESP_CATEGORIES and platform is not None:
+
+        def email(value: str) -> None:
+            note("variant", f"email~{value}")
+            if rng.random() < noise.email_variant:
+                value = email_variant(value, rng)
+                note("exact", f"email:{value.lower()}")
+                add("email", value)
+                return
+            note("exact", f"email:{value}")
+            add("email", email_case(value, rng) if rng.random() < noise.email_case else value)
+
+        def phone(value: str) -> None:
+            note("variant", f"phone~{value}")
+            if rng.random() < noise.phone_typo:
+                value = phone_typo(value, rng)
+                note("exact", f"phone:{value}")
+                add("phone", value)
+                return
+            note("exact", f"phone:{value}")
+            written = value
+            if rng.random() < noise.phone_format:
+                written = phone_format(value, spec.country, rng)
+            add("phone", written)
+
+        def ip() -> None:
             if offender is not None:
-                add("username", offender.accounts.get(platform.name), platform.name)
-                if offender.emails and rng.random() < 0.6:
-                    add("email", offender.emails[rng.randrange(len(offender.emails))])
-                if rng.random() < 0.5:
-                    add("ip", offender.ips[rng.randrange(len(offender.ips))])
-                if offender.phone and rng.random() < 0.25:
-                    add("phone", offender.phone)
-                if offender.payment_handle and rng.random() < 0.9:
-                    add("payment_handle", offender.payment_handle)
+                if offender.dynamic_ip:
+                    address = self.addresses.lease(
+                        offender.countries[0], offender.subscriber, spec.received_at
+                    )
+                    note("address", f"ip:{address}")
+                    add("ip", address)
+                else:
+                    address = offender.ips[rng.randrange(len(offender.ips))]
+                    note("exact", f"ip:{address}")
+                    add("ip", address)
+            elif rng.random() < addresses.dynamic_share:
+                add("ip", self.addresses.lease(spec.country, rng.getrandbits(48), spec.received_at))
+            else:
+                add("ip", factory.ipv6())
+
+        if category == PlatformCategory.P2P:
+            if offender is not None and offender.p2p_client_id:
+                note("exact", f"p2p:{offender.p2p_client_id}")
+                add("p2p_client_id", offender.p2p_client_id)
+            else:
+                add("p2p_client_id", factory.p2p_client_id())
+            ip()
+        elif category == PlatformCategory.DARKNET_FORUM and platform is not None:
+            if offender is not None and platform.name in offender.accounts:
+                username(platform.name)
             else:
                 add("username", factory.username(), platform.name)
+        elif category in _ESP_CATEGORIES and platform is not None:
+            if offender is not None:
+                username(platform.name)
+                if offender.emails and rng.random() < 0.6:
+                    email(offender.emails[rng.randrange(len(offender.emails))])
                 if rng.random() < 0.5:
-                    add("email", factory.email())
+                    ip()
+                if offender.phone and rng.random() < 0.25:
+                    phone(offender.phone)
+                if offender.payment_handle and rng.random() < 0.9:
+                    note("exact", f"payment:{offender.payment_handle}")
+                    add("payment_handle", offender.payment_handle)
+                if offender.device_id and rng.random() < 0.3:
+                    note("exact", f"device:{offender.device_id}")
+                    add("device_id", offender.device_id)
+            else:
+                username(platform.name)
+                if rng.random() < 0.5:
+                    value = factory.email()
+                    add(
+                        "email",
+                        email_case(value, rng) if rng.random() < noise.email_case else value,
+                    )
                 if rng.random() < 0.4:
-                    add("ip", factory.ipv6())
-            if rng.random() < self.config.offenders.shared_ip_share:
-                add("ip", self.shared_ips[rng.randrange(len(self.shared_ips))])
-                self.shared_ip_reports += 1
+                    ip()
+                if rng.random() < noise.one_off_phone:
+                    number = factory.phone(spec.country)
+                    if number is not None and rng.random() < noise.phone_format:
+                        number = phone_format(number, spec.country, rng)
+                    add("phone", number)
+                household = self.offenders.household_devices.get(spec.country)
+                if household and rng.random() < addresses.household_report_share:
+                    # Another member of an offender's household, on the shared device.
+                    add("device_id", household[rng.randrange(len(household))])
+            if rng.random() < addresses.gateway_share:
+                gateway = self.addresses.gateway(spec.country, rng)
+                if gateway is not None:
+                    note("address", f"ip:{gateway}")
+                    add("ip", gateway)
+                    self.shared_ip_reports += 1
             if category == PlatformCategory.WEBSITE or rng.random() < 0.2:
                 add("url", factory.url(platform.domain))
         elif offender is not None:
             if offender.phone and rng.random() < 0.3:
-                add("phone", offender.phone)
+                phone(offender.phone)
             if offender.emails and rng.random() < 0.2:
-                add("email", offender.emails[0])
+                email(offender.emails[0])
         return found
 
-    def _media(self, stream: Stream, restricted: bool, produces_new: bool) -> list[MediaDraw]:
+    def _media(
+        self,
+        stream: Stream,
+        restricted: bool,
+        produces_new: bool,
+        offender: Offender | None,
+        evidence: dict[str, list[str]],
+    ) -> list[MediaDraw]:
         rng = self.rng
         count = poisson(rng, stream.media)
         if produces_new:
@@ -277,10 +489,27 @@ class ReportWriter:
         total = mix.known + mix.version + mix.new
         cut_known = mix.known / total
         cut_version = cut_known + mix.version / total
+        settings = self.config.offenders
         draws = []
         for _ in range(count):
             roll = rng.random()
-            if produces_new or roll >= cut_version:
+            if produces_new and offender is not None:
+                own = offender.own_media
+                if own and rng.random() < settings.repost_own_share:
+                    original = own[rng.randrange(len(own))]
+                    if rng.random() < settings.repost_near_duplicate_share:
+                        draw = self.content.near_duplicate(original, rng)
+                    else:
+                        draw = self.content.repost(original)
+                else:
+                    draw = self.content.draw_new(rng, reshare=False)
+                    own.append(draw)
+                # Only what a matcher can see joins reports: the same bytes, or a PDQ hash.
+                evidence.setdefault("media", []).append(
+                    f"media:{draw.cluster if 'pdq' in draw.fields else draw.content}"
+                )
+                draws.append(draw)
+            elif produces_new or roll >= cut_version:
                 draws.append(self.content.draw_new(rng, reshare=not produces_new))
             elif roll < cut_known:
                 draws.append(self.content.draw_known(rng))

@@ -1,0 +1,475 @@
+"""Evaluate the trend analytics on synthetic scenarios, against the effects they planted.
+
+For each seed: generate a scenario (``veille synth``'s function), import its
+reports into a fresh database (SQLite by default), count them into the
+rollups, and ask the analytics what a person would ask — never reading the
+truth except to score the answers afterwards:
+
+- **effects**: for every stream, its series (category × primary offence)
+  compared, pooled over countries each over its own restriction dates, with
+  the weeks before the first restriction; detected when the verdict has the
+  planted direction, covered when the 95 % interval holds the planted factor,
+  a false alarm when a stream with no planted effect gets a direction. Beside
+  it, two baselines in the same run: the simplest rule (a ratio of mean
+  weekly counts moving by more than 10 % is a change) and a random verdict.
+  Each effect also gets the power the data give (the chance that a test at
+  this size and dispersion finds the planted factor), so a miss the data
+  cannot avoid is told apart from a miss of the method.
+- **change points**: country × category series whose planted factor is ≥ 1.5
+  or ≤ 0.67 and whose mean is ≥ 20 reports a week: a change point within 2
+  weeks of the country's restriction start.
+- **reporting gap** (domestic abuse): the estimated shortfall during the
+  restrictions against the planted one (reports a baseline-level incidence
+  would have brought, minus those that came), and the catch-up after schools
+  reopen against the planted deferred reports.
+- **usage**: the share of regular database users that stopped or reduced,
+  against the planted share.
+
+Usage::
+
+    python bench/analytics_eval.py --size small --seeds 1,2,3,4,5
+    python bench/analytics_eval.py --size medium --seeds 1,2,3 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from scipy.stats import norm
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import machine_description, markdown_table, write_result
+from veille.analytics.changes import change_points
+from veille.analytics.compare import compare
+from veille.analytics.gap import reporting_gap
+from veille.analytics.periods import Period, PeriodSet
+from veille.analytics.rollup import roll_up
+from veille.analytics.series import SeriesQuery, series
+from veille.analytics.usage import import_usage, read_lines, usage
+from veille.intake.importer import import_reports
+from veille.store import migrate
+from veille.store.agencies import ensure_agencies, load_agency_specs
+from veille.store.db import Database, create_veille_engine
+
+SIMPLE_RULE_MARGIN = 0.10
+POWER_GOAL = 0.8
+
+
+@dataclass
+class Tally:
+    """Counts of one method over every seed."""
+
+    detected: int = 0
+    effects: int = 0
+    powered_detected: int = 0
+    powered_effects: int = 0
+    covered: int = 0
+    intervals: int = 0
+    false_alarms: int = 0
+    no_effect: int = 0
+
+    def row(self, name: str) -> list[object]:
+        def share(a: int, b: int) -> str:
+            return f"{a}/{b} ({a / b:.0%})" if b else "-"
+
+        return [
+            name,
+            share(self.detected, self.effects),
+            share(self.powered_detected, self.powered_effects),
+            share(self.covered, self.intervals) if self.intervals else "-",
+            share(self.false_alarms, self.no_effect),
+        ]
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    reports: int
+    rows: list[list[object]] = field(default_factory=list)
+    change_found: int = 0
+    change_series: int = 0
+    gap: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def generate(folder: Path, size: str, seed: int) -> None:
+    from veille.synth.generator import SynthOptions, generate_scenario
+
+    generate_scenario(SynthOptions(out=folder, seed=seed, size=size, reports=None, images=0))
+
+
+def fresh_database(workdir: Path, seed: int) -> Database:
+    path = workdir / f"analytics-{seed}.db"
+    path.unlink(missing_ok=True)
+    database = Database(create_veille_engine(f"sqlite:///{path}"))
+    migrate.upgrade(database)
+    return database
+
+
+def periods_from_dates(truth: dict[str, Any]) -> PeriodSet:
+    """Baseline, restrictions and after, per country, from the restriction dates alone."""
+    first = date.fromisoformat(truth["scenario"]["from"])
+    last = date.fromisoformat(truth["scenario"]["to"])
+    countries = truth["countries"]
+    starts = [date.fromisoformat(c["restrictions"]["start"]) for c in countries]
+    baseline = Period("baseline", first, min(starts) - timedelta(days=1))
+    defaults = (
+        baseline,
+        Period(
+            "restrictions",
+            min(starts),
+            max(date.fromisoformat(c["restrictions"]["end"]) for c in countries),
+        ),
+        Period("after", max(date.fromisoformat(c["restrictions"]["end"]) for c in countries), last),
+    )
+    own = {}
+    for c in countries:
+        r = c["restrictions"]
+        start, end = date.fromisoformat(r["start"]), date.fromisoformat(r["end"])
+        own[c["code"]] = (
+            Period("restrictions", start, end - timedelta(days=1)),
+            Period("after", end, last),
+        )
+    return PeriodSet(defaults, own)
+
+
+def catch_up_periods(truth: dict[str, Any], catch_up_weeks: int) -> PeriodSet:
+    """Baseline, closed (restrictions start to schools reopening) and catch-up, per country."""
+    first = date.fromisoformat(truth["scenario"]["from"])
+    countries = truth["countries"]
+    starts = [date.fromisoformat(c["restrictions"]["start"]) for c in countries]
+    reopen = [date.fromisoformat(c["restrictions"]["schools_reopen"]) for c in countries]
+    defaults = (
+        Period("baseline", first, min(starts) - timedelta(days=1)),
+        Period("closed", min(starts), max(reopen) - timedelta(days=1)),
+        Period("catch_up", max(reopen), max(reopen) + timedelta(days=7 * catch_up_weeks - 1)),
+    )
+    own = {}
+    for c in countries:
+        r = c["restrictions"]
+        start, opened = date.fromisoformat(r["start"]), date.fromisoformat(r["schools_reopen"])
+        own[c["code"]] = (
+            Period("closed", start, opened - timedelta(days=1)),
+            Period("catch_up", opened, opened + timedelta(days=7 * catch_up_weeks - 1)),
+        )
+    return PeriodSet(defaults, own)
+
+
+def power(
+    factor: float, base_mean: float, base_weeks: int, period_weeks: int, dispersion: float
+) -> float:
+    """Chance that a two-sided 5 % test of the log rate ratio finds ``factor``."""
+    if factor <= 0 or base_mean <= 0 or not base_weeks or not period_weeks:
+        return 0.0
+    se = math.sqrt(
+        dispersion * (1 / (base_mean * base_weeks) + 1 / (base_mean * factor * period_weeks))
+    )
+    z = abs(math.log(factor)) / se
+    return float(norm.cdf(z - 1.959964) + norm.cdf(-z - 1.959964))
+
+
+def direction(factor: float) -> str | None:
+    return "increase" if factor > 1 else "decrease" if factor < 1 else None
+
+
+def evaluate_seed(
+    args: argparse.Namespace, seed: int, workdir: Path, tallies: dict[str, Tally]
+) -> SeedResult:
+    folder = workdir / f"scenario-{seed}"
+    started = time.perf_counter()
+    if not (folder / "truth.json").exists():
+        generate(folder, args.size, seed)
+    generated = time.perf_counter()
+    database = fresh_database(workdir, seed)
+    with database.session() as session:
+        ensure_agencies(session, load_agency_specs(folder / "agencies.jsonl"))
+    summary = import_reports(database, folder / "reports.jsonl")
+    imported = time.perf_counter()
+    roll_up(database)
+    rolled = time.perf_counter()
+    truth = json.loads((folder / "truth.json").read_text())
+    result = SeedResult(seed, summary.imported)
+    result.seconds = {
+        "generate": round(generated - started, 1),
+        "import": round(imported - generated, 1),
+        "rollup": round(rolled - imported, 1),
+    }
+    periods = periods_from_dates(truth)
+    rng = random.Random(seed)
+    analysed = time.perf_counter()
+    for effect in truth["effects"]:
+        if effect["factor_during"] is None:
+            continue  # domestic abuse: its reports move with the channels; see the gap
+        # What the reports show: the stream's factor times the share of its channels left open.
+        planted = round(effect["factor_during"] * effect["channel_factor"], 3)
+        query = SeriesQuery(
+            categories=(effect["category"],), offences=(effect["offences"][0],), by=("country",)
+        )
+        with database.session() as session:
+            found = series(session, query, None)
+        compared = compare(found, periods, trend=args.trend, pooled=True)
+        during = next(c for c in compared.comparisons if c.period == "restrictions")
+        expected = direction(planted)
+        simple_ratio = (
+            during.mean_per_week / during.baseline_mean_per_week
+            if during.baseline_mean_per_week
+            else 1.0
+        )
+        simple = (
+            "increase"
+            if simple_ratio > 1 + SIMPLE_RULE_MARGIN
+            else "decrease"
+            if simple_ratio < 1 - SIMPLE_RULE_MARGIN
+            else "stable"
+        )
+        guessed = rng.choice(["increase", "decrease", "stable"])
+        chance = power(
+            planted,
+            during.baseline_mean_per_week,
+            during.baseline_weeks,
+            during.weeks,
+            during.dispersion or 1.0,
+        )
+        for name, verdict, interval in (
+            ("Veille (pooled quasi-Poisson)", during.verdict, (during.low, during.high)),
+            ("simplest rule (mean ratio ±10 %)", simple, None),
+            ("random verdict", guessed, None),
+        ):
+            tally = tallies[name]
+            if expected is None:
+                tally.no_effect += 1
+                tally.false_alarms += verdict in ("increase", "decrease")
+            else:
+                tally.effects += 1
+                tally.detected += verdict == expected
+                if chance >= POWER_GOAL:
+                    tally.powered_effects += 1
+                    tally.powered_detected += verdict == expected
+            if interval is not None and interval[0] is not None and interval[1] is not None:
+                tally.intervals += 1
+                tally.covered += interval[0] <= planted <= interval[1]
+        result.rows.append(
+            [
+                seed,
+                effect["stream"],
+                planted,
+                None if during.rate_ratio is None else round(during.rate_ratio, 3),
+                None if during.low is None else f"{during.low:.2f}–{during.high:.2f}",
+                during.verdict,
+                f"{simple_ratio:.2f} {simple}",
+                f"{chance:.2f}",
+            ]
+        )
+    # Change points per country × category.
+    countries = {
+        c["code"]: date.fromisoformat(c["restrictions"]["start"]) for c in truth["countries"]
+    }
+    for effect in truth["effects"]:
+        if effect["factor_during"] is None:
+            continue
+        planted = effect["factor_during"] * effect["channel_factor"]
+        if 0.67 < planted < 1.5:
+            continue
+        with database.session() as session:
+            found = series(
+                session,
+                SeriesQuery(
+                    categories=(effect["category"],),
+                    offences=(effect["offences"][0],),
+                    by=("country",),
+                ),
+                None,
+            )
+        for one in found.series:
+            start = countries.get(one.key[0])
+            before = [
+                c for w, c in zip(found.periods, one.counts, strict=True) if start and w < start
+            ]
+            if start is None or not before or sum(before) / len(before) < 20:
+                continue
+            points, _note = change_points(found.periods, one.counts)
+            result.change_series += 1
+            result.change_found += any(abs((p.week - start).days) <= 14 for p in points)
+    # Reporting gap: domestic abuse.
+    abuse = next((e for e in truth["effects"] if e["stream"] == "domestic_abuse"), None)
+    if abuse is not None:
+        catch_up = catch_up_periods(truth, args.catch_up_weeks)
+        with database.session() as session:
+            found = series(
+                session, SeriesQuery(offences=("domestic_abuse",), by=("country",)), None
+            )
+        gaps = reporting_gap(found, catch_up, trend=args.trend)
+        closed = [g for g in gaps.gaps if g.period == "closed" and g.expected is not None]
+        caught = [g for g in gaps.gaps if g.period == "catch_up" and g.expected is not None]
+        incidents = abuse["true_incidents_during"]
+        deferred = round(incidents * abuse["deferred_to_after_reopening"])
+        reported_during = incidents - deferred - abuse["never_reported"]
+        planted_shortfall = incidents / abuse["true_incidence_factor_during"] - reported_during
+        estimate = sum(g.gap or 0 for g in closed)
+        # Per-country intervals added as independent (each country's own fit).
+        half = math.sqrt(sum(((g.high or 0) - (g.low or 0)) ** 2 / 4 for g in closed))
+        catch_estimate = sum(g.gap or 0 for g in caught)
+        catch_half = math.sqrt(sum(((g.high or 0) - (g.low or 0)) ** 2 / 4 for g in caught))
+        result.gap = {
+            "planted_shortfall": round(planted_shortfall, 1),
+            "estimated_shortfall": round(-estimate, 1),
+            "interval": (round(-estimate - half, 1), round(-estimate + half, 1)),
+            "covered": -estimate - half <= planted_shortfall <= -estimate + half,
+            "planted_deferred": deferred,
+            "estimated_catch_up": round(catch_estimate, 1),
+            "catch_interval": (
+                round(catch_estimate - catch_half, 1),
+                round(catch_estimate + catch_half, 1),
+            ),
+            "catch_covered": catch_estimate - catch_half <= deferred <= catch_estimate + catch_half,
+        }
+    # Usage.
+    import_usage(database, read_lines(folder / "usage-events.jsonl"), "scenario")
+    with database.session() as session:
+        used = usage(session, periods, "restrictions", regular_share=args.regular_share).as_dict()
+    planted_usage = truth["usage"]
+    result.usage = {
+        "planted": f"{planted_usage['stopped_or_reduced']}/{planted_usage['regular_user_agencies']}",
+        "found": f"{used['stopped_or_reduced']}/{used['regular_users']}",
+        "planted_share": planted_usage["share_stopped_or_reduced"],
+        "found_share": used["share_stopped_or_reduced"],
+    }
+    result.seconds["analytics"] = round(time.perf_counter() - analysed, 1)
+    database.dispose()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--size", default="small")
+    parser.add_argument("--seeds", default="1,2,3,4,5")
+    parser.add_argument("--trend", action="store_true", help="Fit a log-linear trend (growth) too.")
+    parser.add_argument("--catch-up-weeks", type=int, default=8)
+    parser.add_argument("--regular-share", type=float, default=0.25)
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
+    tallies = {
+        name: Tally()
+        for name in (
+            "Veille (pooled quasi-Poisson)",
+            "simplest rule (mean ratio ±10 %)",
+            "random verdict",
+        )
+    }
+    with tempfile.TemporaryDirectory(prefix="veille-analytics-eval-") as temporary:
+        workdir = args.workdir or Path(temporary)
+        workdir.mkdir(parents=True, exist_ok=True)
+        results = []
+        for seed in seeds:
+            result = evaluate_seed(args, seed, workdir, tallies)
+            results.append(result)
+            print(f"seed {seed}: {result.reports} reports, {result.seconds}", file=sys.stderr)
+    command = "python bench/analytics_eval.py " + " ".join(sys.argv[1:])
+    summary = markdown_table(
+        [
+            "method",
+            "planted effects detected",
+            "detected where power ≥ 0.8",
+            "95 % intervals covering the planted factor",
+            "false alarms (no planted effect)",
+        ],
+        [t.row(name) for name, t in tallies.items()],
+    )
+    effects = markdown_table(
+        [
+            "seed",
+            "stream",
+            "planted ×",
+            "Veille ×",
+            "95 % interval",
+            "verdict",
+            "simplest rule",
+            "power",
+        ],
+        [row for r in results for row in r.rows],
+    )
+    changes = markdown_table(
+        [
+            "seed",
+            "series (factor ≥ 1.5 or ≤ 0.67, ≥ 20/week)",
+            "change point within 2 weeks of the start",
+        ],
+        [[r.seed, r.change_series, r.change_found] for r in results],
+    )
+    gaps = markdown_table(
+        [
+            "seed",
+            "planted shortfall",
+            "estimated (95 %)",
+            "covered",
+            "planted deferred",
+            "estimated catch-up (95 %)",
+            "covered",
+        ],
+        [
+            [
+                r.seed,
+                r.gap.get("planted_shortfall"),
+                f"{r.gap.get('estimated_shortfall')} {r.gap.get('interval')}",
+                r.gap.get("covered"),
+                r.gap.get("planted_deferred"),
+                f"{r.gap.get('estimated_catch_up')} {r.gap.get('catch_interval')}",
+                r.gap.get("catch_covered"),
+            ]
+            for r in results
+        ],
+    )
+    usage_table = markdown_table(
+        ["seed", "planted stopped or reduced", "found", "planted share", "found share"],
+        [
+            [
+                r.seed,
+                r.usage["planted"],
+                r.usage["found"],
+                r.usage["planted_share"],
+                r.usage["found_share"],
+            ]
+            for r in results
+        ],
+    )
+    timing = markdown_table(
+        ["seed", "reports", "generate s", "import s", "rollup s", "analytics s"],
+        [[r.seed, r.reports, *r.seconds.values()] for r in results],
+    )
+    body = "\n\n".join(
+        [
+            f"Run: `{command}` (SQLite; each seed a fresh scenario and database; trend term: {'yes' if args.trend else 'no'}).",
+            "### Planted stream effects during the restrictions (every seed)\n\n" + summary,
+            "### Each effect\n\n" + effects,
+            "### Change points\n\n" + changes,
+            "### Reporting gap (domestic abuse; closed = restrictions start to schools reopening, catch-up = the "
+            f"{args.catch_up_weeks} weeks after)\n\n" + gaps,
+            f"### Database usage (regular: active in ≥ {args.regular_share:.0%} of baseline weeks; reduced: −50 % or more)\n\n"
+            + usage_table,
+            "### Time\n\n" + timing,
+            machine_description(("statsmodels", "ruptures", "sqlalchemy")),
+        ]
+    )
+    print(body)
+    if not args.no_write:
+        write_result("analytics", "Trend analytics against the planted effects", body)
+
+
+if __name__ == "__main__":
+    main()
