@@ -20,6 +20,7 @@ CAPABILITIES = (
     "triage",
     "analytics",
     "casework",
+    "casework.travel",
     "sharing",
     "assessment",
     "web",

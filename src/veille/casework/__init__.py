@@ -1,0 +1,1 @@
+"""Casework: take-down notices, the travel watch, questionnaires and school incidents."""
