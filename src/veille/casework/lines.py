@@ -70,14 +70,25 @@ def checked_lines(path: Path, model: type[M]) -> Iterator[tuple[int, M | None, l
                 yield number, None, problems_of(error, number)
 
 
-def read_all(path: Path, model: type[M]) -> list[tuple[int, M]]:
-    """Every record of ``path``, or :class:`ImportRefused` listing every problem."""
+def read_lines(path: Path, model: type[M]) -> tuple[list[tuple[int, M]], list[LineProblem]]:
+    """The well-formed records of ``path`` and the problems of the others.
+
+    The caller checks the records against what is stored too, and refuses
+    the file when either list of problems is not empty, so that one run
+    names every problem of a file.
+    """
     records: list[tuple[int, M]] = []
     problems: list[LineProblem] = []
     for number, record, found in checked_lines(path, model):
         if record is not None:
             records.append((number, record))
         problems.extend(found)
+    return records, problems
+
+
+def read_all(path: Path, model: type[M]) -> list[tuple[int, M]]:
+    """Every record of ``path``, or :class:`ImportRefused` listing every problem."""
+    records, problems = read_lines(path, model)
     if problems:
         raise ImportRefused(problems)
     return records

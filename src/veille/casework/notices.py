@@ -149,8 +149,11 @@ def _confirm(
         raise Conflict("state", f"notice {notice.id} is already recorded as removed")
     if kind is NoticeEventKind.ACKNOWLEDGED and notice.acknowledged_at is not None:
         raise Conflict("state", f"notice {notice.id} is already acknowledged")
-    if notice.sent_at is not None and moment < notice.sent_at:
-        raise CaseworkError("at", "a notice cannot be confirmed before it was sent")
+    earliest = notice.sent_at or notice.created_at
+    if moment < earliest:
+        raise CaseworkError(
+            "at", f"before the notice was {'sent' if notice.sent_at else 'created'} ({earliest})"
+        )
     if kind is NoticeEventKind.ACKNOWLEDGED:
         notice.acknowledged_at = moment
         notice.state = NoticeState.ACKNOWLEDGED

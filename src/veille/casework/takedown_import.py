@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from veille.casework.errors import CaseworkError, ImportRefused, LineProblem
-from veille.casework.lines import AwareTime, read_all
+from veille.casework.lines import AwareTime, read_lines
 from veille.casework.models import (
     NoticeEventKind,
     NoticeState,
@@ -127,10 +127,11 @@ def _report_ids(session: Session, external_ids: set[str]) -> dict[str, int]:
 
 def import_notices(database: Database, path: Path, *, actor: str) -> ImportSummary:
     """Import ``path`` (all or nothing); raises :class:`ImportRefused` naming every bad line."""
-    records = read_all(path, NoticeLine)
+    records, problems = read_lines(path, NoticeLine)
     summary = ImportSummary()
     with database.session() as session:
-        problems, agencies, hosts = _line_problems(session, records)
+        found, agencies, hosts = _line_problems(session, records)
+        problems = sorted([*problems, *found], key=lambda p: p.line)
         if problems:
             raise ImportRefused(problems)
         stored = set(
