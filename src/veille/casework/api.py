@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from veille.casework import api_takedown
+from veille.casework import api_incidents, api_takedown
 
 
 def router() -> APIRouter:
     """Every casework route."""
     routes = APIRouter()
     routes.include_router(api_takedown.router())
+    routes.include_router(api_incidents.router())
     return routes

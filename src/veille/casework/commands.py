@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from veille.casework.cli_incidents import incidents_app
 from veille.casework.cli_takedown import takedown_app
 
 
 def register(app: typer.Typer) -> None:
     """Add casework's command groups to the CLI."""
     app.add_typer(takedown_app, name="takedown")
+    app.add_typer(incidents_app, name="incidents")
