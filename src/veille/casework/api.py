@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from veille.casework import api_incidents, api_takedown
+from veille.casework import api_incidents, api_survey, api_takedown
 
 
 def router() -> APIRouter:
@@ -16,4 +16,5 @@ def router() -> APIRouter:
     routes = APIRouter()
     routes.include_router(api_takedown.router())
     routes.include_router(api_incidents.router())
+    routes.include_router(api_survey.router())
     return routes
