@@ -18,7 +18,7 @@ from veille.casework.delivery import (
     TIMESTAMP_HEADER,
     verify_webhook_signature,
 )
-from veille.casework.errors import CaseworkError, ImportRefused
+from veille.casework.errors import CaseworkError, ImportRefused, NotFound
 from veille.casework.follow_up import follow_up_notices, send_notices
 from veille.casework.models import (
     NoticeEventKind,
@@ -211,15 +211,17 @@ def test_the_provider_is_the_one_serving_the_longest_suffix_of_the_host(database
         ):
             notice = create_notice(session, viewer, url)
             assert session.get(TakedownProvider, notice.provider_id).name == expected  # type: ignore[union-attr]
-        with pytest.raises(CaseworkError) as unknown:
-            create_notice(session, viewer, "https://unknown.example/x")
-        assert unknown.value.field == "url" and "unknown.example" in unknown.value.reason
+        # A host no provider serves gets a provider of its own, without channels.
+        unknown = create_notice(session, viewer, "https://Unknown.example/x")
+        made = session.get(TakedownProvider, unknown.provider_id)
+        assert made is not None and made.name == "unknown.example"
+        assert (made.contact_email, made.webhook_url) == (None, None)
+        assert create_notice(session, viewer, "https://a.unknown.example/y").provider_id == made.id
         with pytest.raises(CaseworkError) as bad:
             create_notice(session, viewer, "ftp://example.net/x")
         assert bad.value.field == "url"
-        with pytest.raises(CaseworkError) as hidden:
+        with pytest.raises(NotFound, match="report_id"):
             create_notice(session, viewer, "https://www.example.net/a", report_id=999)
-        assert hidden.value.field == "report_id"
 
 
 def test_provider_confirms_removal_and_a_wrong_token_is_refused_and_audited(
@@ -260,7 +262,7 @@ def test_provider_confirms_removal_and_a_wrong_token_is_refused_and_audited(
     too_early = client.post(
         path, headers={"X-Provider-Token": token}, json={"at": "2020-04-02T10:00:00Z"}
     )
-    assert too_early.status_code == 422 and too_early.json()["detail"][0]["field"] == "at"
+    assert too_early.status_code == 409 and too_early.json()["detail"][0]["field"] == "at"
     at = (datetime.now(UTC) + timedelta(minutes=5)).replace(microsecond=0)
     done = client.post(
         path, headers={"X-Provider-Token": token}, json={"at": at.isoformat(), "note": "gone"}
@@ -296,10 +298,12 @@ def test_agency_creates_and_lists_notices_through_the_api(database: Database) ->
     )
     assert made.status_code == 201, made.text
     assert made.json()["provider"] == "Chirpline" and made.json()["state"] == "pending"
-    bad = client.post(
-        "/api/v1/takedown/notices", headers=fr, json={"url": "https://nobody.example/a"}
+    bad = client.post("/api/v1/takedown/notices", headers=fr, json={"url": "mailto:a@example.com"})
+    assert bad.status_code == 422
+    hidden = client.post(
+        "/api/v1/takedown/notices", headers=fr, json={"url": "https://a.example/", "report_id": 7}
     )
-    assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "url"
+    assert hidden.status_code == 404
     assert [n["url"] for n in client.get("/api/v1/takedown/notices", headers=fr).json()] == [
         "https://chirpline.example/a"
     ]

@@ -12,6 +12,7 @@ from veille.casework.incidents import IncidentFilter, IncidentIn, Period, Place
 from veille.casework.models import IncidentKind
 from veille.core.api import DatabaseDep, ReaderDep, WriterDep, problem, problem_responses
 from veille.core.params import MAX_ID, QueryText, QueryTime
+from veille.intake.schema import CountryCode
 
 
 class IncidentOut(BaseModel):
@@ -70,7 +71,7 @@ def _criteria(
     )  # fmt: skip
 
 
-CountryQuery = Annotated[list[str] | None, Query(description="ISO 3166 countries.")]
+CountryQuery = Annotated[list[CountryCode] | None, Query(description="ISO 3166 countries.")]
 KindQuery = Annotated[list[IncidentKind] | None, Query()]
 FromQuery = Annotated[QueryTime | None, Query(alias="from", description="Occurred at or after.")]
 ToQuery = Annotated[QueryTime | None, Query(alias="to", description="Occurred before.")]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from veille.casework.errors import CaseworkError, NotFound
 from veille.casework.survey_definition import KEY_PATTERN, QuestionnaireDefinition
@@ -19,6 +19,7 @@ from veille.core.api import (
     problem,
     problem_responses,
 )
+from veille.intake.schema import CountryCode
 
 SurveyKey = Annotated[str, Path(pattern=KEY_PATTERN, max_length=100, description="Its id.")]
 
@@ -40,7 +41,19 @@ class AnswersIn(StorableText):
     model_config = ConfigDict(extra="forbid")
 
     answers: dict[str, str | int] = Field(max_length=200)
-    country: str | None = Field(default=None, pattern="^[A-Z]{2}$")
+    country: CountryCode | None = None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        from veille.geo import CountryError, normalise_country
+
+        if value is None:
+            return None
+        try:
+            return normalise_country(value)
+        except CountryError as error:
+            raise ValueError(str(error)) from None
 
 
 class AnswersOut(BaseModel):

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from veille.casework.errors import CaseworkError, Conflict, NotFound
 from veille.casework.models import NoticeEventKind, NoticeState
+from veille.casework.providers import NOTICE_URL_PATTERN
 from veille.core.api import (
     DatabaseDep,
     ReaderDep,
@@ -40,7 +41,7 @@ class NoticeIn(StorableText):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: str = Field(min_length=1, max_length=2000)
+    url: str = Field(min_length=1, max_length=2000, pattern=NOTICE_URL_PATTERN)
     report_id: int | None = Field(default=None, ge=1, le=MAX_ID)
     content_cluster: str | None = Field(default=None, min_length=1, max_length=64)
     provider: str | None = Field(
@@ -112,7 +113,7 @@ def router() -> APIRouter:
         status_code=201,
         response_model=NoticeOut,
         summary="Create a take-down notice (the follow-up task sends it)",
-        responses=problem_responses(422),
+        responses=problem_responses(404, 422),
     )
     def create(body: NoticeIn, database: DatabaseDep, viewer: WriterDep) -> dict[str, Any]:
         from veille.casework.notices import create_notice, notice_detail
@@ -131,6 +132,9 @@ def router() -> APIRouter:
                     channel="api",
                 )
                 detail = notice_detail(session, notice)
+            except NotFound as error:
+                failure = not_found(str(error))
+                session.rollback()
             except CaseworkError as error:
                 failure = problem(422, error.field, error.reason)
                 session.rollback()

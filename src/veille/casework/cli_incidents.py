@@ -84,14 +84,13 @@ def incidents_add(
     from veille.store.audit import current_actor
 
     try:
-        incident = IncidentIn.model_validate(
-            {
-                "incident_id": incident_id, "school": school, "country": country,
-                "region": region, "locality": locality, "kind": kind, "platform": platform,
-                "occurred_at": occurred_at, "reported_at": reported_at,
-                "latitude": latitude, "longitude": longitude,
-            }
-        )  # fmt: skip
+        given = {
+            "incident_id": incident_id, "school": school, "country": country,
+            "region": region, "locality": locality, "kind": kind, "platform": platform,
+            "occurred_at": occurred_at, "reported_at": reported_at,
+            "latitude": latitude, "longitude": longitude,
+        }  # fmt: skip
+        incident = IncidentIn.model_validate({k: v for k, v in given.items() if v is not None})
     except ValidationError as error:
         fail(
             "; ".join(f"--{p.field.replace('_', '-')}: {p.reason}" for p in problems_of(error, 0)),

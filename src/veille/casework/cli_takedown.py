@@ -146,6 +146,8 @@ def takedown_create(
             notice = create_notice(
                 session, viewer, url, report_id=report, content_cluster=cluster, provider=provider
             )
+        except NotFound as error:
+            fail(str(error), 1)
         except CaseworkError as error:
             fail(str(error), 2)
         detail = notice_detail(session, notice)

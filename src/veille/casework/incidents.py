@@ -18,14 +18,16 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from veille.casework.errors import ImportRefused, LineProblem
 from veille.casework.lines import AwareTime, read_lines
 from veille.casework.models import IncidentKind, SchoolIncident
+from veille.core.api import StorableText
 from veille.geo import CountryError, normalise_country
+from veille.intake.schema import CountryCode
 from veille.store.audit import record_event
 from veille.store.db import Database
 
@@ -45,22 +47,29 @@ class Place(StrEnum):
     REGION = "region"
 
 
-class IncidentIn(BaseModel):
+class IncidentIn(StorableText):
     """An incident as sent (a JSON Lines record, an API body)."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Coordinates come in pairs: the schema says so (dependentRequired), the validator checks it.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "dependentRequired": {"latitude": ["longitude"], "longitude": ["latitude"]}
+        },
+    )
 
     incident_id: str | None = Field(default=None, min_length=1, max_length=200)
     school: str = Field(min_length=1, max_length=300)
-    country: str = Field(min_length=2, max_length=60)
+    country: CountryCode
     region: str | None = Field(default=None, min_length=1, max_length=200)
     locality: str | None = Field(default=None, min_length=1, max_length=200)
     kind: IncidentKind
     platform: str | None = Field(default=None, max_length=200)
     occurred_at: AwareTime
     reported_at: AwareTime | None = None
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
+    # Left out when unknown (not null), so that the schema can pair them.
+    latitude: float = Field(default=None, ge=-90, le=90)  # type: ignore[assignment]
+    longitude: float = Field(default=None, ge=-180, le=180)  # type: ignore[assignment]
     report_external_id: str | None = Field(default=None, max_length=200)
 
     @field_validator("country")
@@ -75,8 +84,6 @@ class IncidentIn(BaseModel):
     def _consistent(self) -> IncidentIn:
         if (self.latitude is None) != (self.longitude is None):
             raise ValueError("give both latitude and longitude, or neither")
-        if self.reported_at is not None and self.reported_at < self.occurred_at:
-            raise ValueError("reported_at is before occurred_at")
         return self
 
 

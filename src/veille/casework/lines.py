@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from veille.casework.errors import ImportRefused, LineProblem
+from veille.core.params import IsoTime
 
 M = TypeVar("M", bound=BaseModel)
 MAX_LINE_BYTES = 1_000_000
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("expected a time with a time zone, e.g. 2020-04-01T10:00:00Z")
-    return value
-
-
-AwareTime = Annotated[datetime, AfterValidator(_aware)]
+AwareTime = IsoTime
 """An ISO 8601 time that names its time zone."""
 
 

@@ -25,7 +25,12 @@ from veille.casework.models import (
     TakedownNotice,
     TakedownProvider,
 )
-from veille.casework.providers import ensure_provider, parse_notice_url, provider_for_host
+from veille.casework.providers import (
+    add_domain,
+    ensure_provider,
+    parse_notice_url,
+    provider_for_host,
+)
 from veille.store.audit import record_event
 from veille.store.models import Agency
 from veille.store.reports import ReportNotFound, Viewer, get_report
@@ -74,21 +79,18 @@ def create_notice(
         try:
             report = get_report(session, viewer, report_id)
         except ReportNotFound as error:
-            raise CaseworkError("report_id", str(error)) from None
+            raise NotFound(f"report_id: {error}") from None
         report_external_id = report.external_id
     if content_cluster is not None and not (0 < len(content_cluster) <= 64):
         raise CaseworkError("content_cluster", "expected 1 to 64 characters")
     if provider is not None:
         chosen = ensure_provider(session, provider)
     else:
-        found = provider_for_host(session, parsed.host)
-        if found is None:
-            raise CaseworkError(
-                "url",
-                f"no provider is known to serve {parsed.host}; name one (provider) or "
-                "register its domain (veille takedown provider add NAME --domain HOST)",
-            )
-        chosen = found
+        # A host no provider serves yet gets a provider of its own name, serving it and
+        # without channels: its notices wait until someone gives it an e-mail or webhook.
+        chosen = provider_for_host(session, parsed.host) or _provider_of_new_host(
+            session, parsed.host
+        )
     now = utcnow()
     notice = TakedownNotice(
         report_id=report_id,
@@ -115,6 +117,12 @@ def create_notice(
         detail=f"{parsed.host} → {chosen.name}",
     )
     return notice
+
+
+def _provider_of_new_host(session: Session, host: str) -> TakedownProvider:
+    provider = ensure_provider(session, host)
+    add_domain(session, provider, host)
+    return provider
 
 
 def notices_visible_to(viewer: Viewer) -> ColumnElement[bool]:
@@ -151,7 +159,7 @@ def _confirm(
         raise Conflict("state", f"notice {notice.id} is already acknowledged")
     earliest = notice.sent_at or notice.created_at
     if moment < earliest:
-        raise CaseworkError(
+        raise Conflict(
             "at", f"before the notice was {'sent' if notice.sent_at else 'created'} ({earliest})"
         )
     if kind is NoticeEventKind.ACKNOWLEDGED:
