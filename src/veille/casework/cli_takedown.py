@@ -121,7 +121,10 @@ def provider_list(as_json: JsonOption = False) -> None:
 
 @takedown_app.command("create")
 def takedown_create(
-    url: Annotated[str, typer.Argument(help="The URL of the content to remove.")],
+    url: Annotated[
+        str | None,
+        typer.Argument(help="The URL of the content to remove (default: the report's URL)."),
+    ] = None,
     as_agency: AsOption = None,
     report: Annotated[
         int | None, typer.Option("--report", help="The report it comes from.")
@@ -135,7 +138,7 @@ def takedown_create(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Create a notice for a URL; the follow-up task sends it (or run veille takedown send)."""
+    """Create a notice for a URL (or a report's); the follow-up task sends it."""
     from veille.casework.notices import create_notice, notice_detail
     from veille.casework.tasks import request_follow_up
 

@@ -35,6 +35,7 @@ from veille.store.audit import record_event
 from veille.store.models import Agency
 from veille.store.reports import ReportNotFound, Viewer, get_report
 from veille.store.types import utcnow
+from veille.vocab import IdentifierKind
 
 
 def add_event(
@@ -58,7 +59,7 @@ def add_event(
 def create_notice(
     session: Session,
     viewer: Viewer,
-    url: str,
+    url: str | None,
     *,
     report_id: int | None = None,
     content_cluster: str | None = None,
@@ -69,11 +70,11 @@ def create_notice(
 
     The host comes from the URL and the provider from the host
     (:func:`~veille.casework.providers.provider_for_host`) unless ``provider``
-    names one. A report, when given, must be one the agency may see.
+    names one. A report, when given, must be one the agency may see; without
+    ``url`` the notice is for the report's first URL identifier.
     """
     if viewer.agency_id is None:
         raise CaseworkError("as", "a notice is sent on behalf of an agency")
-    parsed = parse_notice_url(url)
     report_external_id = None
     if report_id is not None:
         try:
@@ -81,6 +82,13 @@ def create_notice(
         except ReportNotFound as error:
             raise NotFound(f"report_id: {error}") from None
         report_external_id = report.external_id
+        if url is None:
+            url = next((i.value for i in report.identifiers if i.kind is IdentifierKind.URL), None)
+            if url is None:
+                raise CaseworkError("url", f"report {report_id} names no URL; give one")
+    if url is None:
+        raise CaseworkError("url", "give a URL or a report that names one")
+    parsed = parse_notice_url(url)
     if content_cluster is not None and not (0 < len(content_cluster) <= 64):
         raise CaseworkError("content_cluster", "expected 1 to 64 characters")
     if provider is not None:
