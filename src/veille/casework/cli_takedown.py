@@ -292,10 +292,13 @@ def takedown_send(
 ) -> None:
     """Send one notice to its provider now, due or not."""
     from veille.casework.follow_up import send_notices
+    from veille.casework.tasks import one_sender
     from veille.store.audit import current_actor
 
+    database = ready()
     try:
-        summary = send_notices(ready(), notice_id=notice_id, actor=current_actor())
+        with one_sender(database):
+            summary = send_notices(database, notice_id=notice_id, actor=current_actor())
     except NotFound as error:
         fail(str(error), 1)
     if as_json:
@@ -317,8 +320,12 @@ def takedown_follow_up(
 ) -> None:
     """Run the scheduled follow-up once: send, re-notify and escalate what is due."""
     from veille.casework.follow_up import follow_up_notices
+    from veille.casework.tasks import one_sender
 
-    summary = follow_up_notices(ready(), now=parse_time(now, "--now"))
+    moment = parse_time(now, "--now")
+    database = ready()
+    with one_sender(database):
+        summary = follow_up_notices(database, now=moment)
     if as_json:
         print_json(summary.as_dict())
     else:

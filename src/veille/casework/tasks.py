@@ -9,7 +9,9 @@ Creating a notice requests a run at once (:func:`request_follow_up`).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 from veille.casework.follow_up import follow_up_notices
 from veille.core.jobs import PRIORITY_NORMAL, TaskSpec
@@ -21,13 +23,28 @@ TASK = "takedown.follow_up"
 FOLLOW_UP_EVERY_MINUTES = 15
 
 
+@contextlib.contextmanager
+def one_sender(database: Database) -> Iterator[None]:
+    """Hold the one right to send notices of ``database`` (across every consumer and command).
+
+    Two runs at once would both read a notice as due and send it twice; the
+    job system's exclusive section (an advisory lock on PostgreSQL, a file
+    lock on SQLite) is released even when its holder is killed.
+    """
+    from veille.flow import job_system
+
+    with job_system(database).exclusive(TASK):
+        yield
+
+
 def run_follow_up(database: Database) -> int:
     """The task: one follow-up run at the current time; returns the notices it acted on."""
     from veille.flow import job_system
 
     # A request made from here on queues the next run (this one may miss its notice).
     job_system(database).start_requested(TASK)
-    summary = follow_up_notices(database)
+    with one_sender(database):
+        summary = follow_up_notices(database)
     if summary.sent or summary.renotified or summary.failed or summary.escalated:
         log.info("take-down follow-up: %s", summary.describe())
     return summary.sent + summary.renotified + summary.failed + summary.escalated
