@@ -350,6 +350,37 @@ def test_import_is_idempotent_and_registers_the_hosts(database: Database, tmp_pa
     assert _events(database, rows[0].id) == ["sent", "acknowledged", "removed"]
 
 
+def test_a_later_file_adds_removals_and_may_not_contradict_what_is_stored(
+    database: Database, tmp_path: Path
+) -> None:
+    make_world(database)
+    path = tmp_path / "takedowns.jsonl"
+    path.write_text(jsonl([_line(1), _line(2)]))
+    import_notices(database, path, actor="t")
+    path.write_text(jsonl([_line(1), _line(2, removed_at="2020-04-03T10:00:00+00:00")]))
+    later = import_notices(database, path, actor="t")
+    assert (later.imported, later.updated, later.unchanged) == (0, 1, 1)
+    with database.session() as session:
+        second = notice_rows(session)[1]
+    assert second.state == "removed" and second.hours_to_removal() == 48.0
+    assert _events(database, second.id) == ["sent", "acknowledged", "removed"]
+
+    path.write_text(
+        jsonl(
+            [
+                _line(1, removed_at="2020-04-05T10:00:00+00:00"),
+                _line(2, url="https://chirpline.example/p/other"),
+                _line(3),
+            ]
+        )
+    )
+    with pytest.raises(ImportRefused) as refused:
+        import_notices(database, path, actor="t")
+    assert {(p.line, p.field) for p in refused.value.problems} == {(1, "removed_at"), (2, "url")}
+    with database.session() as session:
+        assert len(notice_rows(session)) == 2
+
+
 def test_import_with_bad_lines_names_line_and_field_and_writes_nothing(
     database: Database, tmp_path: Path
 ) -> None:

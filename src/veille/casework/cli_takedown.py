@@ -181,7 +181,8 @@ def takedown_import(
         print_json(summary.as_dict())
     else:
         console.print(
-            f"{summary.imported} imported, {summary.unchanged} unchanged, "
+            f"{summary.imported} imported, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged, "
             f"{summary.providers_added} new providers",
             highlight=False,
         )

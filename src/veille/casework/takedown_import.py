@@ -67,6 +67,8 @@ class ImportSummary:
     """What an import did."""
 
     imported: int = 0
+    updated: int = 0
+    """Notices stored before whose acknowledgement or removal this file adds."""
     unchanged: int = 0
     providers_added: int = 0
 
@@ -125,22 +127,83 @@ def _report_ids(session: Session, external_ids: set[str]) -> dict[str, int]:
     return {key: ids[0] for key, ids in found.items() if len(ids) == 1}
 
 
+def _stored_notices(session: Session, external_ids: list[str]) -> dict[str, TakedownNotice]:
+    found: dict[str, TakedownNotice] = {}
+    for start in range(0, len(external_ids), 500):
+        for notice in session.scalars(
+            select(TakedownNotice).where(
+                TakedownNotice.external_id.in_(external_ids[start : start + 500])
+            )
+        ):
+            found[notice.external_id or ""] = notice
+    return found
+
+
+def _compare(
+    session: Session, notice: TakedownNotice, record: NoticeLine, agencies: dict[str, int]
+) -> tuple[list[tuple[str, str]], dict[str, datetime]]:
+    """What contradicts the stored notice, and the times the line adds to it."""
+    problems = []
+    provider = session.get(TakedownProvider, notice.provider_id)
+    same = {
+        "url": notice.url == record.url.strip(),
+        "sender_agency": notice.sender_agency_id == agencies.get(record.sender_agency),
+        "provider_agency": provider is not None and provider.name == record.provider_agency,
+        "sent_at": notice.sent_at == record.sent_at,
+    }
+    for field, equal in same.items():
+        if not equal:
+            problems.append((field, f"notice {record.notice_id} is stored with another {field}"))
+    changes: dict[str, datetime] = {}
+    for field in ("acknowledged_at", "removed_at"):
+        given: datetime | None = getattr(record, field)
+        kept: datetime | None = getattr(notice, field)
+        if given is None or given == kept:
+            continue
+        if kept is not None:
+            problems.append((field, f"notice {record.notice_id} is stored with {field} {kept}"))
+        else:
+            changes[field] = given
+    return problems, changes
+
+
+def _apply(
+    session: Session, notice: TakedownNotice, changes: dict[str, datetime], actor: str
+) -> None:
+    """Add a later acknowledgement or removal to a stored notice, with its events."""
+    for field, kind in (
+        ("acknowledged_at", NoticeEventKind.ACKNOWLEDGED),
+        ("removed_at", NoticeEventKind.REMOVED),
+    ):
+        if field in changes:
+            setattr(notice, field, changes[field])
+            add_event(session, notice, kind, at=changes[field], actor=actor, channel="import")
+    notice.state = NoticeState.REMOVED if notice.removed_at else NoticeState.ACKNOWLEDGED
+
+
 def import_notices(database: Database, path: Path, *, actor: str) -> ImportSummary:
     """Import ``path`` (all or nothing); raises :class:`ImportRefused` naming every bad line."""
     records, problems = read_lines(path, NoticeLine)
     summary = ImportSummary()
     with database.session() as session:
         found, agencies, hosts = _line_problems(session, records)
-        problems = sorted([*problems, *found], key=lambda p: p.line)
+        problems.extend(found)
+        stored = _stored_notices(session, [r.notice_id for _, r in records])
+        updates: list[tuple[TakedownNotice, dict[str, datetime]]] = []
+        for number, record in records:
+            existing = stored.get(record.notice_id)
+            if existing is None:
+                continue
+            contradictions, changes = _compare(session, existing, record, agencies)
+            problems.extend(LineProblem(number, f, reason) for f, reason in contradictions)
+            if changes:
+                updates.append((existing, changes))
         if problems:
-            raise ImportRefused(problems)
-        stored = set(
-            session.scalars(
-                select(TakedownNotice.external_id).where(
-                    TakedownNotice.external_id.in_([r.notice_id for _, r in records])
-                )
-            )
-        )
+            raise ImportRefused(sorted(problems, key=lambda p: p.line))
+        for notice, changes in updates:
+            _apply(session, notice, changes, actor)
+        summary.updated = len(updates)
+        updated_ids = {notice.external_id for notice, _ in updates}
         reports = _report_ids(
             session, {r.report_external_id for _, r in records if r.report_external_id}
         )
@@ -148,7 +211,7 @@ def import_notices(database: Database, path: Path, *, actor: str) -> ImportSumma
         served_hosts: set[str] = set()
         for number, record in records:
             if record.notice_id in stored:
-                summary.unchanged += 1
+                summary.unchanged += record.notice_id not in updated_ids
                 continue
             if record.provider_agency not in providers:
                 known = session.scalar(
@@ -204,6 +267,7 @@ def import_notices(database: Database, path: Path, *, actor: str) -> ImportSumma
             action="takedown.import",
             object_type="file",
             object_id=path.name[:200],
-            detail=f"{summary.imported} imported, {summary.unchanged} unchanged",
+            detail=f"{summary.imported} imported, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged",
         )
     return summary
