@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.orm import Session
 
 from veille.casework.errors import ImportRefused, LineProblem
@@ -30,6 +30,7 @@ from veille.geo import CountryError, normalise_country
 from veille.intake.schema import CountryCode
 from veille.store.audit import record_event
 from veille.store.db import Database
+from veille.store.types import utcnow
 
 
 class Period(StrEnum):
@@ -87,22 +88,23 @@ class IncidentIn(StorableText):
         return self
 
 
-def _row(incident: IncidentIn, actor: str) -> SchoolIncident:
-    return SchoolIncident(
-        external_id=incident.incident_id,
-        school=incident.school,
-        country=incident.country,
-        region=incident.region,
-        locality=incident.locality,
-        kind=incident.kind,
-        platform=incident.platform,
-        occurred_at=incident.occurred_at,
-        reported_at=incident.reported_at,
-        latitude=incident.latitude,
-        longitude=incident.longitude,
-        report_external_id=incident.report_external_id,
-        recorded_by=actor,
-    )
+def _values(incident: IncidentIn, actor: str) -> dict[str, Any]:
+    return {
+        "external_id": incident.incident_id,
+        "school": incident.school,
+        "country": incident.country,
+        "region": incident.region,
+        "locality": incident.locality,
+        "kind": incident.kind,
+        "platform": incident.platform,
+        "occurred_at": incident.occurred_at,
+        "reported_at": incident.reported_at,
+        "latitude": incident.latitude,
+        "longitude": incident.longitude,
+        "report_external_id": incident.report_external_id,
+        "recorded_by": actor,
+        "recorded_at": utcnow(),
+    }
 
 
 class IncidentExists(ValueError):
@@ -115,7 +117,7 @@ def record_incident(session: Session, incident: IncidentIn, *, actor: str) -> Sc
         select(SchoolIncident.id).where(SchoolIncident.external_id == incident.incident_id)
     ):
         raise IncidentExists(f"incident_id: {incident.incident_id!r} is already recorded")
-    row = _row(incident, actor)
+    row = SchoolIncident(**_values(incident, actor))
     session.add(row)
     session.flush()
     record_event(
@@ -167,8 +169,9 @@ def import_incidents(database: Database, path: Path, *, actor: str) -> IncidentI
             if record.incident_id is not None and record.incident_id in stored:
                 summary.unchanged += 1
                 continue
-            rows.append(_row(record, actor))
-        session.add_all(rows)
+            rows.append(_values(record, actor))
+        for start in range(0, len(rows), 1000):
+            session.execute(insert(SchoolIncident), rows[start : start + 1000])
         summary.imported = len(rows)
         record_event(
             session, actor=actor, action="incident.import", object_type="file",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from veille.casework.errors import CaseworkError, ImportRefused, LineProblem
@@ -26,6 +26,7 @@ from veille.casework.lines import AwareTime, read_lines
 from veille.casework.models import (
     NoticeEventKind,
     NoticeState,
+    TakedownEvent,
     TakedownNotice,
     TakedownProvider,
 )
@@ -35,6 +36,7 @@ from veille.casework.providers import ensure_provider, parse_notice_url, provide
 from veille.store.audit import record_event
 from veille.store.db import Database
 from veille.store.models import Agency, Report
+from veille.store.types import utcnow
 
 
 class NoticeLine(BaseModel):
@@ -181,6 +183,30 @@ def _apply(
     notice.state = NoticeState.REMOVED if notice.removed_at else NoticeState.ACKNOWLEDGED
 
 
+def _insert_notices(
+    session: Session, rows: list[dict[str, Any]], records: list[NoticeLine], actor: str
+) -> None:
+    """Insert new notices and their events, a thousand per statement."""
+    for start in range(0, len(rows), 1000):
+        chunk = rows[start : start + 1000]
+        ids = session.scalars(
+            insert(TakedownNotice).returning(TakedownNotice.id, sort_by_parameter_order=True),
+            chunk,
+        ).all()
+        events = [
+            {"notice_id": notice_id, "kind": kind, "at": at, "actor": actor, "channel": "import"}
+            for notice_id, record in zip(ids, records[start : start + 1000], strict=True)
+            for kind, at in (
+                (NoticeEventKind.SENT, record.sent_at),
+                (NoticeEventKind.ACKNOWLEDGED, record.acknowledged_at),
+                (NoticeEventKind.REMOVED, record.removed_at),
+            )
+            if at is not None
+        ]
+        if events:
+            session.execute(insert(TakedownEvent), events)
+
+
 def import_notices(database: Database, path: Path, *, actor: str) -> ImportSummary:
     """Import ``path`` (all or nothing); raises :class:`ImportRefused` naming every bad line."""
     records, problems = read_lines(path, NoticeLine)
@@ -209,6 +235,9 @@ def import_notices(database: Database, path: Path, *, actor: str) -> ImportSumma
         )
         providers: dict[str, int] = {}
         served_hosts: set[str] = set()
+        new_rows: list[dict[str, Any]] = []
+        new_records: list[NoticeLine] = []
+        now = utcnow()
         for number, record in records:
             if record.notice_id in stored:
                 summary.unchanged += record.notice_id not in updated_ids
@@ -235,32 +264,28 @@ def import_notices(database: Database, path: Path, *, actor: str) -> ImportSumma
                 if record.acknowledged_at
                 else NoticeState.SENT
             )
-            notice = TakedownNotice(
-                external_id=record.notice_id,
-                report_id=reports.get(record.report_external_id or ""),
-                report_external_id=record.report_external_id,
-                sender_agency_id=agencies[record.sender_agency],
-                provider_id=provider_id,
-                url=record.url.strip(),
-                host=host,
-                content_cluster=record.content_cluster,
-                state=state,
-                sent_at=record.sent_at,
-                last_notified_at=record.sent_at,
-                notify_count=1,
-                acknowledged_at=record.acknowledged_at,
-                removed_at=record.removed_at,
+            new_rows.append(
+                {
+                    "external_id": record.notice_id,
+                    "report_id": reports.get(record.report_external_id or ""),
+                    "report_external_id": record.report_external_id,
+                    "sender_agency_id": agencies[record.sender_agency],
+                    "provider_id": provider_id,
+                    "url": record.url.strip(),
+                    "host": host,
+                    "content_cluster": record.content_cluster,
+                    "state": state,
+                    "created_at": now,
+                    "sent_at": record.sent_at,
+                    "last_notified_at": record.sent_at,
+                    "notify_count": 1,
+                    "acknowledged_at": record.acknowledged_at,
+                    "removed_at": record.removed_at,
+                }
             )
-            session.add(notice)
-            session.flush()
-            for kind, at in (
-                (NoticeEventKind.SENT, record.sent_at),
-                (NoticeEventKind.ACKNOWLEDGED, record.acknowledged_at),
-                (NoticeEventKind.REMOVED, record.removed_at),
-            ):
-                if at is not None:
-                    add_event(session, notice, kind, at=at, actor=actor, channel="import")
-            summary.imported += 1
+            new_records.append(record)
+        _insert_notices(session, new_rows, new_records, actor)
+        summary.imported = len(new_rows)
         record_event(
             session,
             actor=actor,
