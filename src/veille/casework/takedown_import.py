@@ -142,15 +142,17 @@ def _stored_notices(session: Session, external_ids: list[str]) -> dict[str, Take
 
 
 def _compare(
-    session: Session, notice: TakedownNotice, record: NoticeLine, agencies: dict[str, int]
+    notice: TakedownNotice,
+    record: NoticeLine,
+    agencies: dict[str, int],
+    provider_names: dict[int, str],
 ) -> tuple[list[tuple[str, str]], dict[str, datetime]]:
     """What contradicts the stored notice, and the times the line adds to it."""
     problems = []
-    provider = session.get(TakedownProvider, notice.provider_id)
     same = {
         "url": notice.url == record.url.strip(),
         "sender_agency": notice.sender_agency_id == agencies.get(record.sender_agency),
-        "provider_agency": provider is not None and provider.name == record.provider_agency,
+        "provider_agency": provider_names.get(notice.provider_id) == record.provider_agency,
         "sent_at": notice.sent_at == record.sent_at,
     }
     for field, equal in same.items():
@@ -216,11 +218,14 @@ def import_notices(database: Database, path: Path, *, actor: str) -> ImportSumma
         problems.extend(found)
         stored = _stored_notices(session, [r.notice_id for _, r in records])
         updates: list[tuple[TakedownNotice, dict[str, datetime]]] = []
+        provider_names = dict(
+            session.execute(select(TakedownProvider.id, TakedownProvider.name)).tuples().all()
+        )
         for number, record in records:
             existing = stored.get(record.notice_id)
             if existing is None:
                 continue
-            contradictions, changes = _compare(session, existing, record, agencies)
+            contradictions, changes = _compare(existing, record, agencies, provider_names)
             problems.extend(LineProblem(number, f, reason) for f, reason in contradictions)
             if changes:
                 updates.append((existing, changes))
