@@ -218,9 +218,12 @@ def import_notices(database: Database, path: Path, *, actor: str) -> ImportSumma
         problems.extend(found)
         stored = _stored_notices(session, [r.notice_id for _, r in records])
         updates: list[tuple[TakedownNotice, dict[str, datetime]]] = []
-        provider_names = dict(
-            session.execute(select(TakedownProvider.id, TakedownProvider.name)).tuples().all()
-        )
+        provider_names: dict[int, str] = {
+            provider_id: name
+            for provider_id, name in session.execute(
+                select(TakedownProvider.id, TakedownProvider.name)
+            )
+        }
         for number, record in records:
             existing = stored.get(record.notice_id)
             if existing is None:
