@@ -139,16 +139,19 @@ def test_a_failing_smtp_server_records_the_failure_and_tries_again(database: Dat
             session, "Nowhere", domains=["nowhere.example"], contact_email="a@example.com"
         )
     notice_id = _notice(database, Viewer("a", agencies["Police FR"]), "http://nowhere.example/x")
+    _notice(database, Viewer("a", agencies["Police FR"]), "http://nowhere.example/y")
     closed = CaseworkSettings(smtp_host="127.0.0.1", smtp_port=1, smtp_timeout_s=2)
     failed = follow_up_notices(database, now=T0, settings=closed)
-    assert failed.failed == 1 and "127.0.0.1:1" in failed.failures[0]
+    assert failed.failed == 2 and "127.0.0.1:1" in failed.failures[0]
+    # The second notice does not wait for a server the run already found down.
+    assert "not tried" in failed.failures[1]
     with smtp_server() as (mailbox, settings):
         # Never sent: tried again at the next run, not a day later.
         assert (
-            follow_up_notices(database, now=T0 + timedelta(minutes=15), settings=settings).sent == 1
+            follow_up_notices(database, now=T0 + timedelta(minutes=15), settings=settings).sent == 2
         )
     assert _events(database, notice_id) == ["created", "send_failed", "sent"]
-    assert len(mailbox.messages) == 1
+    assert len(mailbox.messages) == 2
 
 
 def test_a_webhook_gets_a_signed_body_it_can_verify(database: Database) -> None:

@@ -31,6 +31,10 @@ class DeliveryFailed(RuntimeError):
     """A channel could not deliver a notice; the message says which and why."""
 
 
+class ServerUnreachable(DeliveryFailed):
+    """The SMTP server could not be reached at all (not a refusal of one message)."""
+
+
 @dataclass(frozen=True)
 class NoticeMessage:
     """What a notice says, whatever the channel."""
@@ -90,10 +94,38 @@ def send_email(settings: CaseworkSettings, to: str, message: NoticeMessage) -> N
             if settings.smtp_user:
                 smtp.login(settings.smtp_user, settings.smtp_password or "")
             smtp.send_message(mail)
-    except (OSError, smtplib.SMTPException) as error:
-        raise DeliveryFailed(
-            f"e-mail to {to} via {settings.smtp_host}:{settings.smtp_port}: {error}"
-        ) from None
+    except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected) as error:
+        raise ServerUnreachable(_where(settings, to, error)) from None
+    except smtplib.SMTPException as error:
+        raise DeliveryFailed(_where(settings, to, error)) from None
+    except OSError as error:  # refused, timed out, no route: the server, not this message
+        raise ServerUnreachable(_where(settings, to, error)) from None
+
+
+def _where(settings: CaseworkSettings, to: str, error: BaseException) -> str:
+    return f"e-mail to {to} via {settings.smtp_host}:{settings.smtp_port}: {error}"
+
+
+class Mailer:
+    """Sends a run's e-mails; once the server is unreachable, the rest of the run does not wait.
+
+    A run may have hundreds of notices to send: without this, each would
+    wait ``VEILLE_SMTP_TIMEOUT_S`` for a server already known to be down.
+    """
+
+    def __init__(self, settings: CaseworkSettings) -> None:
+        self.settings = settings
+        self.unreachable: str | None = None
+
+    def send(self, to: str, message: NoticeMessage) -> None:
+        """Send, or raise :class:`DeliveryFailed` (without trying once the server was unreachable)."""
+        if self.unreachable is not None:
+            raise DeliveryFailed(f"e-mail to {to} not tried: {self.unreachable}")
+        try:
+            send_email(self.settings, to, message)
+        except ServerUnreachable as error:
+            self.unreachable = str(error)
+            raise
 
 
 def sign_webhook_body(secret: str, timestamp: int, body: bytes) -> str:

@@ -22,8 +22,8 @@ from sqlalchemy import or_, select
 
 from veille.casework.delivery import (
     DeliveryFailed,
+    Mailer,
     NoticeMessage,
-    send_email,
     send_webhook,
 )
 from veille.casework.errors import NotFound
@@ -77,13 +77,13 @@ class _Outgoing:
 
 
 def _deliver(
-    settings: CaseworkSettings, outgoing: _Outgoing, now: datetime
+    settings: CaseworkSettings, mailer: Mailer, outgoing: _Outgoing, now: datetime
 ) -> tuple[list[str], list[str]]:
     delivered: list[str] = []
     errors: list[str] = []
     if outgoing.email:
         try:
-            send_email(settings, outgoing.email, outgoing.message)
+            mailer.send(outgoing.email, outgoing.message)
             delivered.append("email")
         except DeliveryFailed as error:
             errors.append(str(error))
@@ -209,8 +209,9 @@ def send_notices(
             f"notice {notice_id} does not exist, is removed, or its provider has no "
             "e-mail address or webhook"
         )
+    mailer = Mailer(config)
     for outgoing in due:
-        delivered, errors = _deliver(config, outgoing, moment)
+        delivered, errors = _deliver(config, mailer, outgoing, moment)
         _record_delivery(database, outgoing, delivered, errors, moment, actor, summary)
     return summary
 
@@ -231,6 +232,7 @@ def escalate_overdue(
     config = settings or CaseworkSettings()
     result = summary or FollowUpSummary()
     overdue_before = moment - timedelta(hours=config.takedown_escalate_hours)
+    mailer = Mailer(config)
     with database.session() as session:
         rows = session.execute(
             select(TakedownNotice, Agency, TakedownProvider.name)
@@ -252,7 +254,7 @@ def escalate_overdue(
                     notice.notify_count,
                 )  # fmt: skip
                 try:
-                    send_email(config, agency.contact, message)
+                    mailer.send(agency.contact, message)
                     detail += f"; {agency.contact} told"
                 except DeliveryFailed as error:
                     detail += f"; {error}"
