@@ -433,3 +433,15 @@ def test_cli_import_refuses_a_bad_file_with_exit_code_1(database: Database, tmp_
     assert [n["external_id"] for n in json.loads(listed.output)] == ["TD-1"]
     removed = CliRunner().invoke(app, ["takedown", "removed", "1", "--as", "Hotline FR"])
     assert removed.exit_code == 2 and "already recorded as removed" in removed.output
+
+
+def test_notices_not_sent_yet_come_last_on_both_engines(database: Database, tmp_path: Path) -> None:
+    agencies = make_world(database)
+    viewer = Viewer("a", agencies["Hotline FR"])
+    pending = _notice(database, viewer, "https://chirpline.example/new")
+    path = tmp_path / "takedowns.jsonl"
+    path.write_text(jsonl([_line(1)]))
+    import_notices(database, path, actor="t")
+    with database.session() as session:
+        assert [row.id for row in notice_rows(session, viewer)] == [pending + 1, pending]
+        assert [row.state for row in notice_rows(session, state=NoticeState.PENDING)] == ["pending"]

@@ -313,7 +313,7 @@ def notice_rows(
     limit: int | None = None,
     offset: int = 0,
 ) -> list[NoticeRow]:
-    """Notices, oldest sent first, for ``viewer`` (every notice when ``viewer`` is ``None``).
+    """Notices, oldest sent first (not sent yet last), for ``viewer`` (all when ``None``).
 
     The public door to take-down data: the analytics capability computes
     removal times per provider and period from these rows.
@@ -329,7 +329,9 @@ def notice_rows(
         statement = statement.where(TakedownNotice.sent_at >= sent_from)
     if sent_before is not None:
         statement = statement.where(TakedownNotice.sent_at < sent_before)
-    statement = statement.order_by(TakedownNotice.sent_at, TakedownNotice.id).offset(offset)
+    statement = statement.order_by(TakedownNotice.sent_at.nulls_last(), TakedownNotice.id).offset(
+        offset
+    )
     if limit is not None:
         statement = statement.limit(limit)
     return [_row(notice, sender, name) for notice, sender, name in session.execute(statement)]
