@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import Session
 
 from veille.casework.errors import CaseworkError, Conflict, NotFound
@@ -335,16 +335,6 @@ def notice_rows(
     if limit is not None:
         statement = statement.limit(limit)
     return [_row(notice, sender, name) for notice, sender, name in session.execute(statement)]
-
-
-def count_notices(session: Session, viewer: Viewer) -> dict[str, int]:
-    """How many notices ``viewer`` may read, by state."""
-    rows = session.execute(
-        select(TakedownNotice.state, func.count())
-        .where(notices_visible_to(viewer))
-        .group_by(TakedownNotice.state)
-    ).all()
-    return {str(state.value if hasattr(state, "value") else state): n for state, n in rows}
 
 
 def notice_history(session: Session, notice: TakedownNotice) -> Sequence[TakedownEvent]:
