@@ -31,7 +31,7 @@ from veille.store.db import Database
 
 log = logging.getLogger(__name__)
 
-ORDER = ("link", "score")
+ORDER = ("link", "score", "rollup")
 """The steps after a report is stored (its media are hashed and matched by intake's ``media.work``)."""
 
 RESCORE_FROM = "score"
@@ -181,7 +181,11 @@ def run_now(
     return summaries
 
 
-STEP_LABELS = {"link": "linking reports", "score": "scoring reports"}
+STEP_LABELS = {
+    "link": "linking reports",
+    "score": "scoring reports",
+    "rollup": "counting reports for trends",
+}
 """How progress bars name the steps."""
 
 

@@ -70,6 +70,7 @@ def test_matching_and_scoring_after_an_import_report_their_progress(
         "matching media and growing content clusters",
         "linking reports",
         "scoring reports",
+        "counting reports for trends",
     ]
     for step in steps:
         last = [(done, total) for name, done, total in heard if name == step][-1]

@@ -1,0 +1,269 @@
+"""REST routes of the analytics capability under ``/api/v1/analytics``.
+
+Every route reads as the calling agency (an API key with ``reports:read``):
+its counts include only the reports it may see, and it sees the alerts
+whose marking is ``clear``. A bad filter or period is a 422 naming the
+parameter, in the one error shape.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+
+from veille.core.api import DatabaseDep, ReaderDep, problem, problem_responses
+
+_Values = Annotated[list[str] | None, Query(max_length=64)]
+
+
+class SeriesOne(BaseModel):
+    key: dict[str, str]
+    counts: list[int]
+    total: int
+
+
+class SeriesOut(BaseModel):
+    interval: str
+    filter: str
+    by: list[str]
+    marking: str
+    periods: list[str]
+    series: list[SeriesOne]
+
+
+class ComparisonOut(BaseModel):
+    filter: str
+    by: list[str]
+    baseline: str
+    marking: str
+    tests: int
+    comparisons: list[dict[str, Any]]
+
+
+class GapOut(BaseModel):
+    filter: str
+    by: list[str]
+    baseline: str
+    marking: str
+    gaps: list[dict[str, Any]]
+
+
+class ChangesOut(BaseModel):
+    filter: str
+    marking: str
+    changes: list[dict[str, Any]]
+
+
+class AlertOut(BaseModel):
+    id: int
+    series: str
+    week: str
+    direction: str
+    observed: int
+    expected: float
+    band_low: float
+    band_high: float
+    p_value: float
+    marking: str
+    created_at: str | None
+
+
+def _query(
+    interval: str,
+    country: list[str] | None,
+    category: list[str] | None,
+    channel: list[str] | None,
+    reporter: list[str] | None,
+    offence: list[str] | None,
+    flag: list[str] | None,
+    since: date | None,
+    until: date | None,
+    by: list[str] | None,
+) -> Any:
+    from veille.analytics.series import SeriesError, SeriesQuery
+
+    try:
+        return SeriesQuery(
+            grain=interval,
+            countries=tuple(c.upper() for c in country or ()),
+            categories=tuple(category or ()),
+            channels=tuple(channel or ()),
+            reporters=tuple(reporter or ()),
+            offences=tuple(offence or ()),
+            flags=tuple(flag or ()),
+            since=since,
+            until=until,
+            by=tuple(by or ()),
+        )
+    except SeriesError as error:
+        field, _, reason = str(error).partition(": ")
+        raise problem(422, field, reason) from None
+
+
+def _api_periods(period: list[str]) -> Any:
+    from veille.analytics.periods import PeriodError, parse_period, period_set
+
+    try:
+        return period_set([parse_period(p) for p in period])
+    except PeriodError as error:
+        raise problem(422, "period", str(error).partition(": ")[2] or str(error)) from None
+
+
+def router() -> APIRouter:
+    """The analytics routes (mounted under ``/api/v1`` by the web app)."""
+    from veille.analytics.series import series
+
+    routes = APIRouter(tags=["analytics"], responses=problem_responses(401, 403, 422))
+
+    def read(database: Any, viewer: Any, query: Any) -> Any:
+        from veille.store.audit import record_event
+
+        with database.session() as session:
+            result = series(session, query, viewer.agency_id)
+            record_event(
+                session,
+                actor=viewer.actor,
+                action="trends.read",
+                object_type="series",
+                agency_id=viewer.agency_id,
+                detail=f"{query.describe()}; by {','.join(query.by) or 'nothing'}",
+            )
+        return result
+
+    @routes.get("/analytics/series", response_model=SeriesOut, summary="Reports per week or month")
+    def get_series(
+        database: DatabaseDep,
+        viewer: ReaderDep,
+        interval: Annotated[str, Query(pattern="^(week|month)$")] = "week",
+        country: _Values = None,
+        category: _Values = None,
+        channel: _Values = None,
+        reporter: _Values = None,
+        offence: _Values = None,
+        flag: _Values = None,
+        since: date | None = None,
+        until: date | None = None,
+        by: _Values = None,
+    ) -> dict[str, Any]:
+        query = _query(
+            interval, country, category, channel, reporter, offence, flag, since, until, by
+        )
+        result: dict[str, Any] = read(database, viewer, query).as_dict()
+        return result
+
+    @routes.get(
+        "/analytics/compare",
+        response_model=ComparisonOut,
+        summary="Rate ratios of named periods against a baseline, with 95 % intervals",
+    )
+    def get_compare(
+        database: DatabaseDep,
+        viewer: ReaderDep,
+        period: Annotated[
+            list[str],
+            Query(
+                max_length=16, description="NAME=YYYY-MM-DD..YYYY-MM-DD; the first is the baseline"
+            ),
+        ],
+        baseline: Annotated[str | None, Query(max_length=64)] = None,
+        country: _Values = None,
+        category: _Values = None,
+        channel: _Values = None,
+        reporter: _Values = None,
+        offence: _Values = None,
+        flag: _Values = None,
+        by: _Values = None,
+    ) -> dict[str, Any]:
+        from veille.analytics.compare import compare
+
+        periods = _api_periods(period)
+        query = _query("week", country, category, channel, reporter, offence, flag, None, None, by)
+        try:
+            compared = compare(read(database, viewer, query), periods, baseline)
+        except ValueError as error:
+            field, _, reason = str(error).partition(": ")
+            raise problem(422, field, reason) from None
+        return compared.as_dict()
+
+    @routes.get(
+        "/analytics/gap",
+        response_model=GapOut,
+        summary="Reports expected from the baseline against reports observed, per period",
+    )
+    def get_gap(
+        database: DatabaseDep,
+        viewer: ReaderDep,
+        period: Annotated[
+            list[str],
+            Query(
+                max_length=16, description="NAME=YYYY-MM-DD..YYYY-MM-DD; the first is the baseline"
+            ),
+        ],
+        baseline: Annotated[str | None, Query(max_length=64)] = None,
+        trend: bool = False,
+        country: _Values = None,
+        category: _Values = None,
+        channel: _Values = None,
+        reporter: _Values = None,
+        offence: _Values = None,
+        flag: _Values = None,
+        by: _Values = None,
+    ) -> dict[str, Any]:
+        from veille.analytics.gap import reporting_gap
+
+        periods = _api_periods(period)
+        query = _query("week", country, category, channel, reporter, offence, flag, None, None, by)
+        try:
+            gaps = reporting_gap(read(database, viewer, query), periods, baseline, trend)
+        except ValueError as error:
+            field, _, reason = str(error).partition(": ")
+            raise problem(422, field, reason) from None
+        return gaps.as_dict()
+
+    @routes.get("/analytics/changes", response_model=ChangesOut, summary="Change points per series")
+    def get_changes(
+        database: DatabaseDep,
+        viewer: ReaderDep,
+        country: _Values = None,
+        category: _Values = None,
+        channel: _Values = None,
+        reporter: _Values = None,
+        offence: _Values = None,
+        flag: _Values = None,
+        since: date | None = None,
+        until: date | None = None,
+        by: _Values = None,
+    ) -> dict[str, Any]:
+        from veille.analytics.changes import series_changes
+
+        query = _query(
+            "week", country, category, channel, reporter, offence, flag, since, until, by
+        )
+        result = read(database, viewer, query)
+        rows = []
+        for one in series_changes(result):
+            key = dict(zip(query.by, one.key, strict=True))
+            if not one.points:
+                rows.append({**key, "week": None, "note": one.note or "no change point"})
+            rows.extend({**key, **p.as_dict(), "note": ""} for p in one.points)
+        return {"filter": query.describe(), "marking": result.marking, "changes": rows}
+
+    @routes.get(
+        "/analytics/alerts",
+        response_model=list[AlertOut],
+        summary="Emerging-threat alerts you may read",
+    )
+    def get_alerts(
+        database: DatabaseDep,
+        viewer: ReaderDep,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    ) -> list[dict[str, Any]]:
+        from veille.analytics.alerts import alert_dict, list_alerts
+
+        with database.session() as session:
+            return [alert_dict(a) for a in list_alerts(session, viewer.agency_id, limit)]
+
+    return routes

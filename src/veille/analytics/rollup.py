@@ -1,0 +1,127 @@
+"""Keeping the report-count rollups up to date, exactly once per report.
+
+Each run takes the reports not counted yet, in chunks: in one transaction it
+marks them counted (``analytics_rolled_report``) and adds them to
+``analytics_report_count`` with an upsert whose counts are grouped in SQL.
+A run that fails leaves neither the marks nor the counts, and a report
+already marked is never counted again, so the step may run any number of
+times. ``rebuild`` empties both tables and counts every report again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import bindparam, delete, exists, func, insert, select, text
+from sqlalchemy.orm import Session
+
+from veille.analytics.models import UNKNOWN_COUNTRY, ReportCount, RolledReport
+from veille.store.db import Database
+from veille.store.models import Report
+
+CHUNK_SIZE = 2000
+"""Reports counted per transaction."""
+
+_PERIODS = {
+    # grain -> (PostgreSQL, SQLite) expression of the period's first day
+    "w": (
+        "CAST(date_trunc('week', r.received_at AT TIME ZONE 'UTC') AS DATE)",
+        "date(r.received_at, '-6 days', 'weekday 1')",
+    ),
+    "m": (
+        "CAST(date_trunc('month', r.received_at AT TIME ZONE 'UTC') AS DATE)",
+        "date(r.received_at, 'start of month')",
+    ),
+}
+
+_LABELS = {
+    # label_kind -> (label expression, extra join)
+    "all": ("''", ""),
+    "offence": ("o.offence_type", "JOIN report_offence o ON o.report_id = r.id"),
+    "flag": ("f.flag", "JOIN report_flag f ON f.report_id = r.id"),
+}
+
+_KEY = "grain, period, country, category, channel, reporter, label_kind, label, owner_agency_id, marking"
+
+
+def _upsert(dialect: str, grain: str, label_kind: str) -> str:
+    period = _PERIODS[grain][0 if dialect == "postgresql" else 1]
+    label, join = _LABELS[label_kind]
+    return f"""
+        INSERT INTO analytics_report_count ({_KEY}, count)
+        SELECT '{grain}', {period}, COALESCE(r.derived_country, r.stated_country, '{UNKNOWN_COUNTRY}'),
+               r.platform_category, r.channel, r.reporter_kind, '{label_kind}', {label},
+               r.owner_agency_id, r.marking, COUNT(*)
+        FROM report r {join}
+        WHERE r.id IN :ids
+        GROUP BY 2, 3, 4, 5, 6, 8, 9, 10
+        ON CONFLICT ({_KEY}) DO UPDATE SET count = analytics_report_count.count + excluded.count
+    """
+
+
+@dataclass
+class RollupSummary:
+    """What one run counted."""
+
+    reports: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {"reports": self.reports, "seconds": round(self.seconds, 3)}
+
+
+def uncounted_report_ids(session: Session, limit: int | None = None) -> list[int]:
+    """Reports not yet in the rollups, in id order."""
+    counted = exists(select(RolledReport.report_id).where(RolledReport.report_id == Report.id))
+    query = select(Report.id).where(~counted).order_by(Report.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def count_reports(session: Session, report_ids: Sequence[int]) -> None:
+    """Add ``report_ids`` to the rollups and mark them counted, in ``session``'s transaction."""
+    if not report_ids:
+        return
+    ids = sorted(set(report_ids))
+    session.execute(insert(RolledReport), [{"report_id": i} for i in ids])
+    dialect = session.get_bind().dialect.name
+    for grain in _PERIODS:
+        for label_kind in _LABELS:
+            statement = text(_upsert(dialect, grain, label_kind)).bindparams(
+                bindparam("ids", expanding=True)
+            )
+            session.execute(statement, {"ids": ids})
+
+
+def roll_up(database: Database, on_progress: Callable[[int], None] | None = None) -> RollupSummary:
+    """Count every report not counted yet; one transaction per chunk."""
+    started = time.perf_counter()
+    summary = RollupSummary()
+    while True:
+        with database.session() as session:
+            ids = uncounted_report_ids(session, CHUNK_SIZE)
+            if not ids:
+                break
+            count_reports(session, ids)
+        summary.reports += len(ids)
+        if on_progress is not None:
+            on_progress(len(ids))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def rebuild(database: Database, on_progress: Callable[[int], None] | None = None) -> RollupSummary:
+    """Empty the rollups and count every stored report again."""
+    with database.session() as session:
+        session.execute(delete(ReportCount))
+        session.execute(delete(RolledReport))
+    return roll_up(database, on_progress)
+
+
+def stored_report_total(database: Database) -> int:
+    """How many reports are stored (for the rebuild's progress bar)."""
+    with database.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Report)) or 0)
