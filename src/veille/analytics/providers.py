@@ -24,8 +24,11 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from sqlalchemy.orm import Session
 
 from veille.analytics.periods import PeriodSet
+from veille.store.reports import Viewer
+from veille.store.types import utcnow
 
 ALL_PROVIDERS = "all providers"
 
@@ -126,3 +129,24 @@ def provider_response(
             }
         )
     return rows
+
+
+def provider_statistics(
+    session: Session,
+    viewer: Viewer,
+    periods: PeriodSet,
+    provider: str | None = None,
+    overdue_days: float = 7.0,
+    as_of: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Provider response from the casework capability's notices that ``viewer`` may see."""
+    from veille.casework.notices import notice_rows, provider_countries
+
+    countries = provider_countries(session)
+    rows = notice_rows(session, None if viewer.agency_id is None else viewer, provider=provider)
+    notices = [
+        NoticeTimes(row.provider, countries.get(row.provider), row.sent_at, row.removed_at)
+        for row in rows
+        if row.sent_at is not None
+    ]
+    return provider_response(notices, periods, as_of or utcnow(), overdue_days)

@@ -362,3 +362,14 @@ def notice_detail(session: Session, notice: TakedownNotice) -> dict[str, Any]:
         for event in notice_history(session, notice)
     ]
     return out
+
+
+def provider_countries(session: Session) -> dict[str, str | None]:
+    """Each provider's country (its agency's, when it is one), by provider name.
+
+    Analytics places a notice in its provider's restriction period.
+    """
+    statement = select(TakedownProvider.name, Agency.country).outerjoin(
+        Agency, Agency.id == TakedownProvider.agency_id
+    )
+    return {name: country for name, country in session.execute(statement)}
