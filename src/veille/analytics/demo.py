@@ -85,6 +85,30 @@ def step_trends(context: DemoContext) -> DemoSection:
             f"stopped or reduced it by half or more during the restrictions "
             f"({used['share_stopped_or_reduced']:.0%}; the seed says 60 %)"
         )
+    from veille.analytics.providers import provider_statistics
+    from veille.store.reports import Viewer
+
+    with context.database.session() as session:
+        response = provider_statistics(session, Viewer("demo", None), periods)
+    medians = {r["period"]: r["median_hours"] for r in response if r["provider"] == "all providers"}
+    if medians:
+        lines.append(
+            "take-down: median hours to removal "
+            + ", ".join(f"{period} {hours}" for period, hours in medians.items())
+        )
+    questionnaire = context.scenario / "questionnaire.json"
+    if questionnaire.exists():
+        from veille.analytics.survey import SurveyError, survey_summary
+
+        key = json.loads(questionnaire.read_text(encoding="utf-8"))["questionnaire_id"]
+        try:
+            with context.database.session() as session:
+                summary = survey_summary(session, key)
+        except SurveyError:
+            summary = None
+        if summary:
+            sentences = [r["sentence"] for r in summary["rows"] if "sentence" in r]
+            lines.extend(f"questionnaire: {sentence}" for sentence in sentences[:2])
     series_chart(by_category, charts / "reports-by-category.png")
     comparison_chart(compared, charts / "restrictions-vs-baseline.png")
     changes_chart(p2p, found, charts / "p2p-change-points.svg")
