@@ -50,6 +50,11 @@ def step_trends(context: DemoContext) -> DemoSection:
     from veille.analytics.periods import load_periods
     from veille.analytics.series import SeriesQuery, series
 
+    from veille.analytics.rollup import roll_up
+
+    # The demo links and scores in its own steps, not through the flow: count here
+    # what the flow's rollup step would have counted as the reports arrived.
+    roll_up(context.database)
     periods_path, last_day = _periods_file(context)
     periods = load_periods(context.folder / "periods.yaml")
     charts = context.folder / "charts"
@@ -67,7 +72,7 @@ def step_trends(context: DemoContext) -> DemoSection:
             f"restrictions: {c.verdict}"
         )
     found = series_changes(p2p)
-    weeks = ", ".join(str(p.week) for p in found[0].points) or "none"
+    weeks = ", ".join(str(p.week) for one in found for p in one.points) or "none"
     lines.append(f"peer-to-peer change points: {weeks}")
     check = run_check(context.database, last_day - timedelta(days=7))
     lines.append(
