@@ -48,9 +48,8 @@ def step_trends(context: DemoContext) -> DemoSection:
     from veille.analytics.charts import changes_chart, comparison_chart, series_chart
     from veille.analytics.compare import compare
     from veille.analytics.periods import load_periods
-    from veille.analytics.series import SeriesQuery, series
-
     from veille.analytics.rollup import roll_up
+    from veille.analytics.series import SeriesQuery, series
 
     # The demo links and scores in its own steps, not through the flow: count here
     # what the flow's rollup step would have counted as the reports arrived.
