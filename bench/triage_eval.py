@@ -39,6 +39,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from scipy import stats
 from sqlalchemy import create_engine, text
@@ -339,6 +340,16 @@ def write_guard(run: dict[str, float]) -> Path:
     }
     GUARD_PATH.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
     return GUARD_PATH
+
+
+def guard_failures(run: dict[str, float], guard: dict[str, Any]) -> list[str]:
+    """The guarded figures of ``run`` further than the margin from the committed ones."""
+    margin = float(guard["margin"])
+    return [
+        f"{key}: {run[key]:.4f}, committed {expected:.4f} ± {margin}"
+        for key, expected in guard["figures"].items()
+        if abs(run[key] - expected) > margin
+    ]
 
 
 def main() -> None:
