@@ -22,6 +22,7 @@ ORDER = (
     "login_guess",
     "flow",
     "triage",
+    "travel",
 )
 
 

@@ -18,8 +18,10 @@ CAPABILITIES = (
     "intake",
     "linking",
     "triage",
-    "analytics",
     "casework",
+    "casework.travel",
+    # After casework: its demo step reads the notices and answers casework imported.
+    "analytics",
     "sharing",
     "assessment",
     "web",

@@ -567,6 +567,96 @@ def trends_published(
     print_table("Published counts beside Veille's reports", rows, columns)
 
 
+@trends_app.command("providers")
+def trends_providers(
+    period: PeriodOption = None,
+    periods_file: PeriodsFileOption = None,
+    provider: Annotated[str | None, typer.Option("--provider", help="Only this provider.")] = None,
+    overdue_days: Annotated[
+        float,
+        typer.Option("--overdue-days", min=0.01, help="A notice open longer than this is overdue."),
+    ] = 7.0,
+    as_agency: AsOption = None,
+    all_agencies: AllOption = False,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """Take-down response per provider and period: time to removal, shares removed, overdue."""
+    from veille.analytics.providers import provider_statistics
+
+    periods = _periods(period, periods_file)
+    database = ready()
+    with database.session() as session:
+        viewer = agency_viewer(session, as_agency, all_agencies)
+        rows = provider_statistics(session, viewer, periods, provider, overdue_days)
+    if as_json:
+        print_json(rows)
+        return
+    columns = [
+        "provider",
+        "period",
+        "notices",
+        "removed",
+        "overdue",
+        "median_hours",
+        "p90_hours",
+        "median_hours_with_open",
+        "removed_within_24h",
+        "removed_within_7d",
+    ]
+    if as_csv:
+        _print_csv(rows, [*columns, "open"])
+        return
+    short = {
+        "median_hours": "median h",
+        "p90_hours": "p90 h",
+        "median_hours_with_open": "median h (open counted)",
+        "removed_within_24h": "≤ 24 h",
+        "removed_within_7d": "≤ 7 days",
+    }
+    print_table(
+        "Take-down response per provider and period",
+        [{short.get(k, k): v for k, v in row.items()} for row in rows],
+        [short.get(c, c) for c in columns],
+    )
+
+
+@trends_app.command("survey")
+def trends_survey(
+    questionnaire: Annotated[str, typer.Argument(help="The questionnaire's id.")],
+    regions: Annotated[
+        Path | None,
+        typer.Option("--regions", help="A YAML file of country code: region, to count per region."),
+    ] = None,
+    as_json: JsonOption = False,
+    as_csv: CsvOption = False,
+) -> None:
+    """Questionnaire answers as "N of M countries report an increase in ...", per question and region."""
+    from veille.analytics.survey import SurveyError, load_regions, survey_summary
+
+    database = ready()
+    try:
+        mapping = load_regions(regions) if regions else None
+        with database.session() as session:
+            summary = survey_summary(session, questionnaire, mapping)
+    except SurveyError as error:
+        fail(str(error), 2 if "regions" in str(error) else 1)
+    if as_json:
+        print_json(summary)
+        return
+    rows = summary["rows"]
+    if as_csv:
+        _print_csv(rows, list(rows[0]) if rows else ["question"])
+        return
+    console.print(
+        f"{summary['title']}: {summary['responses']} responses from {summary['countries']} countries",
+        highlight=False,
+    )
+    for row in rows:
+        if "sentence" in row and (row["region"] == "all regions" or regions):
+            console.print(f"- {row['sentence']}", highlight=False)
+
+
 @trends_app.command("changes")
 def trends_changes(
     country: CountryOption = None,

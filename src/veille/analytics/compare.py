@@ -229,16 +229,18 @@ def _compare_units(
         return comparisons
     wanted = {base_name, *(c.period for c in usable)}
     # A unit with no report in its baseline says nothing about a ratio: left out.
-    live = {
-        u
-        for u in range(len(units))
-        if sum(units[u].counts[i] for v, i, p in cells if v == u and p == base_name)
-    }
+    base_count: dict[int, int] = {}
+    for u, i, p in cells:
+        if p == base_name:
+            base_count[u] = base_count.get(u, 0) + units[u].counts[i]
+    live = {u for u, count in base_count.items() if count}
     chosen = [(u, i, p) for u, i, p in cells if p in wanted and u in live]
     unit_order = sorted(live)
-    columns = [np.array([1.0 if u == unit else 0.0 for u, _i, _p in chosen]) for unit in unit_order]
+    unit_of = np.array([u for u, _i, _p in chosen])
+    period_of = np.array([p for _u, _i, p in chosen])
+    columns = [(unit_of == unit).astype(float) for unit in unit_order]
     for c in usable:
-        columns.append(np.array([1.0 if p == c.period else 0.0 for _u, _i, p in chosen]))
+        columns.append((period_of == c.period).astype(float))
     when = [units[u].weeks[i] for u, i, _p in chosen]
     if trend:
         origin = min(when).toordinal()

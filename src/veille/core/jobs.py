@@ -76,9 +76,29 @@ class TaskSpec:
     retry_delay_s: int = 5
     priority: int = PRIORITY_NORMAL
     every_minutes: int | None = None
-    """Run on this schedule too (a periodic task of every consumer), with no arguments."""
+    """Run on this schedule too (a periodic task of every consumer), with no arguments: a
+    divisor of 60 (minutes), a multiple of 60 dividing a day (hours) or whole days."""
     on_reports_stored: bool = False
     """Requested (coalesced, no arguments) whenever reports are stored (``veille.flow.reports_stored``)."""
+
+
+def schedule_of(every_minutes: int) -> Any:
+    """The huey schedule of a task run every ``every_minutes``.
+
+    A crontab's minute field counts within the hour, so ``*/1440`` would run
+    hourly: longer periods are written as hours of the day or days.
+    """
+    if every_minutes <= 0:
+        raise ValueError(f"every_minutes: {every_minutes} is not a positive number of minutes")
+    if every_minutes < 60 and 60 % every_minutes == 0:
+        return crontab(minute=f"*/{every_minutes}")
+    if every_minutes % 60 == 0 and every_minutes < 1440 and 1440 % every_minutes == 0:
+        return crontab(minute="0", hour=f"*/{every_minutes // 60}")
+    if every_minutes % 1440 == 0:
+        return crontab(minute="0", hour="0", day=f"*/{every_minutes // 1440}")
+    raise ValueError(
+        f"every_minutes: {every_minutes} does not divide an hour or a day, nor is it whole days"
+    )
 
 
 @dataclass
@@ -213,8 +233,7 @@ class JobSystem:
             "name": spec.name,
         }
         if spec.every_minutes is not None:
-            schedule = crontab(minute=f"*/{spec.every_minutes}")
-            return self.huey.periodic_task(schedule, **options)(run)
+            return self.huey.periodic_task(schedule_of(spec.every_minutes), **options)(run)
         return self.huey.task(**options)(run)
 
     # -- enqueueing -----------------------------------------------------------------

@@ -1,0 +1,266 @@
+"""How fast the trend analytics answer, and what keeping the rollups costs.
+
+Generates a scenario of ``--reports`` reports (or reuses ``--scenario``),
+imports it into a fresh database (SQLite file or a PostgreSQL schema), then
+times:
+
+- the rollup upkeep: counting every imported report into the rollups, beside
+  the import itself (the cost of keeping them, side by side with the work it
+  rides on), and the cost per report of counting small batches (as the
+  flow's ``rollup`` step does for reports arriving through the API);
+- one filtered series from the rollups (country × category), median of 20;
+- the full analytics: every ``veille trends`` question once (series by
+  category, content, compare pooled by category, gap by country for domestic
+  abuse, change points by category, the weekly check, usage).
+
+Usage::
+
+    python bench/analytics_speed.py --reports 200000
+    python bench/analytics_speed.py --reports 200000 --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+from sqlalchemy import create_engine, delete, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import machine_description, markdown_table, write_result
+from veille.analytics.alerts import run_check
+from veille.analytics.changes import series_changes
+from veille.analytics.compare import compare
+from veille.analytics.content import content_series
+from veille.analytics.gap import reporting_gap
+from veille.analytics.models import ReportCount, RolledReport
+from veille.analytics.periods import Period, PeriodSet
+from veille.analytics.rollup import count_reports, roll_up
+from veille.analytics.series import SeriesQuery, series
+from veille.analytics.usage import import_usage, read_lines, usage
+from veille.intake.importer import import_reports
+from veille.store import migrate
+from veille.store.agencies import ensure_agencies, load_agency_specs
+from veille.store.db import Database, create_veille_engine
+from veille.store.models import Report
+
+
+def open_database(url: str | None, workdir: Path) -> tuple[Database, str, str | None]:
+    if url is None:
+        path = workdir / f"speed-{uuid.uuid4().hex[:8]}.db"
+        database = Database(create_veille_engine(f"sqlite:///{path}"))
+        migrate.upgrade(database)
+        return database, "SQLite", None
+    schema = f"bench_analytics_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+    database = Database(create_veille_engine(f"{url}?options=-csearch_path%3D{schema}"))
+    migrate.upgrade(database)
+    return database, "PostgreSQL", schema
+
+
+def periods_of(truth: dict) -> PeriodSet:  # type: ignore[type-arg]
+    first = date.fromisoformat(truth["scenario"]["from"])
+    last = date.fromisoformat(truth["scenario"]["to"])
+    starts = [date.fromisoformat(c["restrictions"]["start"]) for c in truth["countries"]]
+    ends = [date.fromisoformat(c["restrictions"]["end"]) for c in truth["countries"]]
+    own = {
+        c["code"]: (
+            Period(
+                "restrictions",
+                date.fromisoformat(c["restrictions"]["start"]),
+                date.fromisoformat(c["restrictions"]["end"]) - timedelta(days=1),
+            ),
+        )
+        for c in truth["countries"]
+    }
+    return PeriodSet(
+        (
+            Period("baseline", first, min(starts) - timedelta(days=1)),
+            Period("restrictions", min(starts), max(ends)),
+            Period("after", max(ends) + timedelta(days=1), last),
+        ),
+        own,
+    )
+
+
+def timed(work) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    started = time.perf_counter()
+    result = work()
+    return time.perf_counter() - started, result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--reports", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--scenario", type=Path, default=None)
+    parser.add_argument(
+        "--database", default=None, help="A PostgreSQL URL (default: a SQLite file)."
+    )
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="veille-analytics-speed-") as temporary:
+        workdir = Path(temporary)
+        folder = args.scenario or workdir / "scenario"
+        if not (folder / "truth.json").exists():
+            from veille.synth.generator import SynthOptions, generate_scenario
+
+            generate_scenario(
+                SynthOptions(
+                    out=folder, seed=args.seed, size="small", reports=args.reports, images=0
+                )
+            )
+        truth = json.loads((folder / "truth.json").read_text())
+        database, engine_name, schema = open_database(args.database, workdir)
+        with database.session() as session:
+            ensure_agencies(session, load_agency_specs(folder / "agencies.jsonl"))
+        import_seconds, summary = timed(lambda: import_reports(database, folder / "reports.jsonl"))
+        reports = summary.imported  # type: ignore[attr-defined]
+        rollup_seconds, _ = timed(lambda: roll_up(database))
+        # Small batches, as the flow counts reports arriving one by one: the last 2,000 are
+        # counted again, 10 at a time (only the time matters; the counts are rebuilt after).
+        with database.session() as session:
+            last_ids = list(
+                session.scalars(select(Report.id).order_by(Report.id.desc()).limit(2000))
+            )
+            session.execute(delete(RolledReport).where(RolledReport.report_id.in_(last_ids)))
+        batch_started = time.perf_counter()
+        for start in range(0, len(last_ids), 10):
+            with database.session() as session:
+                count_reports(session, last_ids[start : start + 10])
+        batch_ms = (time.perf_counter() - batch_started) * 1000 / max(len(last_ids), 1)
+        with database.session() as session:
+            session.execute(delete(ReportCount))
+            session.execute(delete(RolledReport))
+        roll_up(database)
+        periods = periods_of(truth)
+        first, last = periods.span
+        query = SeriesQuery(countries=("FR",), categories=("p2p",))
+        one_series = []
+        for _ in range(20):
+            with database.session() as session:
+                seconds, _result = timed(lambda session=session: series(session, query, None))
+            one_series.append(seconds * 1000)
+        steps: list[list[object]] = []
+
+        def step(name: str, work) -> None:  # type: ignore[no-untyped-def]
+            seconds, _ = timed(work)
+            steps.append([name, f"{seconds:.2f}"])
+
+        def with_session(work):  # type: ignore[no-untyped-def]
+            def run():  # type: ignore[no-untyped-def]
+                with database.session() as session:
+                    return work(session)
+
+            return run
+
+        step(
+            "series by category",
+            with_session(lambda s: series(s, SeriesQuery(by=("category",)), None)),
+        )
+        step("content per week", with_session(lambda s: content_series(s, SeriesQuery(), None)))
+        step(
+            "compare, pooled over countries, by category",
+            with_session(
+                lambda s: compare(
+                    series(
+                        s, SeriesQuery(since=first, until=last, by=("category", "country")), None
+                    ),
+                    periods,
+                    pooled=True,
+                )
+            ),
+        )
+        step(
+            "gap, domestic abuse by country",
+            with_session(
+                lambda s: reporting_gap(
+                    series(
+                        s,
+                        SeriesQuery(
+                            since=first, until=last, offences=("domestic_abuse",), by=("country",)
+                        ),
+                        None,
+                    ),
+                    periods,
+                )
+            ),
+        )
+        step(
+            "change points by category",
+            with_session(lambda s: series_changes(series(s, SeriesQuery(by=("category",)), None))),
+        )
+        step(
+            "weekly check (every scanned series)",
+            lambda: run_check(
+                database, date.fromisoformat(truth["scenario"]["to"]) - timedelta(days=7)
+            ),
+        )
+        step(
+            "usage import",
+            lambda: import_usage(database, read_lines(folder / "usage-events.jsonl"), "scenario"),
+        )
+        step("usage", with_session(lambda s: usage(s, periods, "restrictions")))
+        total = sum(float(row[1]) for row in steps)
+        database.dispose()
+        if schema and args.database:
+            engine = create_engine(args.database)
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            engine.dispose()
+    command = "python bench/analytics_speed.py " + " ".join(sys.argv[1:])
+    upkeep = markdown_table(
+        [
+            "engine",
+            "reports",
+            "import s",
+            "rollup of all s",
+            "rollup / import",
+            "rollup per report in batches of 10 (ms)",
+        ],
+        [
+            [
+                engine_name,
+                reports,
+                f"{import_seconds:.1f}",
+                f"{rollup_seconds:.1f}",
+                f"{rollup_seconds / import_seconds:.1%}",
+                f"{batch_ms:.2f}",
+            ]
+        ],
+    )
+    queries = markdown_table(
+        ["question", "seconds"],
+        [
+            *steps,
+            ["**all of them**", f"**{total:.2f}**"],
+            [
+                "one filtered series (FR × p2p), median of 20, ms",
+                f"{statistics.median(one_series):.1f}",
+            ],
+        ],
+    )
+    body = f"Run: `{command}` ({engine_name}).\n\n{upkeep}\n\n{queries}\n\n" + machine_description(
+        ("sqlalchemy", "statsmodels", "ruptures")
+    )
+    print(body)
+    if not args.no_write:
+        name = "analytics_speed" if engine_name == "SQLite" else "analytics_speed_postgresql"
+        write_result(name, f"Trend analytics speed ({engine_name})", body)
+
+
+if __name__ == "__main__":
+    main()
