@@ -1,52 +1,81 @@
-"""Evaluate linking and triage on a synthetic scenario, against its truth.
+"""Evaluate linking and triage on several synthetic scenarios, against their truth.
 
-Generates a scenario with ``veille synth``'s Python function (or reuses one),
-imports it into a fresh database, links and scores it, and prints:
+For each seed: generate a scenario with ``veille synth``'s function (or reuse
+one), import it into a fresh database, link it and score it (as of the
+scenario's last day), then score what was stored against ``truth/`` with
+``veille.triage.evaluation`` (the linker and the scorer never read the
+truth). Every figure is the mean over the seeds with a 95 % Student-t
+confidence interval (n − 1 degrees of freedom).
 
-- pairwise precision and recall of offender links (reports of one planted
-  offender should share a case cluster; reports of different ones should not);
-- precision@100 and recall of the planted high-priority cases in the ordered
-  queue, against a baseline that orders by arrival time (oldest first), over
-  all reports and within each owning agency's own queue;
-- deconfliction alerts raised for planted offenders whose reports are held by
-  two or more agencies;
-- linking and scoring throughput (reports/s).
+- linking: B-cubed precision (all reports) and recall (offenders' reports)
+  against the planted offenders, the B-cubed recall ceilings each level of
+  evidence allows, recall of the pairs joined by an exact shared identifier,
+  offenders fully recovered, false merges, deconfliction alerts per pair of
+  agencies;
+- triage: per-agency average precision of the planted cases in each
+  agency's queue order and recall within the agency's capacity (the planted
+  cases it holds × ``--capacity-factor``), against random order, newest
+  first and the flag rule, computed on the same reports;
+- throughput of linking and scoring.
 
 Usage::
 
-    python bench/triage_eval.py --size small
-    python bench/triage_eval.py --reports 200000 --database postgresql+psycopg://postgres@127.0.0.1:5432/test
+    python bench/triage_eval.py --size small --write          # seeds 1-5: bench/results/triage.md
+    python bench/triage_eval.py --reports 1500 --seeds 1 --guard   # the figures tests guard
+    python bench/triage_eval.py --size medium --seeds 1-2 --database postgresql+psycopg://postgres@127.0.0.1:5432/test
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
+import math
+import shlex
+import sqlite3
+import statistics
+import sys
 import tempfile
 import time
 import uuid
-from collections import Counter, defaultdict
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
+from scipy import stats
+from sqlalchemy import create_engine, text
 
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import RESULTS_DIR, machine_description, markdown_table, write_result
 from veille.intake.importer import import_reports
 from veille.linking.engine import link_reports
-from veille.linking.models import DeconflictionAlert, ReportCluster
 from veille.store import migrate
 from veille.store.agencies import ensure_agencies, load_agency_specs
 from veille.store.db import Database, create_veille_engine
-from veille.store.models import Report
-from veille.triage.models import TriageScore
+from veille.triage.evaluation import evaluate_run
 from veille.triage.scoring import score_reports
 
+GUARD_PATH = RESULTS_DIR / "triage_guard.json"
+GUARD_COMMAND = "python bench/triage_eval.py --reports 1500 --seeds 1 --guard"
+GUARDED = (
+    "bcubed_precision",
+    "bcubed_recall",
+    "exact_pair_recall",
+    "offenders_recovered",
+    "alert_precision",
+    "alert_recall",
+    "triage_average_precision",
+    "triage_recall_within_capacity",
+    "triage_observable_within_capacity",
+    "flag_rule_average_precision",
+    "newest_first_average_precision",
+)
+"""Figures ``tests/triage/test_evaluation.py`` holds to the committed ones (± the margin)."""
+GUARD_MARGIN = 0.03
 
-def generate(folder: Path, size: str, reports: int | None, seed: int) -> Path:
+
+def generate(folder: Path, seed: int, size: str, reports: int | None) -> Path:
     """A scenario folder (generated unless it already holds a truth.json)."""
     if (folder / "truth.json").exists():
         return folder
@@ -56,23 +85,18 @@ def generate(folder: Path, size: str, reports: int | None, seed: int) -> Path:
     return folder
 
 
-def fresh_database(
-    url: str | None, workdir: Path, schema: str | None = None
-) -> tuple[Database, str | None]:
-    """A new, migrated database: a SQLite file, or a schema on a PostgreSQL server.
-
-    A named ``schema`` is created if missing and kept, so a large import can
-    be reused by later runs (which then rebuild links and re-score).
-    """
+def fresh_database(url: str | None, workdir: Path) -> tuple[Database, str | None]:
+    """A new, migrated database: a SQLite file, or a new schema on a PostgreSQL server."""
     if url is None or url.startswith("sqlite"):
-        path = workdir / f"eval-{uuid.uuid4().hex[:8]}.db"
-        database = Database(create_veille_engine(f"sqlite:///{path}"))
+        database = Database(
+            create_veille_engine(f"sqlite:///{workdir / f'eval-{uuid.uuid4().hex[:8]}.db'}")
+        )
         migrate.upgrade(database)
         return database, None
-    schema = schema or f"bench_triage_{uuid.uuid4().hex[:8]}"
+    schema = f"bench_triage_{uuid.uuid4().hex[:8]}"
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
     separator = "&" if "?" in url else "?"
     database = Database(create_veille_engine(f"{url}{separator}options=-csearch_path%3D{schema}"))
@@ -87,208 +111,245 @@ def drop_schema(url: str, schema: str) -> None:
     engine.dispose()
 
 
-def match_media(database: Database, folder: Path, workdir: Path) -> float:
-    """Import the scenario's known-content list and match every report's media; seconds taken."""
+def match_media(database: Database, folder: Path, workdir: Path) -> None:
+    """Import the scenario's known-content list and match every report's media."""
     from veille.media.listformats import parse_list
     from veille.media.lists import import_list
     from veille.media.matching import match_reports
 
-    started = time.perf_counter()
     entries = parse_list((folder / "hashlists" / "known-content.csv").read_text(), "csv")
     with database.session() as session:
         import_list(session, "synth-known-content", entries, "csv")
     match_reports(database, index_folder=workdir / "index")
-    return round(time.perf_counter() - started, 1)
 
 
-def reset_triage(database: Database) -> None:
-    """Forget scores and queue items, so that a reused import is scored from scratch."""
-    from sqlalchemy import delete
-
-    from veille.triage.models import QueueItem, Referral
-
+def run_seed(
+    database: Database,
+    folder: Path,
+    *,
+    seed: int,
+    media: bool = False,
+    capacity_factor: float = 1.0,
+    workdir: Path | None = None,
+) -> dict[str, float]:
+    """Import, link and score one scenario into ``database``; its figures and timings."""
     with database.session() as session:
-        for model in (Referral, QueueItem, TriageScore):
-            session.execute(delete(model))
+        ensure_agencies(session, load_agency_specs(folder / "agencies.jsonl"))
+    started = time.perf_counter()
+    imported = import_reports(database, folder / "reports.jsonl", skip_invalid=True).imported
+    import_s = time.perf_counter() - started
+    scenario = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["scenario"]
+    as_of = datetime.fromisoformat(scenario["to"]).replace(tzinfo=UTC)
+    if media:
+        match_media(database, folder, workdir or folder)
+    linking = link_reports(database)
+    scoring = score_reports(database, as_of=as_of, media_source=True if media else None)
+    figures = evaluate_run(database, folder, rng_seed=seed, capacity_factor=capacity_factor)
+    figures.update(
+        {
+            "seed": float(seed),
+            "imported": float(imported),
+            "import_s": import_s,
+            "link_rate": imported / linking.elapsed_s,
+            "score_rate": imported / scoring.elapsed_s,
+            "link_and_score_rate": imported / (linking.elapsed_s + scoring.elapsed_s),
+            "stop_listed": float(linking.keys_stopped),
+        }
+    )
+    return figures
 
 
-def pairs(n: int) -> int:
-    return n * (n - 1) // 2
-
-
-def link_quality(offender_of: dict[int, str], cluster_of: dict[int, int]) -> dict[str, float]:
-    """Pairwise precision and recall of clusters against planted offenders."""
-    cells: Counter[tuple[int, str]] = Counter()
-    clusters: Counter[int] = Counter()
-    offenders: Counter[str] = Counter()
-    for report_id, cluster in cluster_of.items():
-        truth = offender_of.get(report_id, f"none:{report_id}")
-        cells[(cluster, truth)] += 1
-        clusters[cluster] += 1
-        offenders[truth] += 1
-    true_positive = sum(pairs(n) for n in cells.values())
-    predicted = sum(pairs(n) for n in clusters.values())
-    actual = sum(pairs(n) for n in offenders.values())
-    return {
-        "precision": true_positive / predicted if predicted else 1.0,
-        "recall": true_positive / actual if actual else 1.0,
-        "predicted_pairs": predicted,
-        "true_pairs": actual,
-    }
-
-
-def linkable_groups(
-    folder: Path, report_ids: dict[str, int], shared_ips: set[str]
-) -> dict[int, int]:
-    """Truth-side ceiling: reports connected by an exact shared identifier (planted shared IPs aside)."""
-    parent: dict[Any, Any] = {}
-
-    def find(node: Any) -> Any:
-        parent.setdefault(node, node)
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
-    with (folder / "reports.jsonl").open() as stream:
-        for line in stream:
-            raw = json.loads(line)
-            report_id = report_ids.get(raw["external_id"])
-            if report_id is None:
-                continue
-            find(report_id)
-            for identifier in raw.get("identifiers", []):
-                if identifier["kind"] == "ip" and identifier["value"] in shared_ips:
-                    continue
-                key = (
-                    identifier["kind"],
-                    identifier["value"].lower(),
-                    identifier.get("platform", "").lower(),
-                )
-                parent[find(report_id)] = find(key)
-    roots: dict[Any, int] = {}
-    return {rid: roots.setdefault(find(rid), len(roots)) for rid in report_ids.values()}
-
-
-def ranking_quality(order: list[int], planted: set[int], k: int = 100) -> dict[str, float]:
-    top = order[:k]
-    hits = sum(1 for report_id in top if report_id in planted)
-    r_top = order[: len(planted)]
-    return {
-        "precision_at_k": hits / max(1, len(top)),
-        "recall_at_k": hits / max(1, len(planted)),
-        "r_precision": sum(1 for r in r_top if r in planted) / max(1, len(planted)),
-    }
-
-
-def per_agency_recall(rows: list[tuple[int, int]], planted: set[int], k: int = 100) -> float:
-    """Share of planted reports in the first ``k`` of their owning agency's queue (rows in order)."""
-    position: dict[int, int] = defaultdict(int)
-    found = 0
-    for report_id, agency_id in rows:
-        position[agency_id] += 1
-        if report_id in planted and position[agency_id] <= k:
-            found += 1
-    return found / max(1, len(planted))
-
-
-def evaluate(database: Database, folder: Path) -> dict[str, Any]:
-    truth = json.loads((folder / "truth.json").read_text())
-    with database.session() as session:
-        report_ids = dict(session.execute(select(Report.external_id, Report.id)).all())
-        owners = dict(session.execute(select(Report.id, Report.owner_agency_id)).all())
-        cluster_of = dict(
-            session.execute(select(ReportCluster.report_id, ReportCluster.cluster_id)).all()
-        )
-        ranked = session.execute(
-            select(TriageScore.report_id, TriageScore.band, Report.owner_agency_id)
-            .join(Report, Report.id == TriageScore.report_id)
-            .order_by(
-                TriageScore.band,
-                TriageScore.due_at,
-                TriageScore.score.desc(),
-                TriageScore.report_id,
-            )
-        ).all()
-        arrival = session.execute(
-            select(Report.id, Report.owner_agency_id).order_by(Report.received_at, Report.id)
-        ).all()
-        alerted_clusters = set(session.scalars(select(DeconflictionAlert.cluster_id).distinct()))
-    offender_of: dict[int, str] = {}
-    with (folder / "truth" / "links.jsonl").open() as stream:
-        for line in stream:
-            link = json.loads(line)
-            if link["report"] in report_ids:
-                offender_of[report_ids[link["report"]]] = link["offender"]
-    planted = {
-        report_ids[item["report"]]
-        for item in truth["high_priority"]
-        if item["report"] in report_ids
-    }
-    order = [row[0] for row in ranked]
-    baseline = [row[0] for row in arrival]
-    by_offender: dict[str, set[int]] = defaultdict(set)
-    for report_id, offender in offender_of.items():
-        by_offender[offender].add(report_id)
-    cross_border = [o for o, rs in by_offender.items() if len({owners[r] for r in rs}) >= 2]
-    alerted = [
-        o
-        for o in cross_border
-        if any(cluster_of.get(r) in alerted_clusters for r in by_offender[o])
-    ]
-    shared_ips = set(truth.get("shared_ips", {}).get("addresses", []))
-    ceiling_groups = linkable_groups(folder, report_ids, shared_ips)
-    ceiling = link_quality(offender_of, ceiling_groups)
-    linkable_cross = [
-        o
-        for o in cross_border
-        if any(
-            len({owners[r] for r in by_offender[o] if ceiling_groups[r] == group}) >= 2
-            for group in {ceiling_groups[r] for r in by_offender[o]}
-        )
-    ]
-    bands = Counter(row[1] for row in ranked)
-    planted_bands = Counter(row[1] for row in ranked if row[0] in planted)
-    return {
-        "reports": len(report_ids),
-        "offenders": len(by_offender),
-        "links": link_quality(offender_of, cluster_of),
-        "ceiling_recall": ceiling["recall"],
-        "linkable_cross_border": len(linkable_cross),
-        "planted_p1": len(planted),
-        "triage": ranking_quality(order, planted),
-        "baseline": ranking_quality(baseline, planted),
-        "agency_recall_triage": per_agency_recall([(r[0], r[2]) for r in ranked], planted),
-        "agency_recall_baseline": per_agency_recall([(r[0], r[1]) for r in arrival], planted),
-        "bands": dict(sorted(bands.items())),
-        "planted_bands": dict(sorted(planted_bands.items())),
-        "cross_border_offenders": len(cross_border),
-        "cross_border_alerted": len(alerted),
-        "alerts": None,
-    }
-
-
-def machine() -> str:
+def parse_seeds(spec: str) -> list[int]:
+    """``1-5`` → 1..5; ``3,7,11`` → those; ``7`` → seed 7."""
+    seeds: list[int] = []
     try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        model = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in lscpu.splitlines()
-                if line.startswith("Model name")
+        for part in spec.split(","):
+            first, _, last = part.strip().partition("-")
+            seeds.extend(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise SystemExit(f"--seeds: expected seeds such as 1-5 or 3,7,11 (got {spec!r})") from None
+    if not seeds:
+        raise SystemExit(f"--seeds: no seed in {spec!r}")
+    return seeds
+
+
+# -- summaries -----------------------------------------------------------------------
+
+
+def interval(values: list[float]) -> tuple[float, float, float]:
+    """Mean and its 95 % Student-t interval over the seeds (the mean twice for one seed)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, mean, mean
+    half = (
+        float(stats.t.ppf(0.975, len(values) - 1))
+        * statistics.stdev(values)
+        / math.sqrt(len(values))
+    )
+    return mean, mean - half, mean + half
+
+
+def shown(values: list[float], digits: int = 3) -> str:
+    mean, low, high = interval(values)
+    if len(values) < 2:
+        return f"{mean:,.{digits}f}"
+    return f"{mean:,.{digits}f} [{low:,.{digits}f}, {high:,.{digits}f}]"
+
+
+def render(runs: list[dict[str, float]], command: str, engine: str) -> str:
+    """The tables of a run over several seeds, in Markdown."""
+
+    def column(key: str) -> list[float]:
+        return [run[key] for run in runs]
+
+    def row(label: str, key: str, goal: str = "", digits: int = 3) -> list[object]:
+        return [label, shown(column(key), digits), goal]
+
+    seeds = ", ".join(str(int(run["seed"])) for run in runs)
+    counts = markdown_table(
+        ["Scenario (mean over seeds)", "Value"],
+        [
+            ["Reports imported", shown(column("imported"), 0)],
+            ["Recurring offenders (2+ reports)", shown(column("offenders"), 0)],
+            ["Planted high-priority cases", shown(column("planted_cases"), 0)],
+            ["… of which a reader could see a cue", shown(column("observable_cases"), 0)],
+            ["Agencies holding planted cases", shown(column("agencies_with_cases"), 0)],
+        ],
+    )
+    linking = markdown_table(
+        ["Linking", "Mean [95 % CI]", "Goal"],
+        [
+            row("B-cubed precision (all reports)", "bcubed_precision", "≥ 0.995"),
+            row("B-cubed recall (offenders' reports)", "bcubed_recall"),
+            row("B-cubed recall ceiling: exact identifiers", "ceiling_exact"),
+            row("… + variants", "ceiling_variant"),
+            row("… + named person", "ceiling_person"),
+            row("… + own media", "ceiling_media"),
+            row("… + shared addresses (not evidence of one person)", "ceiling_address"),
+            row("B-cubed recall ÷ media ceiling", "bcubed_recall_of_ceiling", "≥ 0.95"),
+            row(
+                "Recall of pairs joined by an exact shared identifier",
+                "exact_pair_recall",
+                "≥ 0.99",
             ),
-            "?",
-        )
-    except OSError:
-        model = "?"
-    import os
+            row("Offenders fully recovered (all reports in one cluster)", "offenders_recovered"),
+            row("… of those the evidence can recover fully", "recoverable_offenders_recovered"),
+            row("Clusters of 2+ reports", "clusters_of_two_or_more", digits=0),
+            row(
+                "False merges (clusters with 2+ offenders, or an offender and others)",
+                "false_merges",
+                digits=0,
+            ),
+            row("… share of clusters of 2+", "false_merge_share"),
+            row("Deconfliction alerts (cluster, pair of agencies)", "alert_pairs", digits=0),
+            row("Alert precision", "alert_precision"),
+            row("False alerts", "false_alert_share", "< 0.01"),
+            row("Alert recall (offender, pair of agencies)", "alert_recall"),
+            row("Alert recall ceiling (own media and stronger evidence)", "alert_recall_ceiling"),
+        ],
+    )
+    orders = (
+        ("Triage (band, due time, score)", "triage"),
+        ("Random order (mean of 20)", "random"),
+        ("Newest first", "newest_first"),
+        ("Flag rule (risk flag first, then arrival)", "flag_rule"),
+    )
+    triage = markdown_table(
+        [
+            "Queue order",
+            "Per-agency average precision",
+            "Recall within capacity",
+            "Observable cases within capacity",
+        ],
+        [
+            [
+                label,
+                shown(column(f"{name}_average_precision")),
+                shown(column(f"{name}_recall_within_capacity")),
+                shown(column(f"{name}_observable_within_capacity")),
+            ]
+            for label, name in orders
+        ],
+    )
+    wins = sum(1 for run in runs if run["ap_gain_over_flag_rule"] > 0)
+    gain = (
+        f"Average precision, triage − flag rule (paired over seeds): "
+        f"{shown(column('ap_gain_over_flag_rule'))}; triage ahead on {wins} of {len(runs)} seeds "
+        "(goal: ahead on every seed, interval above zero)."
+    )
+    speed = markdown_table(
+        [f"Throughput ({engine})", "Reports/s, mean [95 % CI]", "Goal"],
+        [
+            row("Linking", "link_rate", digits=0),
+            row("Scoring", "score_rate", digits=0),
+            row("Linking + scoring", "link_and_score_rate", "≥ 800 (1M, PostgreSQL)", digits=0),
+        ],
+    )
+    per_seed = markdown_table(
+        [
+            "Seed",
+            "Reports",
+            "B³ precision",
+            "B³ recall",
+            "Exact-pair recall",
+            "AP triage",
+            "AP flag rule",
+            "Recall in capacity (triage / flag rule)",
+        ],
+        [
+            [
+                int(run["seed"]),
+                f"{int(run['imported']):,}",
+                f"{run['bcubed_precision']:.3f}",
+                f"{run['bcubed_recall']:.3f}",
+                f"{run['exact_pair_recall']:.3f}",
+                f"{run['triage_average_precision']:.3f}",
+                f"{run['flag_rule_average_precision']:.3f}",
+                f"{run['triage_recall_within_capacity']:.3f} / "
+                f"{run['flag_rule_recall_within_capacity']:.3f}",
+            ]
+            for run in runs
+        ],
+    )
+    return "\n\n".join(
+        [
+            f"`{command}`",
+            f"Seeds {seeds}; {engine}; 95 % intervals are Student-t over the seeds "
+            f"(n = {len(runs)}); capacity of an agency = the planted cases it holds "
+            f"× {runs[0]['capacity_factor']:g}.",
+            counts,
+            linking,
+            triage,
+            gain,
+            speed,
+            per_seed,
+            machine_description(("sqlalchemy", "psycopg", "numpy", "scipy"))
+            + f"\n- SQLite {sqlite3.sqlite_version}",
+        ]
+    )
 
-    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+def write_guard(run: dict[str, float]) -> Path:
+    """Write the figures the tests guard (one seed, 1,500 reports)."""
+    document = {
+        "command": GUARD_COMMAND,
+        "seed": int(run["seed"]),
+        "reports": 1500,
+        "margin": GUARD_MARGIN,
+        "figures": {key: round(run[key], 4) for key in GUARDED},
+    }
+    GUARD_PATH.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return GUARD_PATH
 
 
-def versions() -> str:
-    names = ("sqlalchemy", "psycopg", "pydantic")
-    return ", ".join(f"{name} {metadata.version(name)}" for name in names)
+def guard_failures(run: dict[str, float], guard: dict[str, Any]) -> list[str]:
+    """The guarded figures of ``run`` further than the margin from the committed ones."""
+    margin = float(guard["margin"])
+    return [
+        f"{key}: {run[key]:.4f}, committed {expected:.4f} ± {margin}"
+        for key, expected in guard["figures"].items()
+        if abs(run[key] - expected) > margin
+    ]
 
 
 def main() -> None:
@@ -297,139 +358,78 @@ def main() -> None:
     )
     parser.add_argument("--size", default="small", help="synth size: small, medium, large")
     parser.add_argument(
-        "--reports", type=int, default=None, help="exact number of reports (overrides --size)"
+        "--reports", type=int, default=None, help="aim at N reports (overrides --size)"
     )
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seeds", default="1-5", help="seeds: 1-5 (default), 3,7,11 or 7")
     parser.add_argument(
-        "--scenario", type=Path, default=None, help="reuse (or write) the scenario here"
-    )
-    parser.add_argument(
-        "--database", default=None, help="SQLAlchemy URL (default: a new SQLite file)"
-    )
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
-    parser.add_argument(
-        "--schema", default=None, help="PostgreSQL: keep (or reuse) the import in this schema"
+        "--scenarios",
+        type=Path,
+        default=None,
+        help="reuse (or write) scenarios here, one folder per seed",
     )
     parser.add_argument(
-        "--media",
-        action="store_true",
-        help="import the hash list and match media first (veille.media)",
+        "--database", default=None, help="SQLAlchemy URL (default: new SQLite files)"
     )
     parser.add_argument(
-        "--content-links",
-        action="store_true",
-        help="with --media: also link on new-content clusters",
+        "--media", action="store_true", help="match media against the hash list first"
     )
+    parser.add_argument(
+        "--capacity-factor",
+        type=float,
+        default=1.0,
+        help="an agency's capacity = its planted cases × this (≥ 1; default 1)",
+    )
+    parser.add_argument("--json", action="store_true", help="print every seed's figures as JSON")
+    parser.add_argument("--write", action="store_true", help="write bench/results/triage*.md")
+    parser.add_argument("--guard", action="store_true", help=f"write {GUARD_PATH.name} (one seed)")
     args = parser.parse_args()
-
+    if args.capacity_factor < 1:
+        parser.error(
+            "--capacity-factor: must be at least 1 (the capacity covers the planted cases)"
+        )
+    seeds = parse_seeds(args.seeds)
     workdir = Path(tempfile.mkdtemp(prefix="veille-triage-eval-"))
-    folder = generate(args.scenario or workdir / "scenario", args.size, args.reports, args.seed)
-    database, schema = fresh_database(args.database, workdir, args.schema)
-    try:
-        started = time.perf_counter()
-        with database.session() as session:
-            already = session.scalar(select(func.count()).select_from(Report)) or 0
-            ensure_agencies(session, load_agency_specs(folder / "agencies.jsonl"))
-        if already:
-            imported = already
-        else:
-            imported = import_reports(
-                database, folder / "reports.jsonl", skip_invalid=True
-            ).imported
-        import_s = time.perf_counter() - started
-        end = datetime.fromisoformat(
-            json.loads((folder / "truth.json").read_text())["scenario"]["to"]
+    scenarios = args.scenarios or workdir
+    label = args.size if args.reports is None else f"{args.reports}r"
+    runs = []
+    for seed in seeds:
+        folder = generate(scenarios / f"{label}-seed-{seed}", seed, args.size, args.reports)
+        database, schema = fresh_database(args.database, workdir)
+        try:
+            run = run_seed(
+                database,
+                folder,
+                seed=seed,
+                media=args.media,
+                capacity_factor=args.capacity_factor,
+                workdir=workdir,
+            )
+        finally:
+            database.dispose()
+            if schema is not None:
+                drop_schema(args.database, schema)
+        run["capacity_factor"] = args.capacity_factor
+        runs.append(run)
+        print(
+            f"seed {seed}: {int(run['imported']):,} reports, B³ precision "
+            f"{run['bcubed_precision']:.3f}, recall {run['bcubed_recall']:.3f}, AP triage "
+            f"{run['triage_average_precision']:.3f} / flag rule {run['flag_rule_average_precision']:.3f}",
+            file=sys.stderr,
         )
-        as_of = end.replace(tzinfo=UTC)
-        media_s = match_media(database, folder, workdir) if args.media else None
-        linking = link_reports(
-            database, content_source=True if args.content_links else None, rebuild=bool(already)
-        )
-        if already:
-            reset_triage(database)
-        scoring = score_reports(database, as_of=as_of, media_source=True if args.media else None)
-        figures = evaluate(database, folder)
-        figures.update(
-            {
-                "engine": database.dialect,
-                "media_s": media_s,
-                "imported": imported,
-                "import_s": round(import_s, 1),
-                "link_s": round(linking.elapsed_s, 1),
-                "score_s": round(scoring.elapsed_s, 1),
-                "link_rate": round(imported / linking.elapsed_s),
-                "score_rate": round(imported / scoring.elapsed_s),
-                "link_and_score_rate": round(imported / (linking.elapsed_s + scoring.elapsed_s)),
-                "stop_listed": linking.keys_stopped,
-                "alerts": linking.alerts_raised,
-                "machine": machine(),
-                "versions": versions(),
-                "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-            }
-        )
-    finally:
-        database.dispose()
-        if schema is not None and args.database and not args.schema:
-            drop_schema(args.database, schema)
+    engine = (
+        "SQLite" if args.database is None or args.database.startswith("sqlite") else "PostgreSQL"
+    )
+    command = "python bench/triage_eval.py " + shlex.join(sys.argv[1:])
     if args.json:
-        print(json.dumps(figures, indent=2))
-        return
-    print(render(figures))
-
-
-def render(f: dict[str, Any]) -> str:
-    links, tri, base = f["links"], f["triage"], f["baseline"]
-    rows = [
-        ("Reports imported / planted offenders", f"{f['imported']} / {f['offenders']}", ""),
-        ("Offender links: pairwise precision", f"{links['precision']:.3f}", "≥ 0.98"),
-        ("Offender links: pairwise recall", f"{links['recall']:.3f}", "≥ 0.95"),
-        (
-            "Offender links: recall of pairs the truth connects by a shared identifier",
-            f"{links['recall'] / f['ceiling_recall']:.3f} (ceiling {f['ceiling_recall']:.3f})",
-            "",
-        ),
-        ("Planted high-priority cases", f"{f['planted_p1']} (bands: {f['planted_bands']})", ""),
-        (
-            "Planted cases in the first 100 of their agency's queue (triage / arrival)",
-            f"{f['agency_recall_triage']:.3f} / {f['agency_recall_baseline']:.3f}",
-            "≥ 0.90",
-        ),
-        (
-            "All-agency order: precision@100 (triage / arrival)",
-            f"{tri['precision_at_k']:.3f} / {base['precision_at_k']:.3f}",
-            "",
-        ),
-        (
-            "All-agency order: recall@100 (triage / arrival)",
-            f"{tri['recall_at_k']:.3f} / {base['recall_at_k']:.3f}",
-            "",
-        ),
-        (
-            "All-agency order: R-precision (triage / arrival)",
-            f"{tri['r_precision']:.3f} / {base['r_precision']:.3f}",
-            "",
-        ),
-        (
-            "Cross-border offenders with a deconfliction alert",
-            f"{f['cross_border_alerted']} of {f['cross_border_offenders']} "
-            f"({f['linkable_cross_border']} linkable across agencies)",
-            "",
-        ),
-        (
-            "Deconfliction alerts raised / identifiers stop-listed",
-            f"{f['alerts']} / {f['stop_listed']}",
-            "",
-        ),
-        ("Bands", str(f["bands"]), ""),
-        (f"Linking ({f['engine']})", f"{f['link_s']} s, {f['link_rate']} reports/s", ""),
-        (f"Scoring ({f['engine']})", f"{f['score_s']} s, {f['score_rate']} reports/s", ""),
-        ("Linking + scoring", f"{f['link_and_score_rate']} reports/s", ""),
-    ]
-    lines = ["| Measure | Value | Goal |", "|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} |" for a, b, c in rows]
-    lines.append("")
-    lines.append(f"Machine: {f['machine']}; {f['versions']}; {f['date']}.")
-    return "\n".join(lines)
+        print(json.dumps(runs, indent=2))
+    else:
+        print(render(runs, command, engine))
+    if args.guard:
+        print(f"wrote {write_guard(runs[0])}", file=sys.stderr)
+    if args.write:
+        name = "triage" if args.reports is None and args.size == "small" else f"triage_{label}"
+        title = f"Linking and triage against the truth ({label}, {len(runs)} seeds)"
+        print(f"wrote {write_result(name, title, render(runs, command, engine))}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -84,3 +84,27 @@ def test_demo_reads_the_queue_at_the_end_of_the_scenarios_last_day(
     )
     assert "Police FR at 2020-04-10T17:00Z: 1 open (P1 1, P2 0, P3 0, P4 0)" in queue_line
     assert "0 overdue, 1 due later today" in queue_line
+
+
+def test_demo_scores_its_run_against_the_truth_beside_the_baselines(
+    database: Database, tmp_path: Path
+) -> None:
+    from veille.intake.importer import import_reports
+    from veille.store.agencies import ensure_agencies, load_agency_specs
+    from veille.synth.generator import SynthOptions, generate_scenario
+    from veille.triage.demo import step_evaluation
+
+    scenario = tmp_path / "scenario"
+    generate_scenario(SynthOptions(out=scenario, seed=3, reports=400, images=0))
+    with database.session() as session:
+        ensure_agencies(session, load_agency_specs(scenario / "agencies.jsonl"))
+    import_reports(database, scenario / "reports.jsonl")
+    context = DemoContext(tmp_path, scenario, database, Console(), seed=3)
+    run_linking_triage_demo(database)
+    section = step_evaluation(context)
+    assert section is not None
+    text = "\n".join(section.lines)
+    assert "B-cubed: precision" in text
+    assert "per-agency average precision: triage" in text
+    assert "flag rule" in text and "newest first" in text and "random" in text
+    assert step_evaluation(DemoContext(tmp_path, tmp_path / "none", database, Console(), 3)) is None
