@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, aliased
 
 from veille.core.bulk import insert_rows
 from veille.linking.deconfliction import refresh_alerts
+from veille.linking.gateways import shared_addresses
 from veille.linking.media_bridge import (
     ContentClusterSource,
     content_cluster_source,
@@ -176,6 +177,10 @@ def _common_keys(
                 int(reports),
             ),
         )
+    for key, found in shared_addresses(
+        session, pending_identifiers, limits.max_accounts_per_address
+    ).items():
+        common.setdefault(key, found)
     if content:
         per_cluster: dict[int, int] = defaultdict(int)
         for clusters in content.values():
