@@ -53,7 +53,7 @@ class ClusterLink(BaseModel):
 
     report_id: int
     other_report_id: int
-    evidence: str = Field(description="identifier or content.")
+    evidence: str = Field(description="identifier, content or person (a named suspect).")
     key: str
 
 

@@ -46,6 +46,8 @@ from veille.linking.models import (
 )
 from veille.linking.profiles import linking_key
 from veille.linking.stoplist import LinkLimits, StopList, add_stop_entries, load_stop_list
+from veille.linking.suspects import SuspectIndex, key_range, named_suspect, person_key
+from veille.persons import PersonRecord
 from veille.store.audit import current_actor, record_event
 from veille.store.db import Database
 from veille.store.models import Identifier, Report, ReportIdentifier
@@ -275,6 +277,25 @@ def _red_owners(session: Session, chunk: list[int]) -> dict[int, int]:
     return found
 
 
+def _named_suspects(
+    session: Session, chunk: list[int], red_owner: dict[int, int]
+) -> dict[int, PersonRecord]:
+    """The suspect each report of the chunk names with a date of birth (red reports left out)."""
+    found: dict[int, PersonRecord] = {}
+    for batch in _batches(chunk):
+        for report_id, summary in session.execute(
+            select(Report.id, Report.summary).where(
+                Report.id.in_(batch), Report.summary.is_not(None)
+            )
+        ):
+            if report_id in red_owner:
+                continue
+            person = named_suspect(summary)
+            if person is not None:
+                found[report_id] = person
+    return found
+
+
 def _link_chunk(
     session: Session, chunk: list[int], stop: StopList, content: dict[int, set[int]] | None
 ) -> tuple[int, int, set[int], set[int]]:
@@ -294,6 +315,15 @@ def _link_chunk(
                 select(LinkAnchor.key, LinkAnchor.report_id).where(LinkAnchor.key.in_(batch))
             ).all()
         )
+    persons = _named_suspects(session, chunk, red_owner)
+    suspects = SuspectIndex()
+    for born in sorted({p.date_of_birth for p in persons.values() if p.date_of_birth}):
+        low, high = key_range(born)
+        for key, first in session.execute(
+            select(LinkAnchor.key, LinkAnchor.report_id).where(LinkAnchor.key.between(low, high))
+        ):
+            anchors[key] = first
+            suspects.add(key)
     cluster_of: dict[int, int] = {}
     for batch in _batches(sorted(set(anchors.values()))):
         cluster_of.update(
@@ -339,6 +369,28 @@ def _link_chunk(
             )
             if clusters.union(cluster_of[anchor], report_id):
                 merges += 1
+        person = persons.get(report_id)
+        if person is not None:
+            for key, _score in suspects.matches(person):
+                named_by = anchors[key]
+                if named_by == report_id:
+                    continue
+                evidence.append(
+                    {
+                        "report_id": report_id,
+                        "other_report_id": named_by,
+                        "evidence_kind": "person",
+                        "key": key,
+                        "created_at": now,
+                    }
+                )
+                if clusters.union(cluster_of[named_by], report_id):
+                    merges += 1
+            own = person_key(person)
+            if own not in anchors:
+                anchors[own] = report_id
+                new_anchors.append({"key": own, "report_id": report_id})
+                suspects.add(own)
 
     # Existing clusters absorbed into another are relabelled, with their alerts.
     roots: set[int] = set()
