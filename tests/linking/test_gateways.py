@@ -26,9 +26,9 @@ def _username(handle: str, platform: str = "chirpline") -> dict[str, str]:
 
 
 def test_account_groups_join_reports_that_share_an_account() -> None:
-    assert count_account_groups([[1], [1], [1, 2], [2]]) == 1
-    assert count_account_groups([[1], [2], [3]]) == 3
-    assert count_account_groups([[1], [], [2, 3], [3]]) == 2
+    assert count_account_groups([["a"], ["a"], ["a", "b"], ["b"]]) == 1
+    assert count_account_groups([["a"], ["b"], ["c"]]) == 3
+    assert count_account_groups([["a"], [], ["b", "c"], ["c"]]) == 2
     assert count_account_groups([[], []]) == 0
 
 
@@ -140,3 +140,21 @@ def test_red_reports_are_not_counted_behind_an_address(database: Database, tmp_p
 def test_the_account_limit_must_be_positive() -> None:
     with pytest.raises(StopListError, match="max_accounts_per_address"):
         LinkLimits(max_accounts_per_address=0)
+
+
+def test_tagged_spellings_of_one_mailbox_are_one_account_behind_an_address(
+    database: Database, tmp_path: Path
+) -> None:
+    make_world(database)
+    ids = import_records(
+        database,
+        tmp_path,
+        [
+            record("a", [ip("198.18.7.7"), email("ann@example.org")]),
+            record("b", [ip("198.18.7.7"), email("ann+pics@example.org")]),
+            record("c", [email("ann+alt@example.org")]),
+        ],
+    )
+    summary = link_reports(database)
+    assert summary.keys_stopped == 0
+    assert len({_cluster(database, report_id) for report_id in ids.values()}) == 1

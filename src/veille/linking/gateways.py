@@ -44,22 +44,22 @@ def _batches(values: list[int]) -> Iterable[list[int]]:
         yield values[start : start + _IN_BATCH]
 
 
-def count_account_groups(accounts_of_reports: Iterable[Iterable[int]]) -> int:
+def count_account_groups(accounts_of_reports: Iterable[Iterable[str]]) -> int:
     """How many groups of reports share no account: reports sharing one are one group.
 
-    Each element lists the account identifiers of one report; a report with
-    none is not counted.
+    Each element lists the accounts (linking keys) of one report; a report
+    with none is not counted.
     """
-    parent: dict[int, int] = {}
+    parent: dict[str, str] = {}
 
-    def find(node: int) -> int:
+    def find(node: str) -> str:
         parent.setdefault(node, node)
         while parent[node] != node:
             parent[node] = parent[parent[node]]
             node = parent[node]
         return node
 
-    firsts: list[int] = []
+    firsts: list[str] = []
     for accounts in accounts_of_reports:
         ids = list(accounts)
         if not ids:
@@ -103,15 +103,18 @@ def shared_addresses(
             .where(ReportIdentifier.identifier_id.in_(batch), not_red)
         ):
             reports_of[identifier_id].append(report_id)
-    accounts_of: dict[int, list[int]] = defaultdict(list)
+    # Accounts are compared by linking key: two spellings of one account are one account.
+    accounts_of: dict[int, list[str]] = defaultdict(list)
     report_ids = sorted({r for reports in reports_of.values() for r in reports})
     for batch in _batches(report_ids):
-        for report_id, identifier_id in session.execute(
-            select(ReportIdentifier.report_id, ReportIdentifier.identifier_id)
+        for report_id, kind, value, platform in session.execute(
+            select(
+                ReportIdentifier.report_id, Identifier.kind, Identifier.value, Identifier.platform
+            )
             .join(Identifier, Identifier.id == ReportIdentifier.identifier_id)
             .where(ReportIdentifier.report_id.in_(batch), Identifier.kind.in_(ACCOUNT_KINDS))
         ):
-            accounts_of[report_id].append(identifier_id)
+            accounts_of[report_id].append(linking_key(kind, value, platform))
     shared: dict[str, tuple[str, int | None]] = {}
     for identifier_id, reports in reports_of.items():
         groups = count_account_groups(accounts_of.get(r, ()) for r in reports)
