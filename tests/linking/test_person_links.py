@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from tests.linking.helpers import import_records, make_world, record
-from veille.linking.clusters import cluster_of_report
+from veille.linking.clusters import cluster_of_report, public_cluster_ids, show_cluster
 from veille.linking.engine import link_reports
-from veille.linking.models import ReportLink
+from veille.linking.models import CandidateLink, ReportLink
 from veille.linking.suspects import named_suspect, person_from_key, person_key
 from veille.store.db import Database
+from veille.store.reports import Viewer
 
 
 def _offline(external_id: str, summary: str, **overrides: str) -> dict[str, object]:
@@ -148,3 +149,61 @@ def test_a_red_report_naming_a_suspect_is_not_linked_by_name(
     )
     link_reports(database)
     assert _cluster(database, ids["open"]) != _cluster(database, ids["red"])
+
+
+def test_a_name_without_a_date_of_birth_is_a_candidate_link_and_merges_nothing(
+    database: Database, tmp_path: Path
+) -> None:
+    """Weak evidence is kept for review: clusters, alerts and scores see strong links only."""
+    agencies = make_world(database)
+    ids = import_records(
+        database,
+        tmp_path,
+        [
+            _offline("dated", "The reporter names the man as Jürgen Müller, born 1969-07-21."),
+            _offline(
+                "undated",
+                "The reporter names the man as MUELLER Juergen.",
+                owner_agency="Police DE",
+                stated_country="DE",
+            ),
+            _offline("other", "The reporter names the man as Pierre Lambert."),
+        ],
+    )
+    summary = link_reports(database)
+    assert summary.links_recorded == 0
+    assert summary.alerts_raised == 0
+    assert _cluster(database, ids["dated"]) != _cluster(database, ids["undated"])
+    with database.session() as session:
+        candidates = session.scalars(select(CandidateLink)).all()
+        assert [(c.report_id, c.other_report_id, c.evidence_kind) for c in candidates] == [
+            (ids["undated"], ids["dated"], "person")
+        ]
+        assert candidates[0].key == "person:1969-07-21:jurgen|muller"
+        assert 0.8 <= candidates[0].score < 1.0
+        public_id = public_cluster_ids(session, [_cluster(database, ids["dated"]) or 0])
+        admin = Viewer(actor="test", agency_id=None)
+        shown = show_cluster(session, admin, next(iter(public_id.values())))
+        assert [c["other_report_id"] for c in shown["candidates"]] == [ids["dated"]]
+        # Police FR may not see Police DE's amber report: the candidate is not shown to it.
+        police_fr = Viewer(actor="test", agency_id=agencies["Police FR"])
+        shown_fr = show_cluster(session, police_fr, next(iter(public_id.values())))
+        assert shown_fr["candidates"] == []
+
+
+def test_a_rebuild_forgets_candidate_links_and_finds_them_again(
+    database: Database, tmp_path: Path
+) -> None:
+    make_world(database)
+    import_records(
+        database,
+        tmp_path,
+        [
+            _offline("a", "The reporter names the man as Olivier Dubois, born 02/05/1960."),
+            _offline("b", "The reporter names the man as Olivier Dubois."),
+        ],
+    )
+    link_reports(database)
+    link_reports(database, rebuild=True)
+    with database.session() as session:
+        assert len(session.scalars(select(CandidateLink)).all()) == 1

@@ -218,6 +218,12 @@ def clusters_show(
     print_table(
         "links (evidence)", detail["links"], ["report_id", "other_report_id", "evidence", "key"]
     )
+    if detail["candidates"]:
+        print_table(
+            "candidate links (weak evidence, not merged)",
+            detail["candidates"],
+            ["report_id", "other_report_id", "evidence", "key", "score"],
+        )
 
 
 @clusters_app.command("alerts")

@@ -28,6 +28,7 @@ from sqlalchemy import Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from veille.core.bulk import insert_rows
+from veille.linking.candidates import CandidateFinder
 from veille.linking.deconfliction import refresh_alerts
 from veille.linking.gateways import shared_addresses
 from veille.linking.media_bridge import (
@@ -36,6 +37,7 @@ from veille.linking.media_bridge import (
     media_signal_source,
 )
 from veille.linking.models import (
+    CandidateLink,
     CaseCluster,
     DeconflictionAlert,
     LinkAnchor,
@@ -46,7 +48,7 @@ from veille.linking.models import (
 )
 from veille.linking.profiles import linking_key
 from veille.linking.stoplist import LinkLimits, StopList, add_stop_entries, load_stop_list
-from veille.linking.suspects import SuspectIndex, key_range, named_suspect, person_key
+from veille.linking.suspects import SuspectIndex, key_range, person_key, read_suspect
 from veille.persons import PersonRecord
 from veille.store.audit import current_actor, record_event
 from veille.store.db import Database
@@ -280,7 +282,7 @@ def _red_owners(session: Session, chunk: list[int]) -> dict[int, int]:
 def _named_suspects(
     session: Session, chunk: list[int], red_owner: dict[int, int]
 ) -> dict[int, PersonRecord]:
-    """The suspect each report of the chunk names with a date of birth (red reports left out)."""
+    """The suspect each report of the chunk names (red reports left out)."""
     found: dict[int, PersonRecord] = {}
     for batch in _batches(chunk):
         for report_id, summary in session.execute(
@@ -290,14 +292,18 @@ def _named_suspects(
         ):
             if report_id in red_owner:
                 continue
-            person = named_suspect(summary)
+            person = read_suspect(summary)
             if person is not None:
                 found[report_id] = person
     return found
 
 
 def _link_chunk(
-    session: Session, chunk: list[int], stop: StopList, content: dict[int, set[int]] | None
+    session: Session,
+    chunk: list[int],
+    stop: StopList,
+    content: dict[int, set[int]] | None,
+    finder: CandidateFinder,
 ) -> tuple[int, int, set[int], set[int]]:
     """Link one chunk of unlinked reports; returns (links, merges, roots touched, grown roots)."""
     wanted = set(chunk)
@@ -344,6 +350,7 @@ def _link_chunk(
 
     new_anchors: list[dict[str, Any]] = []
     evidence: list[dict[str, Any]] = []
+    weak: list[tuple[int, int, str, float]] = []
     merges = 0
     now = utcnow()
     for report_id in chunk:
@@ -371,7 +378,9 @@ def _link_chunk(
                 merges += 1
         person = persons.get(report_id)
         if person is not None:
+            strong: set[str] = set()
             for key, _score in suspects.matches(person):
+                strong.add(key)
                 named_by = anchors[key]
                 if named_by == report_id:
                     continue
@@ -386,11 +395,17 @@ def _link_chunk(
                 )
                 if clusters.union(cluster_of[named_by], report_id):
                     merges += 1
+            weak.extend(
+                (report_id, other, key, score)
+                for other, key, score in finder.candidates(report_id, person, strong)
+            )
             own = person_key(person)
-            if own not in anchors:
+            if own not in anchors and own not in finder.anchors:
                 anchors[own] = report_id
                 new_anchors.append({"key": own, "report_id": report_id})
-                suspects.add(own)
+                if person.date_of_birth is not None:
+                    suspects.add(own)
+            finder.add(own, anchors.get(own, finder.anchors.get(own, report_id)))
 
     # Existing clusters absorbed into another are relabelled, with their alerts.
     roots: set[int] = set()
@@ -407,10 +422,50 @@ def _link_chunk(
     )
     insert_rows(session, LinkAnchor, new_anchors)
     insert_rows(session, ReportLink, evidence)
+    insert_rows(session, CandidateLink, _candidate_rows(session, weak, clusters, cluster_of, now))
     roots.update(clusters.find(r) for r in chunk)
     grown = {root for root in roots if clusters.size[root] > 1}
     _write_cluster_stats(session, roots, grown, clusters, now)
     return len(evidence), merges, roots, grown
+
+
+def _candidate_rows(
+    session: Session,
+    weak: list[tuple[int, int, str, float]],
+    clusters: _Clusters,
+    cluster_of: dict[int, int],
+    now: Any,
+) -> list[dict[str, Any]]:
+    """Candidate links between reports that strong evidence left in different clusters."""
+    unknown = sorted({other for _, other, _, _ in weak if other not in cluster_of})
+    label_of = dict(cluster_of)
+    for batch in _batches(unknown):
+        label_of.update(
+            session.execute(
+                select(ReportCluster.report_id, ReportCluster.cluster_id).where(
+                    ReportCluster.report_id.in_(batch)
+                )
+            ).all()
+        )
+
+    def root(report_id: int) -> int | None:
+        label = label_of.get(report_id)
+        if label is None:
+            return None
+        return clusters.find(label) if label in clusters.parent else label
+
+    return [
+        {
+            "report_id": report_id,
+            "other_report_id": other,
+            "evidence_kind": "person",
+            "key": key,
+            "score": score,
+            "created_at": now,
+        }
+        for report_id, other, key, score in weak
+        if root(report_id) != root(other)
+    ]
 
 
 def _relabel(session: Session, moved: dict[int, int]) -> None:
@@ -519,7 +574,14 @@ def _write_cluster_stats(
 
 def reset_links(session: Session) -> None:
     """Forget every cluster, link, anchor, automatic stop entry and alert (for a rebuild)."""
-    for table in (ReportLink, LinkAnchor, ReportCluster, CaseCluster, DeconflictionAlert):
+    for table in (
+        ReportLink,
+        CandidateLink,
+        LinkAnchor,
+        ReportCluster,
+        CaseCluster,
+        DeconflictionAlert,
+    ):
         session.execute(delete(table))
     session.execute(delete(StopEntry).where(StopEntry.source == "auto"))
 
@@ -565,11 +627,12 @@ def link_reports(
         summary.keys_stopped = add_stop_entries(session, common, actor=actor, source="auto")
         stop = load_stop_list(session)
         pending = unlinked_report_ids(session)
+        finder = CandidateFinder.load(session)
     grown_roots: set[int] = set()
     for start in range(0, len(pending), chunk_size):
         chunk = pending[start : start + chunk_size]
         with database.session() as session:
-            links, merges, roots, grown = _link_chunk(session, chunk, stop, content)
+            links, merges, roots, grown = _link_chunk(session, chunk, stop, content, finder)
             summary.alerts_raised += refresh_alerts(session, grown)
         summary.reports_linked += len(chunk)
         summary.links_recorded += links

@@ -48,8 +48,8 @@ def _parse_date(text: str) -> date | None:
 
 
 @lru_cache(maxsize=65_536)
-def named_suspect(summary: str | None, key: str = "") -> PersonRecord | None:
-    """The suspect a summary names with a date of birth, or ``None``.
+def read_suspect(summary: str | None) -> PersonRecord | None:
+    """The suspect a summary names, with the date of birth when one is given and valid.
 
     The first name part is the given name, the rest the family name; the
     matcher also reads them the other way round.
@@ -59,26 +59,34 @@ def named_suspect(summary: str | None, key: str = "") -> PersonRecord | None:
     match = _NAMED.search(summary)
     if match is None:
         return None
-    born = _BORN.match(summary, match.end())
-    if born is None:
-        return None
-    date_of_birth = _parse_date(born.group("date"))
     parts = match.group("name").split()
-    if date_of_birth is None or len(parts) < 2 or len(parts) > 6:
+    if len(parts) < 2 or len(parts) > 6:
         return None
+    born = _BORN.match(summary, match.end())
+    date_of_birth = _parse_date(born.group("date")) if born is not None else None
     name = PersonName(given=parts[0], family=" ".join(parts[1:]))
-    return PersonRecord(key=key, names=(name,), date_of_birth=date_of_birth)
+    return PersonRecord(key="", names=(name,), date_of_birth=date_of_birth)
+
+
+def named_suspect(summary: str | None) -> PersonRecord | None:
+    """The suspect a summary names with a valid date of birth (strong evidence), or ``None``."""
+    person = read_suspect(summary)
+    return person if person is not None and person.date_of_birth is not None else None
 
 
 PERSON_LINK_THRESHOLD = 0.85
 """The matcher's score from which two named suspects (both with a date of birth) link."""
+CANDIDATE_THRESHOLD = 0.80
+"""The matcher's score from which two named suspects are a candidate link (a name alone can
+reach it: homonyms are reviewed, never merged)."""
 _KEY_PREFIX = "person:"
 
 
 def person_key(person: PersonRecord) -> str:
-    """The anchor key of a named suspect: date of birth and folded name (``person:1971-03-04:jan|kowalski``)."""
+    """The anchor key of a named suspect: date of birth (or ``undated``) and folded name
+    (``person:1971-03-04:jan|kowalski``)."""
     name = person.names[0]
-    born = person.date_of_birth.isoformat() if person.date_of_birth else "?"
+    born = person.date_of_birth.isoformat() if person.date_of_birth else "undated"
     return f"{_KEY_PREFIX}{born}:{fold(name.given)}|{fold(name.family)}"[:600]
 
 
@@ -87,7 +95,7 @@ def person_from_key(key: str) -> PersonRecord | None:
     _, born, name = key.split(":", 2)
     given, _, family = name.partition("|")
     try:
-        date_of_birth = date.fromisoformat(born)
+        date_of_birth = None if born == "undated" else date.fromisoformat(born)
     except ValueError:
         return None
     return PersonRecord(key=key, names=(PersonName(given, family),), date_of_birth=date_of_birth)
