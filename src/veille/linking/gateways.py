@@ -108,7 +108,7 @@ def shared_addresses(
     report_ids = sorted({r for reports in reports_of.values() for r in reports})
     for batch in _batches(report_ids):
         # Kinds are told apart here: with the kind in the query, SQLite scans the
-        # identifiers of every report of those kinds (a second on 5,000 reports).
+        # identifiers of every report of those kinds instead of those of the batch.
         for report_id, kind, value, platform in session.execute(
             select(
                 ReportIdentifier.report_id, Identifier.kind, Identifier.value, Identifier.platform
