@@ -13,7 +13,13 @@ from veille.store import migrate
 from veille.store.all_models import metadata
 from veille.store.db import Database
 
-LINKING_TABLES = ("case_cluster", "report_cluster", "report_link", "deconfliction_alert")
+LINKING_TABLES = (
+    "case_cluster",
+    "report_cluster",
+    "report_link",
+    "link_candidate",
+    "deconfliction_alert",
+)
 
 
 def test_linking_branch_matches_models(empty_database: Database) -> None:

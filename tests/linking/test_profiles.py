@@ -90,3 +90,11 @@ def test_stop_entries_are_normalised_like_identifiers() -> None:
     for bad in ("nothing", "ip:300.1.1.1", "email:not-an-email", "content:x", "colour:red"):
         with pytest.raises(StopListError):
             parse_stop_key(bad)
+
+
+def test_an_address_and_its_plus_tags_are_one_mailbox_on_any_domain() -> None:
+    assert linking_key("email", "ann+pics@example.org") == "email:ann@example.org"
+    assert linking_key("email", "ann+a+b@example.org") == "email:ann@example.org"
+    assert linking_key("email", "ann@example.org") == "email:ann@example.org"
+    # Nothing before the tag: the address is kept as it is.
+    assert linking_key("email", "+ann@example.org") == "email:+ann@example.org"

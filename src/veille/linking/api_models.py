@@ -53,15 +53,29 @@ class ClusterLink(BaseModel):
 
     report_id: int
     other_report_id: int
-    evidence: str = Field(description="identifier or content.")
+    evidence: str = Field(description="identifier, content or person (a named suspect).")
     key: str
 
 
+class CandidateLinkOut(BaseModel):
+    """Weak evidence from a report of the cluster to a report of another (not merged)."""
+
+    report_id: int
+    other_report_id: int
+    evidence: str = Field(description="person (a named suspect, name alone or roughly alike).")
+    key: str
+    score: float = Field(description="The person matcher's score, 0 to 1.")
+
+
 class ClusterDetail(ClusterCounts):
-    """One cluster: its visible reports and the links between them."""
+    """One cluster: its visible reports, the links between them and its candidate links."""
 
     reports: list[ClusterMember]
     links: list[ClusterLink]
+    candidates: list[CandidateLinkOut] = Field(
+        default_factory=list,
+        description="Weak links to reports of other clusters, both ends visible, for review.",
+    )
 
 
 class AlertOut(BaseModel):

@@ -19,7 +19,13 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, aliased
 
-from veille.linking.models import PUBLIC_ID_PREFIX, CaseCluster, ReportCluster, ReportLink
+from veille.linking.models import (
+    PUBLIC_ID_PREFIX,
+    CandidateLink,
+    CaseCluster,
+    ReportCluster,
+    ReportLink,
+)
 from veille.store.audit import record_event
 from veille.store.models import Report
 from veille.store.reports import Viewer
@@ -278,7 +284,41 @@ def show_cluster(session: Session, viewer: Viewer, public_id: str) -> dict[str, 
             }
             for link in links
         ],
+        "candidates": _visible_candidates(session, viewer, shown),
     }
+
+
+def _visible_candidates(session: Session, viewer: Viewer, shown: list[int]) -> list[dict[str, Any]]:
+    """Candidate links from the shown reports to reports the viewer may see (other clusters)."""
+    rows: list[CandidateLink] = []
+    for start in range(0, len(shown), _IN_BATCH):
+        batch = shown[start : start + _IN_BATCH]
+        rows.extend(
+            session.scalars(
+                select(CandidateLink).where(
+                    CandidateLink.report_id.in_(batch) | CandidateLink.other_report_id.in_(batch)
+                )
+            )
+        )
+    ends = sorted({end for row in rows for end in (row.report_id, row.other_report_id)})
+    visible: set[int] = set()
+    for start in range(0, len(ends), _IN_BATCH):
+        statement = select(Report.id).where(Report.id.in_(ends[start : start + _IN_BATCH]))
+        condition = viewer.condition()
+        if condition is not None:
+            statement = statement.where(condition)
+        visible.update(session.scalars(statement))
+    return [
+        {
+            "report_id": row.report_id,
+            "other_report_id": row.other_report_id,
+            "evidence": row.evidence_kind,
+            "key": row.key,
+            "score": row.score,
+        }
+        for row in sorted(rows, key=lambda row: row.id)
+        if row.report_id in visible and row.other_report_id in visible
+    ]
 
 
 def cluster_report_ids(session: Session, cluster_id: int) -> list[int]:

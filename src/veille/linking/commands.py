@@ -48,6 +48,14 @@ def link_command(
             min=1, help="An IP address in reports of more countries than this is not linked on."
         ),
     ] = 2,
+    max_accounts_per_address: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="An IP address or device id behind more unrelated accounts than this "
+            "is not linked on.",
+        ),
+    ] = 1,
     content: Annotated[
         bool,
         typer.Option(help="Also link reports whose new (unlisted) media share a content cluster."),
@@ -71,6 +79,7 @@ def link_command(
                 max_reports_per_key=max_reports,
                 max_agencies_per_key=max_agencies,
                 max_countries_per_ip=max_countries_per_ip,
+                max_accounts_per_address=max_accounts_per_address,
             ),
             rebuild=rebuild,
             content_source=True if content else None,
@@ -209,6 +218,12 @@ def clusters_show(
     print_table(
         "links (evidence)", detail["links"], ["report_id", "other_report_id", "evidence", "key"]
     )
+    if detail["candidates"]:
+        print_table(
+            "candidate links (weak evidence, not merged)",
+            detail["candidates"],
+            ["report_id", "other_report_id", "evidence", "key", "score"],
+        )
 
 
 @clusters_app.command("alerts")

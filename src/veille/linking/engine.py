@@ -28,13 +28,16 @@ from sqlalchemy import Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from veille.core.bulk import insert_rows
+from veille.linking.candidates import CandidateFinder
 from veille.linking.deconfliction import refresh_alerts
+from veille.linking.gateways import shared_addresses
 from veille.linking.media_bridge import (
     ContentClusterSource,
     content_cluster_source,
     media_signal_source,
 )
 from veille.linking.models import (
+    CandidateLink,
     CaseCluster,
     DeconflictionAlert,
     LinkAnchor,
@@ -45,6 +48,8 @@ from veille.linking.models import (
 )
 from veille.linking.profiles import linking_key
 from veille.linking.stoplist import LinkLimits, StopList, add_stop_entries, load_stop_list
+from veille.linking.suspects import SuspectIndex, key_range, person_key, read_suspect
+from veille.persons import PersonRecord
 from veille.store.audit import current_actor, record_event
 from veille.store.db import Database
 from veille.store.models import Identifier, Report, ReportIdentifier
@@ -176,6 +181,10 @@ def _common_keys(
                 int(reports),
             ),
         )
+    for key, found in shared_addresses(
+        session, pending_identifiers, limits.max_accounts_per_address
+    ).items():
+        common.setdefault(key, found)
     if content:
         per_cluster: dict[int, int] = defaultdict(int)
         for clusters in content.values():
@@ -270,8 +279,31 @@ def _red_owners(session: Session, chunk: list[int]) -> dict[int, int]:
     return found
 
 
+def _named_suspects(
+    session: Session, chunk: list[int], red_owner: dict[int, int]
+) -> dict[int, PersonRecord]:
+    """The suspect each report of the chunk names (red reports left out)."""
+    found: dict[int, PersonRecord] = {}
+    for batch in _batches(chunk):
+        for report_id, summary in session.execute(
+            select(Report.id, Report.summary).where(
+                Report.id.in_(batch), Report.summary.is_not(None)
+            )
+        ):
+            if report_id in red_owner:
+                continue
+            person = read_suspect(summary)
+            if person is not None:
+                found[report_id] = person
+    return found
+
+
 def _link_chunk(
-    session: Session, chunk: list[int], stop: StopList, content: dict[int, set[int]] | None
+    session: Session,
+    chunk: list[int],
+    stop: StopList,
+    content: dict[int, set[int]] | None,
+    finder: CandidateFinder,
 ) -> tuple[int, int, set[int], set[int]]:
     """Link one chunk of unlinked reports; returns (links, merges, roots touched, grown roots)."""
     wanted = set(chunk)
@@ -289,6 +321,15 @@ def _link_chunk(
                 select(LinkAnchor.key, LinkAnchor.report_id).where(LinkAnchor.key.in_(batch))
             ).all()
         )
+    persons = _named_suspects(session, chunk, red_owner)
+    suspects = SuspectIndex()
+    for born in sorted({p.date_of_birth for p in persons.values() if p.date_of_birth}):
+        low, high = key_range(born)
+        for key, first in session.execute(
+            select(LinkAnchor.key, LinkAnchor.report_id).where(LinkAnchor.key.between(low, high))
+        ):
+            anchors[key] = first
+            suspects.add(key)
     cluster_of: dict[int, int] = {}
     for batch in _batches(sorted(set(anchors.values()))):
         cluster_of.update(
@@ -309,6 +350,7 @@ def _link_chunk(
 
     new_anchors: list[dict[str, Any]] = []
     evidence: list[dict[str, Any]] = []
+    weak: list[tuple[int, int, str, float]] = []
     merges = 0
     now = utcnow()
     for report_id in chunk:
@@ -334,6 +376,36 @@ def _link_chunk(
             )
             if clusters.union(cluster_of[anchor], report_id):
                 merges += 1
+        person = persons.get(report_id)
+        if person is not None:
+            strong: set[str] = set()
+            for key, _score in suspects.matches(person):
+                strong.add(key)
+                named_by = anchors[key]
+                if named_by == report_id:
+                    continue
+                evidence.append(
+                    {
+                        "report_id": report_id,
+                        "other_report_id": named_by,
+                        "evidence_kind": "person",
+                        "key": key,
+                        "created_at": now,
+                    }
+                )
+                if clusters.union(cluster_of[named_by], report_id):
+                    merges += 1
+            weak.extend(
+                (report_id, other, key, score)
+                for other, key, score in finder.candidates(report_id, person, strong)
+            )
+            own = person_key(person)
+            if own not in anchors and own not in finder.anchors:
+                anchors[own] = report_id
+                new_anchors.append({"key": own, "report_id": report_id})
+                if person.date_of_birth is not None:
+                    suspects.add(own)
+            finder.add(own, anchors.get(own, finder.anchors.get(own, report_id)))
 
     # Existing clusters absorbed into another are relabelled, with their alerts.
     roots: set[int] = set()
@@ -350,10 +422,50 @@ def _link_chunk(
     )
     insert_rows(session, LinkAnchor, new_anchors)
     insert_rows(session, ReportLink, evidence)
+    insert_rows(session, CandidateLink, _candidate_rows(session, weak, clusters, cluster_of, now))
     roots.update(clusters.find(r) for r in chunk)
     grown = {root for root in roots if clusters.size[root] > 1}
     _write_cluster_stats(session, roots, grown, clusters, now)
     return len(evidence), merges, roots, grown
+
+
+def _candidate_rows(
+    session: Session,
+    weak: list[tuple[int, int, str, float]],
+    clusters: _Clusters,
+    cluster_of: dict[int, int],
+    now: Any,
+) -> list[dict[str, Any]]:
+    """Candidate links between reports that strong evidence left in different clusters."""
+    unknown = sorted({other for _, other, _, _ in weak if other not in cluster_of})
+    label_of = dict(cluster_of)
+    for batch in _batches(unknown):
+        label_of.update(
+            session.execute(
+                select(ReportCluster.report_id, ReportCluster.cluster_id).where(
+                    ReportCluster.report_id.in_(batch)
+                )
+            ).all()
+        )
+
+    def root(report_id: int) -> int | None:
+        label = label_of.get(report_id)
+        if label is None:
+            return None
+        return clusters.find(label) if label in clusters.parent else label
+
+    return [
+        {
+            "report_id": report_id,
+            "other_report_id": other,
+            "evidence_kind": "person",
+            "key": key,
+            "score": score,
+            "created_at": now,
+        }
+        for report_id, other, key, score in weak
+        if root(report_id) != root(other)
+    ]
 
 
 def _relabel(session: Session, moved: dict[int, int]) -> None:
@@ -462,7 +574,14 @@ def _write_cluster_stats(
 
 def reset_links(session: Session) -> None:
     """Forget every cluster, link, anchor, automatic stop entry and alert (for a rebuild)."""
-    for table in (ReportLink, LinkAnchor, ReportCluster, CaseCluster, DeconflictionAlert):
+    for table in (
+        ReportLink,
+        CandidateLink,
+        LinkAnchor,
+        ReportCluster,
+        CaseCluster,
+        DeconflictionAlert,
+    ):
         session.execute(delete(table))
     session.execute(delete(StopEntry).where(StopEntry.source == "auto"))
 
@@ -508,11 +627,12 @@ def link_reports(
         summary.keys_stopped = add_stop_entries(session, common, actor=actor, source="auto")
         stop = load_stop_list(session)
         pending = unlinked_report_ids(session)
+        finder = CandidateFinder.load(session)
     grown_roots: set[int] = set()
     for start in range(0, len(pending), chunk_size):
         chunk = pending[start : start + chunk_size]
         with database.session() as session:
-            links, merges, roots, grown = _link_chunk(session, chunk, stop, content)
+            links, merges, roots, grown = _link_chunk(session, chunk, stop, content, finder)
             summary.alerts_raised += refresh_alerts(session, grown)
         summary.reports_linked += len(chunk)
         summary.links_recorded += links

@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from veille.store.models import Base
@@ -86,6 +86,31 @@ class ReportLink(Base):
     __table_args__ = (
         Index("ix_report_link_report", "report_id"),
         Index("ix_report_link_other", "other_report_id"),
+    )
+
+
+class CandidateLink(Base):
+    """Weak evidence that two reports may be about one person, kept for review.
+
+    A candidate link never merges clusters: deconfliction alerts and triage
+    read clusters, which only strong evidence (:class:`ReportLink`) builds.
+    ``key`` names the evidence (the matched suspect), ``score`` its strength
+    in [0, 1].
+    """
+
+    __tablename__ = "link_candidate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    other_report_id: Mapped[int] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"))
+    evidence_kind: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(600))
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (
+        Index("ix_link_candidate_report", "report_id"),
+        Index("ix_link_candidate_other", "other_report_id"),
     )
 
 

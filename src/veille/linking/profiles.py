@@ -117,6 +117,21 @@ def profile_from_url(url: str) -> ProfileRef | None:
     return ProfileRef(platform, canonical_handle(platform, handle))
 
 
+def mailbox(address: str) -> str:
+    """The mailbox an address delivers to: without its ``+tag`` (``ann+pics@example.org`` → ``ann@example.org``).
+
+    Import removes tags only for the providers known to deliver them; nearly
+    every mail system does (RFC 5233 sub-addressing), and an address whose
+    local part really holds a ``+`` is rare, so for linking a tag never
+    makes another account.
+    """
+    local, at, domain = address.rpartition("@")
+    if not at or "+" not in local:
+        return address
+    base = local.split("+", 1)[0]
+    return f"{base}@{domain}" if base else address
+
+
 def linking_key(kind: IdentifierKind | str, value: str, platform: str = "") -> str:
     """The key under which two reports are considered to share this identifier.
 
@@ -140,5 +155,7 @@ def linking_key(kind: IdentifierKind | str, value: str, platform: str = "") -> s
             item for item in parts.query.split("&") if item and not item.startswith("utm_")
         )
         return f"url:{host}{path}" + (f"?{query}" if query else "")
+    if kind is IdentifierKind.EMAIL:
+        return f"email:{mailbox(value)}"
     scope = f"{platform}:" if platform and kind is IdentifierKind.PAYMENT_HANDLE else ""
     return f"{kind.value}:{scope}{value}"

@@ -54,6 +54,10 @@ class LinkLimits:
     # An address belongs to one network in one country; reports placing it in
     # more countries than this point to a VPN exit, proxy or shared gateway.
     max_countries_per_ip: int = 2
+    # An address or device behind more unrelated accounts than this is shared
+    # (a gateway, public Wi-Fi, a dynamic address that changed hands, a
+    # household's device); one busy offender is one account behind many reports.
+    max_accounts_per_address: int = 1
     # Known content is shared by many unrelated people; only content seen in
     # very few reports (a new image passed between two accounts) links them.
     max_reports_per_content: int = 3
@@ -67,6 +71,8 @@ class LinkLimits:
             raise StopListError("max_reports_per_content: expected an integer of at least 1")
         if self.max_countries_per_ip < 1:
             raise StopListError("max_countries_per_ip: expected an integer of at least 1")
+        if self.max_accounts_per_address < 1:
+            raise StopListError("max_accounts_per_address: expected an integer of at least 1")
 
 
 @dataclass

@@ -104,12 +104,37 @@ def _viral_only(signals: ReportSignals, spec: FactorSpec, as_of: datetime) -> Ap
 
 
 def _linked_risk(signals: ReportSignals, spec: FactorSpec, as_of: datetime) -> Applied | None:
-    if not signals.cluster_flags:
+    said: list[str] = []
+    if signals.cluster_flags:
+        said.append("is flagged " + ", ".join(sorted(signals.cluster_flags)))
+    if signals.cluster_text_states:
+        states = ", ".join(STATE_WORDS[state] for state in sorted(signals.cluster_text_states))
+        said.append("states in its text " + states)
+    if not said:
         return None
-    return (
-        1.0,
-        "another report of its case cluster is flagged " + ", ".join(sorted(signals.cluster_flags)),
+    return 1.0, "another report of its case cluster " + "; another ".join(said)
+
+
+# How a risk state reads in a reason.
+STATE_WORDS = {
+    "ongoing_access": "ongoing access to a child",
+    "live_abuse": "abuse happening now",
+    "self_harm": "a child threatening self-harm",
+}
+
+
+def _risk_in_text(signals: ReportSignals, spec: FactorSpec, as_of: datetime) -> Applied | None:
+    if not signals.text_cues.plain:
+        return None
+    return 1.0, "the summary states " + "; ".join(
+        f'{STATE_WORDS[state]}: "{words}"' for state, words in signals.text_cues.plain
     )
+
+
+def _concern_in_text(signals: ReportSignals, spec: FactorSpec, as_of: datetime) -> Applied | None:
+    if signals.text_cues.vague is None:
+        return None
+    return 1.0, f'the summary voices a concern for the child: "{signals.text_cues.vague}"'
 
 
 RULES: dict[str, FactorRule] = {
@@ -131,6 +156,8 @@ RULES: dict[str, FactorRule] = {
     "linked_reports": _linked,
     "several_countries": _countries,
     "linked_to_child_at_risk": _linked_risk,
+    "risk_stated_in_text": _risk_in_text,
+    "concern_in_text": _concern_in_text,
     "known_viral_only": _viral_only,
 }
 

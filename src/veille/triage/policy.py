@@ -45,7 +45,10 @@ FACTORS: dict[str, str] = {
     "linked_reports": "linked to other reports: weight × min(others, saturate_at) / saturate_at",
     "several_countries": "its case cluster spans two or more countries",
     "linked_to_child_at_risk": "another report of its case cluster is flagged ongoing_access, "
-    "hands_on_abuse or self_harm_threat",
+    "hands_on_abuse or self_harm_threat, or its summary states a child in danger now",
+    "risk_stated_in_text": "the summary states a child in danger now (ongoing access, abuse "
+    "happening now, self-harm), in English or French",
+    "concern_in_text": "the summary voices a vague concern for the child",
     "known_viral_only": "known or viral content and no other signal (use a negative weight)",
 }
 

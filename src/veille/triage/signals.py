@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from veille.linking.clusters import ClusterFacts, cluster_evidence
 from veille.store.models import Report, ReportFlagRow, ReportOffence
+from veille.triage.cues import NO_CUES, TextCues, read_cues
 from veille.triage.media_bridge import MediaSignalSource, media_signal_source
 
 
@@ -63,6 +64,10 @@ class ReportSignals:
     cluster: ClusterFacts | None = None
     media: MediaFacts | None = None
     cluster_flags: frozenset[str] = frozenset()
+    text_cues: TextCues = NO_CUES
+    """Cues of a child in danger read from the report's own summary."""
+    cluster_text_states: frozenset[str] = frozenset()
+    """Risk states that the summaries of other reports of its case cluster name."""
 
     def digest(self) -> str:
         """A fingerprint of the facts (not of the times), to skip re-scores that change nothing."""
@@ -79,6 +84,8 @@ class ReportSignals:
                 self.media,
                 self.incident_at,
                 sorted(self.cluster_flags),
+                self.text_cues,
+                sorted(self.cluster_text_states),
             )
         )
         return hashlib.sha256(text.encode()).hexdigest()
@@ -104,7 +111,11 @@ def gather_signals(
         rows.extend(
             session.execute(
                 select(
-                    Report.id, Report.owner_agency_id, Report.received_at, Report.incident_at
+                    Report.id,
+                    Report.owner_agency_id,
+                    Report.received_at,
+                    Report.incident_at,
+                    Report.summary,
                 ).where(Report.id.in_(batch))
             )
         )
@@ -123,6 +134,7 @@ def gather_signals(
     evidence = cluster_evidence(session, ids)
     clusters: dict[int, ClusterFacts] = evidence.facts
     related = _flags_of_linked_reports(session, evidence.others)
+    related_text = _text_states_of_linked_reports(session, evidence.others)
     media: dict[int, Any] = source(session, ids) if callable(source) else {}
     return {
         report_id: ReportSignals(
@@ -135,8 +147,10 @@ def gather_signals(
             cluster=clusters.get(report_id),
             media=MediaFacts.from_signals(media[report_id]) if report_id in media else None,
             cluster_flags=frozenset(related.get(report_id, ())),
+            text_cues=read_cues(summary),
+            cluster_text_states=frozenset(related_text.get(report_id, ())),
         )
-        for report_id, owner, received, incident in rows
+        for report_id, owner, received, incident, summary in rows
     }
 
 
@@ -161,4 +175,27 @@ def _flags_of_linked_reports(session: Session, others: dict[int, set[int]]) -> d
         flags = set().union(*(carriers.get(member, set()) for member in members))
         if flags:
             found[report_id] = flags
+    return found
+
+
+def _text_states_of_linked_reports(
+    session: Session, others: dict[int, set[int]]
+) -> dict[int, set[str]]:
+    """For each report: the risk states named in the summaries of the other reports it may draw on."""
+    states_of: dict[int, frozenset[str]] = {}
+    wanted = sorted({other for members in others.values() for other in members})
+    for start in range(0, len(wanted), 900):
+        for report_id, summary in session.execute(
+            select(Report.id, Report.summary).where(
+                Report.id.in_(wanted[start : start + 900]), Report.summary.is_not(None)
+            )
+        ):
+            states = read_cues(summary).states
+            if states:
+                states_of[report_id] = states
+    found: dict[int, set[str]] = {}
+    for report_id, members in others.items():
+        named: set[str] = set().union(*(states_of.get(member, frozenset()) for member in members))
+        if named:
+            found[report_id] = named
     return found
