@@ -83,11 +83,6 @@ class AlertOut(BaseModel):
     created_at: str | None
 
 
-def _given(values: list[str] | None) -> tuple[str, ...]:
-    """The values of a filter, an empty one (``country=``) meaning no filter."""
-    return tuple(v.strip() for v in values or () if v.strip())
-
-
 def _query(
     interval: str,
     country: list[str] | None,
@@ -100,20 +95,11 @@ def _query(
     until: date | None,
     by: Sequence[str] | None,
 ) -> Any:
-    from veille.analytics.series import SeriesError, SeriesQuery
+    from veille.analytics.series import SeriesError, query_from_filters
 
     try:
-        return SeriesQuery(
-            grain=interval,
-            countries=tuple(c.upper() for c in _given(country)),
-            categories=_given(category),
-            channels=_given(channel),
-            reporters=_given(reporter),
-            offences=_given(offence),
-            flags=_given(flag),
-            since=since,
-            until=until,
-            by=tuple(by or ()),
+        return query_from_filters(
+            interval, country, category, channel, reporter, offence, flag, since, until, by
         )
     except SeriesError as error:
         field, _, reason = str(error).partition(": ")

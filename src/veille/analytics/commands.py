@@ -75,20 +75,20 @@ def _query(
     until: str | None,
     by: list[str] | None,
 ) -> Any:
-    from veille.analytics.series import SeriesError, SeriesQuery
+    from veille.analytics.series import SeriesError, query_from_filters
 
     try:
-        return SeriesQuery(
-            grain=interval,
-            countries=tuple(c.upper() for c in country or ()),
-            categories=tuple(category or ()),
-            channels=tuple(channel or ()),
-            reporters=tuple(reporter or ()),
-            offences=tuple(offence or ()),
-            flags=tuple(flag or ()),
-            since=_day(since, "--since"),
-            until=_day(until, "--until"),
-            by=tuple(by or ()),
+        return query_from_filters(
+            interval,
+            country,
+            category,
+            channel,
+            reporter,
+            offence,
+            flag,
+            _day(since, "--since"),
+            _day(until, "--until"),
+            by,
         )
     except SeriesError as error:
         fail(f"--{error}", 2)

@@ -100,6 +100,38 @@ class SeriesQuery:
         return ",".join(parts) or "all reports"
 
 
+def _given(values: Sequence[str] | None) -> tuple[str, ...]:
+    # An empty value (``country=`` in a URL) filters nothing.
+    return tuple(v.strip() for v in values or () if v.strip())
+
+
+def query_from_filters(
+    interval: str,
+    country: Sequence[str] | None = None,
+    category: Sequence[str] | None = None,
+    channel: Sequence[str] | None = None,
+    reporter: Sequence[str] | None = None,
+    offence: Sequence[str] | None = None,
+    flag: Sequence[str] | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    by: Sequence[str] | None = None,
+) -> SeriesQuery:
+    """A query from the filters the CLI and the API take (raises :class:`SeriesError`)."""
+    return SeriesQuery(
+        grain=interval,
+        countries=tuple(c.upper() for c in _given(country)),
+        categories=_given(category),
+        channels=_given(channel),
+        reporters=_given(reporter),
+        offences=_given(offence),
+        flags=_given(flag),
+        since=since,
+        until=until,
+        by=tuple(by or ()),
+    )
+
+
 @dataclass
 class OneSeries:
     """The counts of one split (``key``: the ``by`` dimensions' values), a count per period."""

@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from veille.casework.errors import CaseworkError, NotFound
 from veille.casework.survey_definition import KEY_PATTERN, QuestionnaireDefinition
 from veille.core.api import (
+    STORABLE_TEXT_PATTERN,
     DatabaseDep,
     ReaderDep,
     StorableText,
@@ -40,7 +41,14 @@ class AnswersIn(StorableText):
 
     model_config = ConfigDict(extra="forbid")
 
-    answers: dict[str, str | int] = Field(max_length=200)
+    answers: dict[
+        Annotated[str, StringConstraints(pattern=KEY_PATTERN)],
+        Annotated[str, StringConstraints(pattern=STORABLE_TEXT_PATTERN)] | int,
+    ] = Field(
+        max_length=200,
+        # Keys are question ids: the schema says so (pydantic writes only patternProperties).
+        json_schema_extra={"additionalProperties": False},
+    )
     country: CountryCode | None = None
 
     @field_validator("country")

@@ -165,17 +165,17 @@ def router() -> APIRouter:
         return [row.as_dict() for row in rows]
 
     @routes.get(
-        "/takedown/notices/{notice_id}",
+        "/takedown/notices/{takedown_id}",
         response_model=NoticeOut,
         summary="One notice with its history",
         responses=problem_responses(404),
     )
-    def show(notice_id: RecordId, database: DatabaseDep, viewer: ReaderDep) -> dict[str, Any]:
+    def show(takedown_id: RecordId, database: DatabaseDep, viewer: ReaderDep) -> dict[str, Any]:
         from veille.casework.notices import get_notice, notice_detail
 
         with database.session() as session:
             try:
-                return notice_detail(session, get_notice(session, viewer, notice_id))
+                return notice_detail(session, get_notice(session, viewer, takedown_id))
             except NotFound as error:
                 missing = str(error)
         raise not_found(missing)
@@ -208,32 +208,32 @@ def router() -> APIRouter:
         raise failure
 
     @routes.post(
-        "/takedown/notices/{notice_id}/acknowledged",
+        "/takedown/notices/{takedown_id}/acknowledged",
         response_model=NoticeOut,
         summary="Record the provider's acknowledgement (told by other means)",
         responses=problem_responses(404, 409),
     )
     def analyst_acknowledged(
-        notice_id: RecordId,
+        takedown_id: RecordId,
         database: DatabaseDep,
         viewer: WriterDep,
         body: Annotated[ConfirmationIn | None, Body()] = None,
     ) -> dict[str, Any]:
-        return _analyst_confirms("acknowledge", notice_id, body, database, viewer)
+        return _analyst_confirms("acknowledge", takedown_id, body, database, viewer)
 
     @routes.post(
-        "/takedown/notices/{notice_id}/removed",
+        "/takedown/notices/{takedown_id}/removed",
         response_model=NoticeOut,
         summary="Record that the content is gone (told by other means)",
         responses=problem_responses(404, 409),
     )
     def analyst_removed(
-        notice_id: RecordId,
+        takedown_id: RecordId,
         database: DatabaseDep,
         viewer: WriterDep,
         body: Annotated[ConfirmationIn | None, Body()] = None,
     ) -> dict[str, Any]:
-        return _analyst_confirms("removed", notice_id, body, database, viewer)
+        return _analyst_confirms("removed", takedown_id, body, database, viewer)
 
     def _provider_confirms(
         action: str,
@@ -298,31 +298,31 @@ def router() -> APIRouter:
         raise failure
 
     @routes.post(
-        "/takedown/provider/notices/{notice_id}/acknowledge",
+        "/takedown/provider/notices/{takedown_id}/acknowledge",
         response_model=ProviderConfirmation,
         summary="A provider acknowledges a notice sent to it",
         responses=problem_responses(401, 404, 409, 422),
     )
     def provider_acknowledges(
-        notice_id: RecordId,
+        takedown_id: RecordId,
         database: DatabaseDep,
         token: ProviderToken = None,
         body: Annotated[ConfirmationIn | None, Body()] = None,
     ) -> dict[str, Any]:
-        return _provider_confirms("acknowledge", notice_id, token, body, database)
+        return _provider_confirms("acknowledge", takedown_id, token, body, database)
 
     @routes.post(
-        "/takedown/provider/notices/{notice_id}/removed",
+        "/takedown/provider/notices/{takedown_id}/removed",
         response_model=ProviderConfirmation,
         summary="A provider confirms it removed the content",
         responses=problem_responses(401, 404, 409, 422),
     )
     def provider_removed(
-        notice_id: RecordId,
+        takedown_id: RecordId,
         database: DatabaseDep,
         token: ProviderToken = None,
         body: Annotated[ConfirmationIn | None, Body()] = None,
     ) -> dict[str, Any]:
-        return _provider_confirms("removed", notice_id, token, body, database)
+        return _provider_confirms("removed", takedown_id, token, body, database)
 
     return routes
