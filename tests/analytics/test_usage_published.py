@@ -177,3 +177,31 @@ def test_published_counts_beside_veilles_own(database: Database, tmp_path: Path)
         assert expected in refused.output
     with database.session() as session:
         assert session.scalar(select(func.count()).select_from(PublishedCount)) == 2
+
+
+def test_hostile_files_are_refused_whole_and_bounded(database: Database, tmp_path: Path) -> None:
+    from veille.analytics.published import MAX_BYTES
+    from veille.analytics.usage import MAX_LINE_BYTES
+
+    with database.session() as session:
+        make_agencies(session)
+    # One line of 20 MB with no newline, then a good line: refused, nothing stored.
+    huge = tmp_path / "huge.jsonl"
+    with huge.open("w") as stream:
+        stream.write('{"event_id": "' + "x" * (20 * 1024 * 1024) + '"}\n')
+        stream.write(json.dumps(_events("Police FR", range(0, 1), 1, 0)[0]) + "\n")
+    refused = runner.invoke(app, ["trends", "import-usage", str(huge)])
+    assert refused.exit_code == 1 and f"longer than {MAX_LINE_BYTES} bytes" in refused.output
+    latin = tmp_path / "latin.jsonl"
+    latin.write_bytes('{"agency": "Polic\xe9"}\n'.encode("latin-1"))
+    wrong = runner.invoke(app, ["trends", "import-usage", str(latin)])
+    assert wrong.exit_code == 1 and "not UTF-8" in wrong.output
+    big = tmp_path / "big.csv"
+    big.write_text(
+        "source,country,period_start,period_end,measure,count\n" + "x" * (MAX_BYTES + 10)
+    )
+    too_big = runner.invoke(app, ["trends", "import-published", str(big)])
+    assert too_big.exit_code == 1 and "larger than" in too_big.output
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(UsageEvent)) == 0
+        assert session.scalar(select(func.count()).select_from(PublishedCount)) == 0

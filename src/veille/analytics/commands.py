@@ -511,12 +511,14 @@ def trends_import_published(
     as_json: JsonOption = False,
 ) -> None:
     """Import counts others publish (kept apart from Veille's own); all rows or none."""
-    from veille.analytics.published import PublishedImportError, import_published
+    from veille.analytics.published import MAX_BYTES, PublishedImportError, import_published
 
     if not file.is_file():
         fail(f"FILE: {file} is not a file", 2)
     try:
-        summary = import_published(ready(), file.read_bytes())
+        with file.open("rb") as stream:
+            # At most one byte over the limit is read: a larger file is refused unread.
+            summary = import_published(ready(), stream.read(MAX_BYTES + 1))
     except PublishedImportError as error:
         fail(f"{file.name}: nothing imported:\n{error}", 1)
     if as_json:

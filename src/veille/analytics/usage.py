@@ -169,8 +169,18 @@ def import_usage(database: Database, lines: Iterable[str], source: str) -> Usage
 
 
 def read_lines(path: Path) -> Iterable[str]:
+    """The file's lines; a line longer than the limit is cut (so it is refused) and not held whole."""
     with path.open(encoding="utf-8", errors="strict") as stream:
-        yield from stream
+        while True:
+            line = stream.readline(MAX_LINE_BYTES + 1)
+            if not line:
+                return
+            if len(line) > MAX_LINE_BYTES and not line.endswith("\n"):
+                # Skip the rest of the line in bounded pieces.
+                rest = stream.readline(MAX_LINE_BYTES)
+                while rest and not rest.endswith("\n"):
+                    rest = stream.readline(MAX_LINE_BYTES)
+            yield line
 
 
 @dataclass
