@@ -10,8 +10,10 @@ local run) and ``FUZZ_SEED`` replays a run; the counts are printed (``-s``).
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +26,25 @@ from tests.web.conftest import Tenants
 from veille.intake.credentials import Scope, create_api_key
 from veille.intake.schema import e164_pattern
 from veille.store.db import Database
+
+
+def _import_schemathesis_whole() -> None:
+    """Import every schemathesis module now, at collection, rather than lazily mid-run.
+
+    schemathesis is a pytest plugin, so pytest rewrites each of its modules as it is
+    imported. Many are imported inside functions, deep in a Hypothesis run that has
+    raised the recursion limit; CPython 3.11.7 then fails to compile the module with
+    "SystemError: AST constructor recursion depth mismatch" (fixed in later 3.11
+    releases). Imported here, at a shallow stack, nothing is compiled during the run.
+    """
+    for module in pkgutil.walk_packages(schemathesis.__path__, "schemathesis."):
+        try:
+            importlib.import_module(module.name)
+        except ImportError:  # optional integrations (e.g. Allure) that are not installed
+            continue
+
+
+_import_schemathesis_whole()
 
 
 @schemathesis.serializer("application/x-ndjson")
