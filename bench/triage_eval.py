@@ -62,12 +62,14 @@ GUARDED = (
     "bcubed_precision",
     "bcubed_recall",
     "exact_pair_recall",
+    "exact_pair_recall_permitted",
     "offenders_recovered",
     "alert_precision",
     "alert_recall",
     "triage_average_precision",
     "triage_recall_within_capacity",
     "triage_observable_within_capacity",
+    "triage_observable_permitted_within_capacity",
     "flag_rule_average_precision",
     "newest_first_average_precision",
 )
@@ -213,6 +215,10 @@ def render(runs: list[dict[str, float]], command: str, engine: str) -> str:
             ["Recurring offenders (2+ reports)", shown(column("offenders"), 0)],
             ["Planted high-priority cases", shown(column("planted_cases"), 0)],
             ["… of which a reader could see a cue", shown(column("observable_cases"), 0)],
+            [
+                "… of which within markings (a linked report's cue counts if the scorer may read it)",
+                shown(column("observable_cases_permitted"), 0),
+            ],
             ["Agencies holding planted cases", shown(column("agencies_with_cases"), 0)],
         ],
     )
@@ -226,12 +232,24 @@ def render(runs: list[dict[str, float]], command: str, engine: str) -> str:
             row("… + named person", "ceiling_person"),
             row("… + own media", "ceiling_media"),
             row("… + shared addresses (not evidence of one person)", "ceiling_address"),
-            row("B-cubed recall ÷ media ceiling", "bcubed_recall_of_ceiling", "≥ 0.95"),
             row(
-                "Recall of pairs joined by an exact shared identifier",
-                "exact_pair_recall",
-                "≥ 0.99",
+                "Media ceiling within what markings permit (TLP:RED stays with its owner)",
+                "permitted_ceiling_media",
             ),
+            row("B-cubed recall ÷ media ceiling", "bcubed_recall_of_evidence_ceiling"),
+            row(
+                "B-cubed recall ÷ media ceiling within markings",
+                "bcubed_recall_of_ceiling",
+                "≥ 0.95",
+            ),
+            row("Pairs joined by an exact shared identifier", "exact_pairs", digits=0),
+            row("… recall", "exact_pair_recall"),
+            row(
+                "… of those markings permit joining (both shareable, or both red of one owner)",
+                "exact_pairs_permitted",
+                digits=0,
+            ),
+            row("… recall", "exact_pair_recall_permitted", "≥ 0.99"),
             row("Offenders fully recovered (all reports in one cluster)", "offenders_recovered"),
             row("… of those the evidence can recover fully", "recoverable_offenders_recovered"),
             row("Clusters of 2+ reports", "clusters_of_two_or_more", digits=0),
@@ -249,7 +267,7 @@ def render(runs: list[dict[str, float]], command: str, engine: str) -> str:
         ],
     )
     orders = (
-        ("Triage (band, due time, score)", "triage"),
+        ("Triage (band, score, due time)", "triage"),
         ("Random order (mean of 20)", "random"),
         ("Newest first", "newest_first"),
         ("Flag rule (risk flag first, then arrival)", "flag_rule"),
@@ -260,6 +278,7 @@ def render(runs: list[dict[str, float]], command: str, engine: str) -> str:
             "Per-agency average precision",
             "Recall within capacity",
             "Observable cases within capacity",
+            "… observable within markings",
         ],
         [
             [
@@ -267,6 +286,7 @@ def render(runs: list[dict[str, float]], command: str, engine: str) -> str:
                 shown(column(f"{name}_average_precision")),
                 shown(column(f"{name}_recall_within_capacity")),
                 shown(column(f"{name}_observable_within_capacity")),
+                shown(column(f"{name}_observable_permitted_within_capacity")),
             ]
             for label, name in orders
         ],
@@ -291,7 +311,7 @@ def render(runs: list[dict[str, float]], command: str, engine: str) -> str:
             "Reports",
             "B³ precision",
             "B³ recall",
-            "Exact-pair recall",
+            "Exact-pair recall (within markings)",
             "AP triage",
             "AP flag rule",
             "Recall in capacity (triage / flag rule)",
@@ -302,7 +322,7 @@ def render(runs: list[dict[str, float]], command: str, engine: str) -> str:
                 f"{int(run['imported']):,}",
                 f"{run['bcubed_precision']:.3f}",
                 f"{run['bcubed_recall']:.3f}",
-                f"{run['exact_pair_recall']:.3f}",
+                f"{run['exact_pair_recall']:.3f} ({run['exact_pair_recall_permitted']:.3f})",
                 f"{run['triage_average_precision']:.3f}",
                 f"{run['flag_rule_average_precision']:.3f}",
                 f"{run['triage_recall_within_capacity']:.3f} / "

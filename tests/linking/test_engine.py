@@ -57,13 +57,23 @@ def test_an_address_seen_in_many_countries_is_a_shared_gateway(
     ids = import_records(
         database,
         tmp_path,
-        [record(f"v{n}", [ip("198.51.100.200")], stated_country=c) for n, c in enumerate(countries)]
-        + [record(f"h{n}", [ip("198.51.100.201")], stated_country="FR") for n in range(3)],
+        [
+            record(f"v{n}", [ip("198.51.100.200")], derived_country=c)
+            for n, c in enumerate(countries)
+        ]
+        + [record(f"h{n}", [ip("198.51.100.201")], derived_country="FR") for n in range(3)]
+        # One offender's address in reports filed where his victims are: the stated
+        # countries differ, the address's does not, so it still links.
+        + [
+            record(f"o{n}", [ip("198.51.100.202")], stated_country=c)
+            for n, c in enumerate(countries)
+        ],
     )
     summary = link_reports(database, limits=LinkLimits(max_countries_per_ip=2))
     assert summary.keys_stopped == 1
     assert _cluster(database, ids["v0"]) != _cluster(database, ids["v1"])
     assert _cluster(database, ids["h0"]) == _cluster(database, ids["h2"])
+    assert len({_cluster(database, ids[f"o{n}"]) for n in range(4)}) == 1
     with database.session() as session:
         entry = session.scalars(select(StopEntry)).one()
     assert entry.key == "ip:198.51.100.200"

@@ -154,7 +154,7 @@ def test_a_red_report_naming_a_suspect_is_not_linked_by_name(
 def test_a_name_without_a_date_of_birth_is_a_candidate_link_and_merges_nothing(
     database: Database, tmp_path: Path
 ) -> None:
-    """Weak evidence is kept for review: clusters, alerts and scores see strong links only."""
+    """Weak evidence is kept for review: clusters and alerts see strong links only."""
     agencies = make_world(database)
     ids = import_records(
         database,

@@ -93,8 +93,12 @@ def test_average_precision_counts_each_planted_case_at_its_place() -> None:
 
 
 def _write_truth(
-    folder: Path, offenders: dict[str, list[str]], cases: list[dict[str, Any]]
+    folder: Path,
+    offenders: dict[str, list[str]],
+    cases: list[dict[str, Any]],
+    cued: frozenset[str] = frozenset(),
 ) -> None:
+    """Each offender's reports share one exact identifier; ``cued`` reports carry a cue."""
     (folder / "truth").mkdir(parents=True)
     with (folder / "truth" / "evidence.jsonl").open("w") as stream:
         for name, reports in offenders.items():
@@ -105,19 +109,33 @@ def _write_truth(
             stream.write(
                 json.dumps({"offender": name, "reports": reports, "groups": groups}) + "\n"
             )
+    with (folder / "truth" / "links.jsonl").open("w") as stream:
+        for name, reports in offenders.items():
+            for report in reports:
+                line = {
+                    "report": report,
+                    "offender": name,
+                    "evidence": {"exact": [f"email:{name}@example.com"]},
+                    "cues": ["flag"] if report in cued else [],
+                }
+                stream.write(json.dumps(line) + "\n")
     with (folder / "truth" / "cases.jsonl").open("w") as stream:
         for case in cases:
             stream.write(json.dumps(case) + "\n")
 
 
-def _output(cluster_of: dict[int, int], alerts: set[tuple[int, int, int]]) -> SystemOutput:
+def _output(
+    cluster_of: dict[int, int], alerts: set[tuple[int, int, int]], red: frozenset[int] = frozenset()
+) -> SystemOutput:
     when = datetime(2021, 1, 1, tzinfo=UTC)
     owner = {1: 10, 2: 20, 3: 20, 4: 30, 5: 30}
     return SystemOutput(
         report_ids={f"R{i}": i for i in owner},
         owner=owner,
-        red=set(),
+        red=set(red),
         received_at={i: when.replace(day=i) for i in owner},
+        clear=set(),
+        shared_with={},
         risk_flagged={5},
         cluster_of=cluster_of,
         alert_pairs=alerts,
@@ -140,8 +158,39 @@ def test_a_false_merge_lowers_precision_and_its_alert_is_wrong(tmp_path: Path) -
     assert (wrong["alert_precision"], wrong["alert_recall"]) == (0.0, 0.0)
 
 
+def test_pairs_that_markings_forbid_joining_are_counted_apart(tmp_path: Path) -> None:
+    # Offender A: R2 and R3 at agency 20, R4 at agency 30; R4 is TLP:RED, so the linker
+    # must never join it with the others: of the 3 exact pairs, 1 is permitted.
+    _write_truth(tmp_path, {"A": ["R2", "R3", "R4"]}, [])
+    figures = linking_figures(_output({2: 2, 3: 2, 4: 4}, set(), red=frozenset({4})), tmp_path)
+    assert (figures["exact_pairs"], figures["exact_pairs_permitted"]) == (3, 1)
+    assert figures["exact_pair_recall"] == pytest.approx(1 / 3)
+    assert figures["exact_pair_recall_permitted"] == 1.0
+    assert figures["permitted_ceiling_media"] < figures["ceiling_media"] == 1.0
+    # Joining the red report anyway would be a false merge of markings, not a gain.
+    missed = linking_figures(_output({2: 2, 3: 3, 4: 4}, set(), red=frozenset({4})), tmp_path)
+    assert missed["exact_pair_recall_permitted"] == 0.0
+
+
+def test_a_cue_another_agency_may_not_see_does_not_make_a_case_observable(
+    tmp_path: Path,
+) -> None:
+    # R1 (agency 10) and R2 (agency 20) are one offender's; only R1 carries a cue. R2's
+    # score may not draw on R1 (amber, not shared with 20), R3's may draw on R2 (same owner).
+    case = {"offender": "A", "observable": True, "flags": [], "text": None}
+    _write_truth(
+        tmp_path,
+        {"A": ["R1", "R2", "R3"]},
+        [{**case, "report": "R2"}, {**case, "report": "R3"}],
+        cued=frozenset({"R1", "R2"}),
+    )
+    figures = triage_figures(_output({}, set()), tmp_path)
+    assert figures["observable_cases"] == 2
+    assert figures["observable_cases_permitted"] == 1
+
+
 def test_triage_is_compared_with_the_flag_rule_on_the_same_reports(tmp_path: Path) -> None:
-    case = {"offender": None, "observable": True}
+    case = {"offender": None, "observable": True, "flags": ["ongoing_access"], "text": None}
     _write_truth(tmp_path, {}, [{**case, "report": "R4"}, {**case, "report": "R2"}])
     figures = triage_figures(_output({}, set()), tmp_path)
     # Queue 20 is R2, R3 (R2 first); queue 30 is R4, R5 in triage order, R5, R4 by the flag rule.

@@ -42,22 +42,25 @@ def _scenario(database: Database, tmp_path: Path) -> tuple[dict[str, int], dict[
     return agencies, ids
 
 
-def test_queue_orders_by_band_then_due_time_and_shows_reasons(
+def test_queue_orders_by_band_then_score_then_due_time_and_shows_reasons(
     database: Database, tmp_path: Path
 ) -> None:
     agencies, ids = _scenario(database, tmp_path)
     with database.session() as session:
         view = queue_for(session, agencies["Police FR"], "analyst", as_of=NOW)
     order = [item["report_id"] for item in view.items]
-    assert order == [ids["child"], ids["groom-old"], ids["groom-new"], ids["viral"]]
+    # In P3 the recent grooming report scores higher (recency) and comes before the
+    # older one, although the older one is due first.
+    assert order == [ids["child"], ids["groom-new"], ids["groom-old"], ids["viral"]]
     assert [item["band"] for item in view.items] == ["P1", "P3", "P3", "P4"]
+    assert view.items[1]["score"] > view.items[2]["score"]
     assert view.items[0]["reasons"][0]["factor"] == "hands_on_abuse"
     assert view.open_total == 4
     assert view.open_by_band == {"P1": 1, "P2": 0, "P3": 2, "P4": 1}
     assert ids["other"] not in order
     # P3 due 72 h after arrival: the older grooming report is overdue.
-    assert view.items[1]["overdue"] is True
-    assert view.items[2]["overdue"] is False
+    assert view.items[2]["overdue"] is True
+    assert view.items[1]["overdue"] is False
 
 
 def test_capacity_says_what_will_not_be_reached_today(database: Database, tmp_path: Path) -> None:

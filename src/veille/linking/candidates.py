@@ -4,22 +4,29 @@ A named suspect without a date of birth, or one whose name and date of birth
 agree only roughly, may be the offender of another report, or a homonym.
 Such a match is stored as a candidate link (table ``link_candidate``, with
 the matcher's score and the suspect it rests on) and shown beside a
-cluster's links; the clusters stay apart. Deconfliction alerts and triage
-read clusters only, so they see strong evidence only.
+cluster's links; the clusters stay apart. Deconfliction alerts read
+clusters only, so they see strong evidence only. Triage reads candidate
+links for one thing, named as such among a score's reasons: a report that
+may be about the same person as a report with a child at risk
+(:func:`candidate_neighbours`).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
-from veille.linking.models import LinkAnchor
+from veille.linking.models import CandidateLink, LinkAnchor
 from veille.linking.suspects import CANDIDATE_THRESHOLD, person_from_key
 from veille.persons import PersonIndex, PersonRecord
+from veille.store.models import Report
+from veille.store.visibility import evidence_readable_by_readers_of
 
+_IN_BATCH = 900
 _PERSON_KEYS = ("person:", "person;")
 """First and last anchor key of named suspects (``:`` + 1 is ``;``)."""
 
@@ -65,3 +72,33 @@ class CandidateFinder:
             if other not in found or match.score > found[other][1]:
                 found[other] = (match.key, match.score)
         return [(other, key, score) for other, (key, score) in sorted(found.items())]
+
+
+def candidate_neighbours(
+    session: Session, report_ids: Collection[int]
+) -> dict[int, dict[int, float]]:
+    """For each report, the reports a candidate link joins it to, with the link's score.
+
+    Either side of a link counts. Only the other reports that every reader of
+    the report may see are returned
+    (:func:`~veille.store.visibility.evidence_readable_by_readers_of`), since
+    what is derived from them is stored on the report and shown to its readers.
+    """
+    found: dict[int, dict[int, float]] = defaultdict(dict)
+    ids = sorted(set(report_ids))
+    mine, theirs = aliased(Report), aliased(Report)
+    for start in range(0, len(ids), _IN_BATCH):
+        batch = ids[start : start + _IN_BATCH]
+        for own, other in (
+            (CandidateLink.report_id, CandidateLink.other_report_id),
+            (CandidateLink.other_report_id, CandidateLink.report_id),
+        ):
+            for report_id, other_id, score in session.execute(
+                select(own, other, CandidateLink.score)
+                .join(mine, mine.id == own)
+                .join(theirs, theirs.id == other)
+                .where(own.in_(batch), evidence_readable_by_readers_of(theirs, mine))
+            ):
+                known = found[report_id].get(other_id, 0.0)
+                found[report_id][other_id] = max(known, float(score))
+    return dict(found)

@@ -54,7 +54,7 @@ from veille.store.audit import current_actor, record_event
 from veille.store.db import Database
 from veille.store.models import Identifier, Report, ReportIdentifier
 from veille.store.types import utcnow
-from veille.vocab import IdentifierKind, Marking
+from veille.vocab import CountryReason, IdentifierKind, Marking
 
 CHUNK_SIZE = 5000
 _IN_BATCH = 900
@@ -161,13 +161,20 @@ def _common_keys(
             f"{limits.max_reports_per_key} reports, {limits.max_agencies_per_key} agencies)",
             int(reports),
         )
+    # Only a country placed by the sender (its geolocation of the address) or by
+    # Veille from the address counts: the country a reporter states, or a phone
+    # number's, says where a victim or a reporter is, not where the address is,
+    # and one offender's reports come from every country he targets.
     country_count = func.count(func.distinct(Report.derived_country))
     spread = session.execute(
         select(Identifier.value, report_count, country_count)
         .join(ReportIdentifier, ReportIdentifier.identifier_id == Identifier.id)
         .join(Report, Report.id == ReportIdentifier.report_id)
         .where(
-            Identifier.kind == IdentifierKind.IP, Identifier.id.in_(pending_identifiers), not_red
+            Identifier.kind == IdentifierKind.IP,
+            Identifier.id.in_(pending_identifiers),
+            not_red,
+            Report.country_reason.in_([CountryReason.PROVIDED, CountryReason.IP]),
         )
         .group_by(Identifier.id, Identifier.value)
         .having(country_count > limits.max_countries_per_ip)
@@ -304,8 +311,12 @@ def _link_chunk(
     stop: StopList,
     content: dict[int, set[int]] | None,
     finder: CandidateFinder,
-) -> tuple[int, int, set[int], set[int]]:
-    """Link one chunk of unlinked reports; returns (links, merges, roots touched, grown roots)."""
+) -> tuple[int, int, set[int], set[int], set[int]]:
+    """Link one chunk of unlinked reports.
+
+    Returns (links, merges, roots touched, grown roots, the earlier reports that
+    candidate links now reach).
+    """
     wanted = set(chunk)
     keys = _keys_of_chunk(session, chunk[0], chunk[-1], wanted, stop, content)
     red_owner = _red_owners(session, chunk)
@@ -422,11 +433,12 @@ def _link_chunk(
     )
     insert_rows(session, LinkAnchor, new_anchors)
     insert_rows(session, ReportLink, evidence)
-    insert_rows(session, CandidateLink, _candidate_rows(session, weak, clusters, cluster_of, now))
+    candidates = _candidate_rows(session, weak, clusters, cluster_of, now)
+    insert_rows(session, CandidateLink, candidates)
     roots.update(clusters.find(r) for r in chunk)
     grown = {root for root in roots if clusters.size[root] > 1}
     _write_cluster_stats(session, roots, grown, clusters, now)
-    return len(evidence), merges, roots, grown
+    return len(evidence), merges, roots, grown, {row["other_report_id"] for row in candidates}
 
 
 def _candidate_rows(
@@ -632,12 +644,15 @@ def link_reports(
     for start in range(0, len(pending), chunk_size):
         chunk = pending[start : start + chunk_size]
         with database.session() as session:
-            links, merges, roots, grown = _link_chunk(session, chunk, stop, content, finder)
+            links, merges, roots, grown, reached = _link_chunk(
+                session, chunk, stop, content, finder
+            )
             summary.alerts_raised += refresh_alerts(session, grown)
         summary.reports_linked += len(chunk)
         summary.links_recorded += links
         summary.clusters_merged += merges
-        summary.affected_report_ids.update(chunk)
+        # A candidate link to an earlier report may give it a reason too: re-scored.
+        summary.affected_report_ids.update(chunk, reached)
         grown_roots.difference_update(roots - grown)
         grown_roots.update(grown)
         if on_progress is not None:

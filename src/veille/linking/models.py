@@ -92,8 +92,10 @@ class ReportLink(Base):
 class CandidateLink(Base):
     """Weak evidence that two reports may be about one person, kept for review.
 
-    A candidate link never merges clusters: deconfliction alerts and triage
-    read clusters, which only strong evidence (:class:`ReportLink`) builds.
+    A candidate link never merges clusters: deconfliction alerts read
+    clusters, which only strong evidence (:class:`ReportLink`) builds; triage
+    names a candidate link to a report with a child at risk as a reason of its
+    own (``possibly_linked_to_child_at_risk``).
     ``key`` names the evidence (the matched suspect), ``score`` its strength
     in [0, 1].
     """

@@ -53,6 +53,8 @@ class LinkLimits:
     max_agencies_per_key: int = 10
     # An address belongs to one network in one country; reports placing it in
     # more countries than this point to a VPN exit, proxy or shared gateway.
+    # Only countries located from the address count (given by the sender, or
+    # derived from the address), never a stated country or a phone's.
     max_countries_per_ip: int = 2
     # An address or device behind more unrelated accounts than this is shared
     # (a gateway, public Wi-Fi, a dynamic address that changed hands, a

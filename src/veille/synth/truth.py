@@ -12,7 +12,7 @@ all (``observable_cases``). The system under test never reads any of it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -140,9 +140,17 @@ def truth_document(
 # -- evidence and cases: written after the parts are joined -------------------------
 
 
-def evidence_groups(reports: list[dict[str, list[Any]]]) -> dict[str, list[int]]:
-    """For each level, a group number per report: reports joined by keys of that level or stronger."""
+def evidence_groups(
+    reports: list[dict[str, list[Any]]], partitions: list[Hashable] | None = None
+) -> dict[str, list[int]]:
+    """For each level, a group number per report: reports joined by keys of that level or stronger.
+
+    With ``partitions`` (one value per report), a key joins only reports of the
+    same partition: a chain of evidence never passes through a report of
+    another (an evaluation uses this for what markings allow a linker to join).
+    """
     parent = list(range(len(reports)))
+    part = partitions if partitions is not None else [None] * len(reports)
 
     def find(node: int) -> int:
         while parent[node] != node:
@@ -150,12 +158,12 @@ def evidence_groups(reports: list[dict[str, list[Any]]]) -> dict[str, list[int]]
             node = parent[node]
         return node
 
-    owner: dict[Any, int] = {}
+    owner: dict[tuple[Hashable, Any], int] = {}
     groups: dict[str, list[int]] = {}
     for level in LEVELS:
         for index, evidence in enumerate(reports):
             for key in evidence.get(level, ()):
-                other = owner.setdefault(key, index)
+                other = owner.setdefault((part[index], key), index)
                 if other != index:
                     parent[find(index)] = find(other)
         roots: dict[int, int] = {}
@@ -247,6 +255,20 @@ def read_evidence(folder: Path) -> Iterator[OffenderEvidence]:
         for line in stream:
             raw = json.loads(line)
             yield OffenderEvidence(raw["offender"], raw["reports"], raw["groups"])
+
+
+def read_link_evidence(folder: Path) -> dict[str, dict[str, list[str]]]:
+    """Report id → the evidence keys by level that ``truth/links.jsonl`` records for it."""
+    with (folder / "truth" / "links.jsonl").open(encoding="utf-8") as stream:
+        return {
+            raw["report"]: raw["evidence"] for raw in map(json.loads, stream) if raw.get("evidence")
+        }
+
+
+def read_cued_reports(folder: Path) -> set[str]:
+    """Ids of the offenders' reports that carry a cue a reader could see (flag, text, vague)."""
+    with (folder / "truth" / "links.jsonl").open(encoding="utf-8") as stream:
+        return {raw["report"] for raw in map(json.loads, stream) if raw.get("cues")}
 
 
 def pair_classes(folder: Path) -> dict[str, int]:

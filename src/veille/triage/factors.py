@@ -115,6 +115,23 @@ def _linked_risk(signals: ReportSignals, spec: FactorSpec, as_of: datetime) -> A
     return 1.0, "another report of its case cluster " + "; another ".join(said)
 
 
+def _possibly_linked_risk(
+    signals: ReportSignals, spec: FactorSpec, as_of: datetime
+) -> Applied | None:
+    # A case cluster's own risk says more; this one is for reports that weak evidence
+    # alone (a named suspect without a date of birth, a rough match) joins to a risk.
+    if not signals.candidate_risks or signals.cluster_flags or signals.cluster_text_states:
+        return None
+    said = [
+        f"is flagged {risk[5:]}" if risk.startswith("flag:") else f"states {STATE_WORDS[risk[5:]]}"
+        for risk in sorted(signals.candidate_risks)
+    ]
+    return 1.0, (
+        "a report that may be about the same named suspect (candidate link, match "
+        f"{signals.candidate_score:.2f}, to be confirmed) " + "; ".join(said)
+    )
+
+
 # How a risk state reads in a reason.
 STATE_WORDS = {
     "ongoing_access": "ongoing access to a child",
@@ -156,6 +173,7 @@ RULES: dict[str, FactorRule] = {
     "linked_reports": _linked,
     "several_countries": _countries,
     "linked_to_child_at_risk": _linked_risk,
+    "possibly_linked_to_child_at_risk": _possibly_linked_risk,
     "risk_stated_in_text": _risk_in_text,
     "concern_in_text": _concern_in_text,
     "known_viral_only": _viral_only,

@@ -1,4 +1,9 @@
-"""The work queue of an agency: ordered by band and due time, with states and capacity.
+"""The work queue of an agency: ordered by band, then score, then due time; states and capacity.
+
+Within a band the report with the stronger evidence of danger comes first
+(its score); the due time (arrival plus the band's hours) breaks ties and
+says what is overdue. Ordered by due time alone, a band would be worked
+oldest first whatever its reports say.
 
 Each agency has its own queue: the reports it owns (once scored) and those
 referred to it. Items move through ``new → assigned → in_progress → closed``
@@ -152,7 +157,7 @@ def queue_for(
         statement = statement.where(QueueItem.assignee == assignee)
     rows = session.execute(
         statement.order_by(
-            _band_order(), TriageScore.due_at, TriageScore.score.desc(), QueueItem.report_id
+            _band_order(), TriageScore.score.desc(), TriageScore.due_at, QueueItem.report_id
         )
         .limit(limit)
         .offset(offset)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from veille.linking.candidates import candidate_neighbours
 from veille.linking.clusters import ClusterFacts, cluster_evidence
 from veille.store.models import Report, ReportFlagRow, ReportOffence
 from veille.triage.cues import NO_CUES, TextCues, read_cues
@@ -68,6 +69,11 @@ class ReportSignals:
     """Cues of a child in danger read from the report's own summary."""
     cluster_text_states: frozenset[str] = frozenset()
     """Risk states that the summaries of other reports of its case cluster name."""
+    candidate_risks: frozenset[str] = frozenset()
+    """Risk flags and states (``flag:…``, ``text:…``) of reports only a candidate link joins
+    it to (a named suspect who may be the same person)."""
+    candidate_score: float = 0.0
+    """The strongest of those candidate links (the person matcher's score)."""
 
     def digest(self) -> str:
         """A fingerprint of the facts (not of the times), to skip re-scores that change nothing."""
@@ -86,6 +92,8 @@ class ReportSignals:
                 sorted(self.cluster_flags),
                 self.text_cues,
                 sorted(self.cluster_text_states),
+                sorted(self.candidate_risks),
+                round(self.candidate_score, 3),
             )
         )
         return hashlib.sha256(text.encode()).hexdigest()
@@ -135,6 +143,7 @@ def gather_signals(
     clusters: dict[int, ClusterFacts] = evidence.facts
     related = _flags_of_linked_reports(session, evidence.others)
     related_text = _text_states_of_linked_reports(session, evidence.others)
+    candidates = _candidate_risks(session, ids)
     media: dict[int, Any] = source(session, ids) if callable(source) else {}
     return {
         report_id: ReportSignals(
@@ -149,6 +158,8 @@ def gather_signals(
             cluster_flags=frozenset(related.get(report_id, ())),
             text_cues=read_cues(summary),
             cluster_text_states=frozenset(related_text.get(report_id, ())),
+            candidate_risks=candidates.get(report_id, (frozenset(), 0.0))[0],
+            candidate_score=candidates.get(report_id, (frozenset(), 0.0))[1],
         )
         for report_id, owner, received, incident, summary in rows
     }
@@ -198,4 +209,37 @@ def _text_states_of_linked_reports(
         named: set[str] = set().union(*(states_of.get(member, frozenset()) for member in members))
         if named:
             found[report_id] = named
+    return found
+
+
+def _candidate_risks(
+    session: Session, report_ids: Collection[int]
+) -> dict[int, tuple[frozenset[str], float]]:
+    """For each report: the risks of the reports a candidate link joins it to, and the
+    strongest such link's score (only links to a report that carries a risk count)."""
+    neighbours = candidate_neighbours(session, report_ids)
+    wanted = sorted({other for others in neighbours.values() for other in others})
+    risks: dict[int, set[str]] = defaultdict(set)
+    for start in range(0, len(wanted), 900):
+        batch = wanted[start : start + 900]
+        for report_id, flag in session.execute(
+            select(ReportFlagRow.report_id, ReportFlagRow.flag).where(
+                ReportFlagRow.report_id.in_(batch), ReportFlagRow.flag.in_(RISK_FLAGS)
+            )
+        ):
+            risks[report_id].add(f"flag:{flag.value}")
+        for report_id, summary in session.execute(
+            select(Report.id, Report.summary).where(
+                Report.id.in_(batch), Report.summary.is_not(None)
+            )
+        ):
+            risks[report_id].update(f"text:{state}" for state in read_cues(summary).states)
+    found: dict[int, tuple[frozenset[str], float]] = {}
+    for report_id, others in neighbours.items():
+        carrying = [other for other in others if risks.get(other)]
+        if carrying:
+            found[report_id] = (
+                frozenset().union(*(risks[other] for other in carrying)),
+                max(others[other] for other in carrying),
+            )
     return found
