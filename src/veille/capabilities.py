@@ -24,6 +24,7 @@ CAPABILITIES = (
     "analytics",
     "sharing",
     "assessment",
+    "accounts",
     "web",
     "jobs",
 )

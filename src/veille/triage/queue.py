@@ -116,6 +116,10 @@ def set_capacity(session: Session, agency_id: int, reports_per_day: int, actor: 
     )
 
 
+QUEUE_ORDERS = ("queue", "newest", "oldest")
+"""How a queue page may be sorted: most urgent first, or by arrival."""
+
+
 def _band_order() -> Any:
     # P1 < P2 < ... sorts correctly as text; kept explicit for readers.
     return TriageScore.band
@@ -128,6 +132,8 @@ def queue_for(
     *,
     states: tuple[QueueState, ...] = OPEN_STATES,
     assignee: str | None = None,
+    bands: tuple[str, ...] | None = None,
+    order: str = "queue",
     limit: int = 50,
     offset: int = 0,
     as_of: datetime | None = None,
@@ -137,8 +143,11 @@ def queue_for(
     ``as_of`` (timezone-aware; a naive time is taken as UTC) decides which
     items are overdue or due later that day (UTC), what was handled that day
     and so what the capacity will not reach; reports received after it are
-    left out.
+    left out. ``bands`` keeps only those bands in the page; ``order`` is
+    ``queue`` (most urgent first), ``newest`` or ``oldest`` (arrival).
     """
+    if order not in QUEUE_ORDERS:
+        raise QueueError(f"order: expected one of {', '.join(QUEUE_ORDERS)}, got {order!r}")
     as_of = utcnow() if as_of is None else as_of
     if as_of.tzinfo is None:
         as_of = as_of.replace(tzinfo=UTC)
@@ -155,13 +164,19 @@ def queue_for(
     statement = base.where(QueueItem.state.in_(list(states)))
     if assignee is not None:
         statement = statement.where(QueueItem.assignee == assignee)
-    rows = session.execute(
-        statement.order_by(
-            _band_order(), TriageScore.score.desc(), TriageScore.due_at, QueueItem.report_id
-        )
-        .limit(limit)
-        .offset(offset)
-    ).all()
+    if bands:
+        statement = statement.where(TriageScore.band.in_(list(bands)))
+    ordering: tuple[Any, ...] = (
+        _band_order(),
+        TriageScore.score.desc(),
+        TriageScore.due_at,
+        QueueItem.report_id,
+    )
+    if order == "newest":
+        ordering = (Report.received_at.desc(), QueueItem.report_id.desc())
+    elif order == "oldest":
+        ordering = (Report.received_at, QueueItem.report_id)
+    rows = session.execute(statement.order_by(*ordering).limit(limit).offset(offset)).all()
     open_by_band = dict.fromkeys(BANDS, 0)
     for band, count in session.execute(
         select(TriageScore.band, func.count())

@@ -130,7 +130,7 @@ def refer_report(
     _queue_moves(session, report, to_agency.id, viewer.actor)
     session.flush()
     if shared:
-        _rescore_after_share(session, report_id)
+        rescore_after_share(session, report_id)
     record_event(
         session,
         actor=viewer.actor,
@@ -143,7 +143,7 @@ def refer_report(
     return referral
 
 
-def _rescore_after_share(session: Session, report_id: int) -> None:
+def rescore_after_share(session: Session, report_id: int) -> None:
     """Re-score, in this transaction, the scores that a new reader changes.
 
     The shared report's score may only draw on what its new reader may also

@@ -24,7 +24,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from huey.consumer import Consumer
 from starlette.concurrency import run_in_threadpool
@@ -252,14 +252,26 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
             )
         return await http_exception_handler(request, error)
 
-    from veille.web import api_routes, docs_routes, public_routes
+    from veille.web import analyst_routes, api_routes, docs_routes, public_routes
+    from veille.web.signin import LoginRequired, PasswordChangeRequired, login_redirect
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(_: Request, error: LoginRequired) -> Response:
+        return RedirectResponse(login_redirect(error.next_path), status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def to_password(_: Request, __: PasswordChangeRequired) -> Response:
+        return RedirectResponse("/app/account/password", status_code=303)
 
     app.include_router(api_routes.router)
     app.include_router(public_routes.router)
     app.include_router(docs_routes.router)
+    app.include_router(analyst_routes.router)
     # Other capabilities' routes under the same API prefix and authentication.
-    from veille.contract import api_routers
+    from veille.contract import api_routers, page_routers
 
+    for page_router in page_routers():
+        app.include_router(page_router)
     for capability_router in api_routers():
         app.include_router(
             capability_router,

@@ -1,0 +1,1 @@
+"""Analysts' accounts: users of an agency with a role, passwords, a second factor, sessions."""

@@ -1,0 +1,328 @@
+"""The analysts' pages: log-in, sessions, CSRF, lock-out, second factor, isolation, headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from tests.linking.helpers import email, import_records, record
+from tests.web.conftest import Tenants
+from veille.accounts.models import Role, UserAccount, WebSession
+from veille.accounts.service import add_user, enrol_totp, set_totp_required
+from veille.intake.settings import IntakeSettings
+from veille.linking.engine import link_reports
+from veille.store.db import Database
+from veille.store.models import AuditEvent
+from veille.triage.scoring import score_reports
+from veille.web import create_app
+
+PASSWORD = "a long enough password"
+
+
+@pytest.fixture
+def client(
+    database: Database, tenants: Tenants, intake_settings: IntakeSettings
+) -> Iterator[TestClient]:
+    """The app without its job consumer: these tests link and score by hand, once."""
+    settings = intake_settings.model_copy(update={"jobs_in_serve": False})
+    with TestClient(create_app(database, settings)) as test_client:
+        yield test_client
+
+
+NOW = datetime(2020, 4, 20, 12, tzinfo=UTC)
+
+
+def _user(
+    database: Database, name: str, agency_id: int, role: Role = Role.ANALYST, *, fresh: bool = False
+) -> None:
+    with database.session() as session:
+        add_user(session, name, agency_id, role, PASSWORD, actor="test", must_change_password=fresh)
+
+
+def _csrf(html: str, name: str = "csrf") -> str:
+    found = re.search(rf'name="{name}" value="([^"]+)"', html)
+    assert found, html[:500]
+    return found.group(1)
+
+
+def _login(client: TestClient, name: str, password: str = PASSWORD, totp: str = "") -> int:
+    page = client.get("/app/login")
+    answer = client.post(
+        "/app/login",
+        data={
+            "csrf": _csrf(page.text),
+            "next": "/app",
+            "username": name,
+            "password": password,
+            "totp": totp,
+        },
+        follow_redirects=False,
+    )
+    return answer.status_code
+
+
+def _reports(database: Database, tmp_path: Path, tenants: Tenants) -> dict[str, int]:
+    """Two reports of one user name: one of Police FR, one of Hotline FR (amber, not shared)."""
+    ids = import_records(
+        database,
+        tmp_path,
+        [
+            record(
+                "police-report",
+                [email("keeper@example.com")],
+                owner_agency="Police FR",
+                flags=["ongoing_access"],
+                summary="The reporter says the man lives with the girl.",
+            ),
+            record("hotline-report", [email("keeper@example.com")], owner_agency="Hotline FR"),
+        ],
+    )
+    link_reports(database)
+    score_reports(database, media_source=None, as_of=NOW)
+    return ids
+
+
+def test_pages_need_a_session_and_log_in_comes_back(
+    client: TestClient, database: Database, tenants: Tenants
+) -> None:
+    answer = client.get("/app/queue?band=P1", follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/app/login?next=/app/queue%3Fband%3DP1"
+    _user(database, "ana", tenants.police_id)
+    assert _login(client, "ana") == 303
+    cookie = next(c for c in client.cookies.jar if c.name == "veille_session")
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert cookie.get_nonstandard_attr("SameSite") == "strict"
+    dashboard = client.get("/app")
+    assert dashboard.status_code == 200
+    assert "Police FR" in dashboard.text
+    for header, value in {
+        "x-frame-options": "DENY",
+        "referrer-policy": "no-referrer",
+        "x-content-type-options": "nosniff",
+    }.items():
+        assert dashboard.headers[header] == value
+    assert "script-src 'none'" in dashboard.headers["content-security-policy"]
+    with database.session() as session:
+        stored = session.scalars(select(WebSession)).one()
+        # Only the token's hash is stored.
+        assert stored.token_hash != client.cookies.get("veille_session")
+        assert len(stored.token_hash) == 64
+
+
+def test_a_wrong_password_is_refused_audited_and_locks_after_five(
+    client: TestClient, database: Database, tenants: Tenants
+) -> None:
+    _user(database, "ana", tenants.police_id)
+    for _ in range(5):
+        assert _login(client, "ana", "wrong password!!") == 401
+    # Locked now: even the right password is refused until the lock ends.
+    assert _login(client, "ana") == 429
+    assert _login(client, "nobody-here") == 401
+    with database.session() as session:
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.action.in_(["user.login", "user.locked"]))
+        ).all()
+        assert sum(1 for e in events if e.action == "user.login" and not e.success) == 7
+        assert any(e.action == "user.locked" for e in events)
+        user = session.scalars(select(UserAccount)).one()
+        assert user.locked_until is not None
+        user.locked_until = datetime.now(UTC) - timedelta(seconds=1)
+    assert _login(client, "ana") == 303
+
+
+def test_every_form_needs_its_csrf_token(
+    client: TestClient, database: Database, tenants: Tenants, tmp_path: Path
+) -> None:
+    ids = _reports(database, tmp_path, tenants)
+    _user(database, "ana", tenants.police_id)
+    # The log-in form itself: no token, no log-in.
+    refused = client.post("/app/login", data={"username": "ana", "password": PASSWORD})
+    assert refused.status_code == 403
+    assert _login(client, "ana") == 303
+    data = {"action": "assign_me", "report_id": str(ids["police-report"])}
+    assert client.post("/app/queue", data=data).status_code == 403
+    assert client.post("/app/queue", data={**data, "csrf": "forged"}).status_code == 403
+    token = _csrf(client.get("/app/queue").text)
+    moved = client.post("/app/queue", data={**data, "csrf": token}, follow_redirects=False)
+    assert moved.status_code == 303
+    assert "assigned" in client.get("/app/queue").text
+
+
+def test_an_agency_sees_its_reports_and_not_the_others(
+    client: TestClient, database: Database, tenants: Tenants, tmp_path: Path
+) -> None:
+    ids = _reports(database, tmp_path, tenants)
+    _user(database, "ana", tenants.police_id)
+    assert _login(client, "ana") == 303
+    own = client.get(f"/app/reports/{ids['police-report']}")
+    assert own.status_code == 200
+    assert "keeper" in own.text and "ongoing_access" in own.text
+    other = client.get(f"/app/reports/{ids['hotline-report']}")
+    assert other.status_code == 404
+    assert "keeper" not in other.text
+    with database.session() as session:
+        refused = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "report.read", AuditEvent.success.is_(False)
+            )
+        ).all()
+        assert [e.object_id for e in refused] == [str(ids["hotline-report"])]
+
+
+def test_sharing_is_recorded_and_lets_the_other_agency_read(
+    client: TestClient, database: Database, tenants: Tenants, tmp_path: Path
+) -> None:
+    ids = _reports(database, tmp_path, tenants)
+    _user(database, "ana", tenants.police_id)
+    _user(database, "hugo", tenants.hotline_id)
+    assert _login(client, "ana") == 303
+    page = client.get(f"/app/reports/{ids['police-report']}")
+    shared = client.post(
+        f"/app/reports/{ids['police-report']}/share",
+        data={"csrf": _csrf(page.text), "agency_id": str(tenants.hotline_id)},
+        follow_redirects=False,
+    )
+    assert shared.status_code == 303
+    client.cookies.clear()
+    assert _login(client, "hugo") == 303
+    assert client.get(f"/app/reports/{ids['police-report']}").status_code == 200
+
+
+def test_an_auditor_reads_but_changes_nothing(
+    client: TestClient, database: Database, tenants: Tenants, tmp_path: Path
+) -> None:
+    ids = _reports(database, tmp_path, tenants)
+    _user(database, "olga", tenants.police_id, Role.AUDITOR)
+    assert _login(client, "olga") == 303
+    queue = client.get("/app/queue")
+    assert queue.status_code == 200
+    assert 'name="report_id"' not in queue.text
+    token = _csrf(queue.text)
+    refused = client.post(
+        "/app/queue",
+        data={"csrf": token, "action": "assign_me", "report_id": str(ids["police-report"])},
+    )
+    assert refused.status_code == 403
+    assert client.get("/app/audit").status_code == 200
+    with database.session() as session:
+        assert session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "triage.queue.change", AuditEvent.success.is_(False)
+            )
+        ).one()
+
+
+def test_a_temporary_password_must_be_changed_first(
+    client: TestClient, database: Database, tenants: Tenants
+) -> None:
+    _user(database, "ana", tenants.police_id, fresh=True)
+    assert _login(client, "ana") == 303
+    answer = client.get("/app", follow_redirects=False)
+    assert answer.headers["location"] == "/app/account/password"
+    form = client.get("/app/account/password")
+    token = _csrf(form.text)
+    mismatch = client.post(
+        "/app/account/password",
+        data={
+            "csrf": token,
+            "current_password": PASSWORD,
+            "new_password": "another long password",
+            "new_password_again": "not the same at all",
+        },
+    )
+    assert mismatch.status_code == 422
+    changed = client.post(
+        "/app/account/password",
+        data={
+            "csrf": token,
+            "current_password": PASSWORD,
+            "new_password": "another long password",
+            "new_password_again": "another long password",
+        },
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    assert client.get("/app").status_code == 200
+
+
+def test_the_second_factor_is_checked_once_and_required_per_agency(
+    client: TestClient, database: Database, tenants: Tenants
+) -> None:
+    _user(database, "ana", tenants.police_id)
+    _user(database, "bob", tenants.police_id)
+    with database.session() as session:
+        secret, uri = enrol_totp(session, "ana", actor="test")
+        set_totp_required(session, tenants.police_id, True, actor="test")
+    assert uri.startswith("otpauth://totp/")
+    assert _login(client, "ana") == 401  # no code
+    code = pyotp.TOTP(secret).now()
+    assert _login(client, "ana", totp=code) == 303
+    client.cookies.clear()
+    assert _login(client, "ana", totp=code) == 401  # a code is accepted once
+    # Bob has no second factor and his agency requires one.
+    assert _login(client, "bob") == 403
+
+
+def test_an_idle_session_ends(client: TestClient, database: Database, tenants: Tenants) -> None:
+    _user(database, "ana", tenants.police_id)
+    assert _login(client, "ana") == 303
+    with database.session() as session:
+        stored = session.scalars(select(WebSession)).one()
+        stored.last_seen_at = datetime.now(UTC) - timedelta(hours=2)
+    assert client.get("/app", follow_redirects=False).status_code == 303
+    with database.session() as session:
+        assert session.scalars(select(WebSession)).all() == []
+
+
+def test_log_out_ends_the_session(client: TestClient, database: Database, tenants: Tenants) -> None:
+    _user(database, "ana", tenants.police_id)
+    assert _login(client, "ana") == 303
+    token = _csrf(client.get("/app").text)
+    assert (
+        client.post("/app/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
+    )
+    assert client.get("/app", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_pages_speak_the_chosen_language(
+    client: TestClient, database: Database, tenants: Tenants, lang: str
+) -> None:
+    page = client.get(f"/app/login?lang={lang}")
+    assert f'<html lang="{lang}">' in page.text
+    assert ("Connexion" in page.text) is (lang == "fr")
+    # The choice is kept for the next page.
+    assert f'<html lang="{lang}">' in client.get("/app/login").text
+
+
+def test_the_french_catalog_covers_every_word_of_the_pages() -> None:
+    """Every ``_()`` of the analysts' templates and routes has a French translation."""
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    from veille.web.translations import LOCALE_DIR
+
+    root = Path(__file__).resolve().parents[2]
+    method_map = [
+        ("src/veille/web/analyst_routes.py", "python"),
+        ("src/veille/web/templates/app/**.html", "jinja2"),
+    ]
+    options = {"src/veille/web/templates/app/**.html": {"extensions": "jinja2.ext.i18n"}}
+    found = {
+        message
+        for _, _, message, _, _ in extract_from_dir(root, method_map, options)
+        if isinstance(message, str)
+    }
+    assert len(found) > 100
+    with (LOCALE_DIR / "fr" / "LC_MESSAGES" / "veille.po").open("rb") as stream:
+        catalog = read_po(stream, locale="fr")
+    untranslated = sorted(m for m in found if not (catalog.get(m) and catalog.get(m).string))
+    assert untranslated == []
