@@ -111,3 +111,25 @@ def test_second_factor_commands(database: Database) -> None:
     with database.session() as session:
         assert not totp_required(session, agency_id)
         assert session.scalars(select(UserAccount)).one().totp_secret is None
+
+
+def test_veille_audit_shows_and_filters_events(database: Database) -> None:
+    _agency(database)
+    runner.invoke(cli, ["users", "add", "ana", "--agency", "Police FR"])
+    with database.session() as session:
+        authenticate(session, "ana", "wrong password for ana", None)
+    everything = json.loads(runner.invoke(cli, ["audit", "--json"]).output)
+    assert {e["action"] for e in everything} >= {"user.add", "user.login"}
+    refused = json.loads(runner.invoke(cli, ["audit", "--refused", "--json"]).output)
+    assert [(e["action"], e["actor"], e["success"]) for e in refused] == [
+        ("user.login", "ana", False)
+    ]
+    added = json.loads(
+        runner.invoke(
+            cli, ["audit", "--agency", "Police FR", "--action", "user.add", "--json"]
+        ).output
+    )
+    assert len(added) == 1
+    bad = runner.invoke(cli, ["audit", "--since", "yesterday"])
+    assert bad.exit_code == 2
+    assert "--since" in bad.output

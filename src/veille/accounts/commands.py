@@ -176,6 +176,66 @@ def users_require_totp(
     )
 
 
+audit_app = typer.Typer(help="The audit trail: who read or changed what, and when.")
+
+
+@audit_app.callback(invoke_without_command=True)
+def audit_list(
+    agency: Annotated[
+        str | None, typer.Option("--agency", help="Only this agency's events.")
+    ] = None,
+    action: Annotated[
+        str | None, typer.Option("--action", help="Only this action (e.g. report.read).")
+    ] = None,
+    actor: Annotated[str | None, typer.Option("--actor", help="Only this actor.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="At or after (YYYY-MM-DD[THH:MM], UTC).")
+    ] = None,
+    refused: Annotated[
+        bool, typer.Option("--refused", help="Only refused attempts (success = false).")
+    ] = False,
+    limit: Annotated[int, typer.Option(min=1, max=100_000, help="Events to show.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Audit events, newest first, filtered (installation operators; agencies: /app/audit)."""
+    from datetime import UTC, datetime
+
+    from veille.accounts.service import AuditFilter, audit_events
+
+    when = None
+    if since is not None:
+        try:
+            when = datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"--since: {since!r} is not a date (YYYY-MM-DD[THH:MM])", 2)
+        when = when.replace(tzinfo=UTC) if when.tzinfo is None else when
+    with ready().session() as session:
+        agency_id = None if agency is None else _agency_id(session, agency)
+        criteria = AuditFilter(agency_id, action, actor, when, refused, limit)
+        rows = [
+            {
+                "id": event.id,
+                "at": event.at.isoformat(timespec="seconds"),
+                "actor": event.actor,
+                "agency_id": event.agency_id,
+                "action": event.action,
+                "object": f"{event.object_type} {event.object_id or ''}".strip(),
+                "success": event.success,
+                "detail": event.detail,
+            }
+            for event in audit_events(session, criteria)
+        ]
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(
+            "Audit events",
+            rows,
+            ["id", "at", "actor", "agency_id", "action", "object", "success", "detail"],
+        )
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``veille users`` to the CLI."""
+    """Add ``veille users`` and ``veille audit`` to the CLI."""
     app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")

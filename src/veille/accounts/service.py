@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from veille.accounts.models import AgencyLoginRule, Role, UserAccount, WebSession
 from veille.accounts.settings import AccountSettings
 from veille.store.audit import record_event
-from veille.store.models import Agency
+from veille.store.models import Agency, AuditEvent
 from veille.store.types import utcnow
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -443,3 +443,42 @@ def purge_sessions(session: Session, *, settings: AccountSettings | None = None)
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- the audit trail -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which audit events to show; empty fields do not filter."""
+
+    agency_id: int | None = None
+    action: str | None = None
+    actor: str | None = None
+    since: datetime | None = None
+    refused_only: bool = False
+    limit: int = 200
+
+
+def audit_events(session: Session, criteria: AuditFilter) -> list[AuditEvent]:
+    """Audit events matching ``criteria``, newest first."""
+    statement = select(AuditEvent)
+    if criteria.agency_id is not None:
+        statement = statement.where(AuditEvent.agency_id == criteria.agency_id)
+    if criteria.action:
+        statement = statement.where(AuditEvent.action == criteria.action)
+    if criteria.actor:
+        statement = statement.where(AuditEvent.actor == criteria.actor)
+    if criteria.since is not None:
+        statement = statement.where(AuditEvent.at >= criteria.since)
+    if criteria.refused_only:
+        statement = statement.where(AuditEvent.success.is_(False))
+    return list(session.scalars(statement.order_by(AuditEvent.id.desc()).limit(criteria.limit)))
+
+
+def audit_actions(session: Session, agency_id: int | None) -> list[str]:
+    """The actions recorded (for one agency, or all), in order, for a filter's choices."""
+    statement = select(AuditEvent.action).group_by(AuditEvent.action).order_by(AuditEvent.action)
+    if agency_id is not None:
+        statement = statement.where(AuditEvent.agency_id == agency_id)
+    return list(session.scalars(statement))

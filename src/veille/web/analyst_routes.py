@@ -19,14 +19,17 @@ from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from veille.accounts.models import UserAccount
 from veille.accounts.service import (
     AccountError,
+    AuditFilter,
     LoginOutcome,
+    audit_actions,
+    audit_events,
     authenticate,
     change_password,
     close_session,
@@ -34,7 +37,7 @@ from veille.accounts.service import (
 )
 from veille.store.audit import record_event
 from veille.store.db import Database
-from veille.store.models import Agency, AuditEvent
+from veille.store.models import Agency
 from veille.store.reports import ReportNotFound, get_report, report_detail, share_report
 from veille.triage.models import Outcome, QueueState, TriageScore
 from veille.triage.policy import BANDS
@@ -590,20 +593,9 @@ async def audit_page(request: Request, who: SignedIn = Depends(signed_in)) -> Re
     actor = (request.query_params.get("actor") or "")[:64]
 
     def work(session: Session) -> dict[str, Any]:
-        statement = select(AuditEvent).where(AuditEvent.agency_id == who.agency_id)
-        if action:
-            statement = statement.where(AuditEvent.action == action)
-        if actor:
-            statement = statement.where(AuditEvent.actor == actor)
-        events = list(session.scalars(statement.order_by(AuditEvent.id.desc()).limit(200)))
-        actions = list(
-            session.scalars(
-                select(AuditEvent.action)
-                .where(AuditEvent.agency_id == who.agency_id)
-                .group_by(AuditEvent.action)
-                .order_by(func.min(AuditEvent.action))
-            )
-        )
+        criteria = AuditFilter(agency_id=who.agency_id, action=action, actor=actor)
+        events = audit_events(session, criteria)
+        actions = audit_actions(session, who.agency_id)
         record_event(
             session,
             actor=who.username,
