@@ -326,3 +326,24 @@ def test_the_french_catalog_covers_every_word_of_the_pages() -> None:
         catalog = read_po(stream, locale="fr")
     untranslated = sorted(m for m in found if not (catalog.get(m) and catalog.get(m).string))
     assert untranslated == []
+
+
+def test_the_queue_rows_come_alone_for_the_live_queue(
+    client: TestClient, database: Database, tenants: Tenants, tmp_path: Path
+) -> None:
+    ids = _reports(database, tmp_path, tenants)
+    _user(database, "ana", tenants.police_id)
+    assert _login(client, "ana") == 303
+    queue = client.get("/app/queue")
+    # Only the queue page may load a script, and only Veille's own.
+    assert "script-src 'self'" in queue.headers["content-security-policy"]
+    assert '<script src="/static/queue.js" defer></script>' in queue.text
+    assert "script-src 'none'" in client.get("/app").headers["content-security-policy"]
+    rows = client.get("/app/queue/rows?state=open")
+    assert rows.status_code == 200
+    assert rows.headers["x-queue-open"] == "1"
+    assert f'href="/app/reports/{ids["police-report"]}"' in rows.text
+    assert "<html" not in rows.text
+    assert client.get("/app/queue/rows?poll=0").status_code == 422
+    client.cookies.clear()
+    assert client.get("/app/queue/rows", follow_redirects=False).status_code == 303

@@ -1,7 +1,8 @@
 """The analysts' pages in a real browser: Debian's Chromium driven by Playwright, axe-core on each.
 
-One journey: log in, work the queue, open a report, follow its case, share it
-with another agency, switch language, log out. Keyboard use (the skip link
+One journey: log in, see a new report appear in the queue without a reload,
+work the queue, open a report, follow its case, share it with another
+agency, switch language, log out. Keyboard use (the skip link
 is the first stop and shows its focus) and WCAG 2.2 A/AA rules (axe-core,
 shipped in ``axe-playwright-python``, injected from disk) are checked on
 every page. Screenshots are kept in ``$VEILLE_TEST_ARTIFACTS/browser`` (by
@@ -143,6 +144,17 @@ def test_an_analyst_works_a_report_from_log_in_to_log_out(
     assert page.url == f"{live_server}/app/queue"
     shot("queue")
     assert page.locator(f"a[href='/app/reports/{ids['elsewhere']}']").count() == 0
+
+    # A report that arrives now appears without a reload (the queue's script polls).
+    page.goto(f"{live_server}/app/queue?poll=1")
+    arrived = import_records(
+        database,
+        tmp_path / "later",
+        [record("arrived", [], owner_agency="Police FR", flags=["self_harm_threat"])],
+    )["arrived"]
+    score_reports(database, [arrived], media_source=None, as_of=NOW)
+    page.wait_for_selector(f"a[href='/app/reports/{arrived}']", timeout=10_000)
+    assert "Updated:" in page.inner_text("#queue-live")
 
     page.check(f"#pick-{ids['at-risk']}")
     page.select_option("#action", "assign_me")

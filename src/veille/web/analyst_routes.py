@@ -294,9 +294,8 @@ async def dashboard(request: Request, who: SignedIn = Depends(signed_in)) -> Res
     return pages.render(request, "app/dashboard.html", await _in_thread(request, work), who=who)
 
 
-@router.get("/queue")
-async def queue_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
-    """The agency's queue, filtered and sorted, with the actions the role allows."""
+async def _queue_context(request: Request, who: SignedIn) -> dict[str, Any] | Response:
+    """The queue as the query asks for it, or the error page for a bad query."""
     query = request.query_params
     state_name = query.get("state", "open")
     if state_name not in STATE_FILTERS:
@@ -310,6 +309,9 @@ async def queue_page(request: Request, who: SignedIn = Depends(signed_in)) -> Re
         return _error(request, who, 422, "page: expected a page number")
     page = int(page_text)
     mine = query.get("mine") == "1"
+    poll_text = query.get("poll", "15")
+    if not poll_text.isdecimal() or not 1 <= int(poll_text) <= 300:
+        return _error(request, who, 422, "poll: expected seconds between 1 and 300")
 
     def work(session: Session) -> dict[str, Any]:
         view = queue_for(
@@ -343,8 +345,35 @@ async def queue_page(request: Request, who: SignedIn = Depends(signed_in)) -> Re
         pages=None if shown_total is None else max(1, math.ceil(shown_total / PAGE_SIZE)),
         can_work=who.may(WORKERS),
         notice=query.get("done"),
+        poll=int(poll_text),
     )
-    return pages.render(request, "app/queue.html", context, who=who)
+    return context
+
+
+@router.get("/queue")
+async def queue_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """The agency's queue, filtered and sorted, with the actions the role allows.
+
+    Without JavaScript it is a plain page; with it, ``/static/queue.js``
+    refreshes the rows from ``/app/queue/rows`` every 15 seconds (``?poll=N``
+    for N seconds), so a report that arrives through any channel appears
+    without a reload.
+    """
+    context = await _queue_context(request, who)
+    if isinstance(context, Response):
+        return context
+    return pages.render(request, "app/queue.html", context, who=who, scripted=True)
+
+
+@router.get("/queue/rows")
+async def queue_rows(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """The rows of the queue page alone (what the queue's script polls); each poll is audited."""
+    context = await _queue_context(request, who)
+    if isinstance(context, Response):
+        return context
+    response = pages.render(request, "app/queue_rows.html", context, who=who)
+    response.headers["X-Queue-Open"] = str(context["view"].open_total)
+    return response
 
 
 _ACTIONS = {

@@ -41,6 +41,12 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+SCRIPTED_PAGE_HEADERS = {
+    **PAGE_HEADERS,
+    # The queue's own script from this server (it refreshes the rows); still no inline script.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+}
 READERS = frozenset(Role)
 """Every role reads what its agency may see."""
 WORKERS = frozenset({Role.ANALYST, Role.SUPERVISOR, Role.ADMIN})
@@ -200,15 +206,19 @@ class Pages:
         *,
         status: int = 200,
         who: SignedIn | None = None,
+        scripted: bool = False,
     ) -> Response:
-        """A page in the reader's language, with the security headers and the language kept."""
+        """A page in the reader's language, with the security headers and the language kept.
+
+        ``scripted`` pages may load Veille's own scripts (``script-src 'self'``).
+        """
         language = language_of(request)
         response = self._by_language[language].TemplateResponse(
             request,
             template,
             {"lang": language, "who": who, "path": request.url.path, **context},
             status_code=status,
-            headers=PAGE_HEADERS,
+            headers=SCRIPTED_PAGE_HEADERS if scripted else PAGE_HEADERS,
         )
         if request.query_params.get("lang") in LANGUAGES:
             response.set_cookie(
