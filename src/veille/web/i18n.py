@@ -1,83 +1,73 @@
-"""The words of the public pages in English and French."""
+"""The words of the public pages (the hotline form), in English; French is in the catalog.
+
+Each word is marked with ``N_`` so that ``pybabel extract`` finds it (see
+``babel.cfg``); :data:`TEXTS` and :data:`CATEGORY_LABELS` give them in each
+language through the gettext catalogs of :mod:`veille.web.translations`.
+"""
 
 from __future__ import annotations
 
 from veille.vocab import PlatformCategory
+from veille.web.translations import LANGUAGES, translations
 
-LANGUAGES = ("en", "fr")
 
-TEXTS: dict[str, dict[str, str]] = {
-    "en": {
-        "title": "Report child sexual exploitation",
-        "intro": "You do not need an account. You may stay anonymous. Do not attach or send "
-        "pictures or videos: describe what you saw and where.",
-        "danger": "If a child is in immediate danger, call the emergency number 112.",
-        "description": "What happened?",
-        "category": "Where did it happen?",
-        "platform": "Name of the app, game or website (optional)",
-        "url": "Web address (optional)",
-        "suspect_account": "Account name of the person involved (optional)",
-        "country": "Country (optional, e.g. FR)",
-        "incident_date": "When did it happen? (optional)",
-        "anonymous": "I want to stay anonymous",
-        "contact_email": "Your e-mail, if we may contact you (optional)",
-        "submit": "Send the report",
-        "thanks_title": "Thank you",
-        "thanks": "Your report has been received. Its reference is",
-        "other_language": "Français",
-        "error": "Please check this field",
-        "expired": "The form has expired. Please send it again.",
-        "too_many": "Too many reports from your connection. Please try again later.",
-        "unavailable": "Reporting is not available right now. Please call the hotline.",
-    },
-    "fr": {
-        "title": "Signaler une exploitation sexuelle d'enfant",
-        "intro": "Pas besoin de compte. Vous pouvez rester anonyme. N'envoyez ni photo ni vidéo : "
-        "décrivez ce que vous avez vu et où.",
-        "danger": "Si un enfant est en danger immédiat, appelez le 112 ou le 119.",
-        "description": "Que s'est-il passé ?",
-        "category": "Où cela s'est-il passé ?",
-        "platform": "Nom de l'application, du jeu ou du site (facultatif)",
-        "url": "Adresse web (facultatif)",
-        "suspect_account": "Nom du compte de la personne en cause (facultatif)",
-        "country": "Pays (facultatif, ex. FR)",
-        "incident_date": "Quand cela s'est-il passé ? (facultatif)",
-        "anonymous": "Je souhaite rester anonyme",
-        "contact_email": "Votre courriel, si nous pouvons vous recontacter (facultatif)",
-        "submit": "Envoyer le signalement",
-        "thanks_title": "Merci",
-        "thanks": "Votre signalement a bien été reçu. Sa référence est",
-        "other_language": "English",
-        "error": "Veuillez vérifier ce champ",
-        "expired": "Le formulaire a expiré. Merci de l'envoyer à nouveau.",
-        "too_many": "Trop de signalements depuis votre connexion. Réessayez plus tard.",
-        "unavailable": "Le signalement en ligne n'est pas disponible. Appelez la ligne d'écoute.",
-    },
+def N_(text: str) -> str:
+    """Mark ``text`` for translation; it is translated where it is shown."""
+    return text
+
+
+WORDS: dict[str, str] = {
+    "title": N_("Report child sexual exploitation"),
+    "intro": N_(
+        "You do not need an account. You may stay anonymous. Do not attach or send pictures or videos: describe what you saw and where."
+    ),
+    "danger": N_("If a child is in immediate danger, call the emergency number 112."),
+    "description": N_("What happened?"),
+    "category": N_("Where did it happen?"),
+    "platform": N_("Name of the app, game or website (optional)"),
+    "url": N_("Web address (optional)"),
+    "suspect_account": N_("Account name of the person involved (optional)"),
+    "country": N_("Country (optional, e.g. FR)"),
+    "incident_date": N_("When did it happen? (optional)"),
+    "anonymous": N_("I want to stay anonymous"),
+    "contact_email": N_("Your e-mail, if we may contact you (optional)"),
+    "submit": N_("Send the report"),
+    "thanks_title": N_("Thank you"),
+    "thanks": N_("Your report has been received. Its reference is"),
+    "error": N_("Please check this field"),
+    "expired": N_("The form has expired. Please send it again."),
+    "too_many": N_("Too many reports from your connection. Please try again later."),
+    "unavailable": N_("Reporting is not available right now. Please call the hotline."),
+}
+"""The form's words by key, in English."""
+
+CATEGORY_WORDS: dict[PlatformCategory, str] = {
+    PlatformCategory.SOCIAL_MEDIA: N_("Social network"),
+    PlatformCategory.MESSAGING: N_("Messaging app"),
+    PlatformCategory.ONLINE_GAMING: N_("Online game"),
+    PlatformCategory.VIDEO_CONFERENCE: N_("Video call"),
+    PlatformCategory.WEBSITE: N_("Website"),
+    PlatformCategory.P2P: N_("File sharing (peer-to-peer)"),
+    PlatformCategory.DARKNET_FORUM: N_("Dark-web forum"),
+    PlatformCategory.PAID_CONTENT: N_("Paid content or live stream"),
+    PlatformCategory.OFFLINE: N_("Not online"),
+    PlatformCategory.OTHER: N_("Other / I don't know"),
 }
 
+OTHER_LANGUAGE = {"en": "Français", "fr": "English"}
+"""The link to the other language, written in that language."""
+
+
+def _texts(language: str) -> dict[str, str]:
+    gettext = translations(language).gettext
+    words = {key: gettext(text) for key, text in WORDS.items()}
+    return {**words, "other_language": OTHER_LANGUAGE[language]}
+
+
+TEXTS: dict[str, dict[str, str]] = {language: _texts(language) for language in LANGUAGES}
+"""The form's words in each language."""
 CATEGORY_LABELS: dict[str, dict[PlatformCategory, str]] = {
-    "en": {
-        PlatformCategory.SOCIAL_MEDIA: "Social network",
-        PlatformCategory.MESSAGING: "Messaging app",
-        PlatformCategory.ONLINE_GAMING: "Online game",
-        PlatformCategory.VIDEO_CONFERENCE: "Video call",
-        PlatformCategory.WEBSITE: "Website",
-        PlatformCategory.P2P: "File sharing (peer-to-peer)",
-        PlatformCategory.DARKNET_FORUM: "Dark-web forum",
-        PlatformCategory.PAID_CONTENT: "Paid content or live stream",
-        PlatformCategory.OFFLINE: "Not online",
-        PlatformCategory.OTHER: "Other / I don't know",
-    },
-    "fr": {
-        PlatformCategory.SOCIAL_MEDIA: "Réseau social",
-        PlatformCategory.MESSAGING: "Messagerie",
-        PlatformCategory.ONLINE_GAMING: "Jeu en ligne",
-        PlatformCategory.VIDEO_CONFERENCE: "Appel vidéo",
-        PlatformCategory.WEBSITE: "Site web",
-        PlatformCategory.P2P: "Partage de fichiers (pair-à-pair)",
-        PlatformCategory.DARKNET_FORUM: "Forum du dark web",
-        PlatformCategory.PAID_CONTENT: "Contenu payant ou diffusion en direct",
-        PlatformCategory.OFFLINE: "Hors ligne",
-        PlatformCategory.OTHER: "Autre / je ne sais pas",
-    },
+    language: {c: translations(language).gettext(t) for c, t in CATEGORY_WORDS.items()}
+    for language in LANGUAGES
 }
+"""The platform categories as the form names them, in each language."""
