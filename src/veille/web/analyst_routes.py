@@ -12,10 +12,7 @@ only its hashes and what they matched.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any, TypeVar
-from urllib.parse import parse_qs
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -36,20 +33,26 @@ from veille.accounts.service import (
     open_session,
 )
 from veille.store.audit import record_event
-from veille.store.db import Database
 from veille.store.models import Agency
 from veille.store.reports import ReportNotFound, get_report, report_detail, share_report
 from veille.triage.models import Outcome, QueueState, TriageScore
 from veille.triage.policy import BANDS
 from veille.triage.queue import OPEN_STATES, QueueError, QueueItemNotFound, change_state, queue_for
-from veille.web.bodies import BadBody, BodyTooLarge, read_limited
+from veille.web.bodies import BadBody, BodyTooLarge
+from veille.web.page_kit import (
+    audit_refusal,
+    error_page,
+    first,
+    in_thread,
+    pages,
+    read_form,
+)
 from veille.web.protection import FormGuards
 from veille.web.signin import (
     APP_PREFIX,
     AUDIT_READERS,
     SESSION_COOKIE,
     WORKERS,
-    Pages,
     SignedIn,
     account_settings,
     csrf_ok,
@@ -57,16 +60,10 @@ from veille.web.signin import (
     secure_cookie,
     signed_in,
 )
-from veille.web.state import app_state
-
-T = TypeVar("T")
 
 router = APIRouter(prefix=APP_PREFIX, include_in_schema=False)
-pages = Pages(str(Path(__file__).parent / "templates"))
 LOGIN_CSRF_COOKIE = "veille_login_csrf"
 PAGE_SIZE = 50
-MAX_FORM_FIELDS = 220
-"""A bulk action names at most a page of reports (and a few other fields)."""
 STATE_FILTERS = {
     "open": OPEN_STATES,
     "new": (QueueState.NEW,),
@@ -75,60 +72,6 @@ STATE_FILTERS = {
     "closed": (QueueState.CLOSED,),
     "referred": (QueueState.REFERRED,),
 }
-
-
-def _run(request: Request, work: Callable[[Session], T]) -> T:
-    """Run ``work`` in one transaction (serialised with the app's writers on SQLite)."""
-    state = app_state(request)
-    database: Database = state.database
-
-    def transaction() -> T:
-        with database.session() as session:
-            return work(session)
-
-    return state.serialised(transaction) if database.dialect == "sqlite" else transaction()
-
-
-async def _in_thread(request: Request, work: Callable[[Session], T]) -> T:
-    return await run_in_threadpool(_run, request, work)
-
-
-async def _form(request: Request) -> dict[str, list[str]]:
-    """A posted form, size-limited before it is parsed."""
-    body = await read_limited(request, app_state(request).settings.max_form_bytes)
-    try:
-        return parse_qs(
-            body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
-        )
-    except (UnicodeDecodeError, ValueError):
-        raise BadBody("body", "not a UTF-8 form") from None
-
-
-def _first(fields: dict[str, list[str]], name: str) -> str:
-    values = fields.get(name) or [""]
-    return values[0]
-
-
-def _audit_refusal(request: Request, who: SignedIn, action: str, detail: str) -> None:
-    def work(session: Session) -> None:
-        record_event(
-            session,
-            actor=who.username,
-            agency_id=who.agency_id,
-            action=action,
-            object_type="page",
-            object_id=request.url.path[:200],
-            detail=detail,
-            success=False,
-        )
-
-    _run(request, work)
-
-
-def _error(request: Request, who: SignedIn | None, status: int, message: str) -> Response:
-    return pages.render(
-        request, "app/error.html", {"status": status, "message": message}, status=status, who=who
-    )
 
 
 # -- log-in and log-out ------------------------------------------------------------------
@@ -164,7 +107,7 @@ def _login_page(
 
 
 @router.get("/login")
-def login_form(request: Request) -> Response:
+def loginread_form(request: Request) -> Response:
     """The log-in page."""
     return _login_page(request)
 
@@ -173,22 +116,22 @@ def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     """Check the name, password and code; open a session and go to the page asked for."""
     try:
-        fields = await _form(request)
+        fields = await read_form(request)
     except (BadBody, BodyTooLarge) as error:
         return _login_page(request, status=error.http_status, problem="form")
     guards: FormGuards = request.app.state.form_guards
     csrf, _ = guards.load()
-    if not csrf.check(_first(fields, "csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
+    if not csrf.check(first(fields, "csrf"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         return _login_page(request, status=403, problem="expired")
-    username = _first(fields, "username")[:64]
+    username = first(fields, "username")[:64]
     settings = account_settings(request)
 
     def work(session: Session) -> tuple[LoginOutcome, str | None]:
         result = authenticate(
             session,
             username,
-            _first(fields, "password"),
-            _first(fields, "totp") or None,
+            first(fields, "password"),
+            first(fields, "totp") or None,
             settings=settings,
         )
         if result.user is None:
@@ -196,13 +139,13 @@ async def login(request: Request) -> Response:
         token, _ = open_session(session, result.user, settings=settings)
         return result.outcome, token
 
-    outcome, token = await _in_thread(request, work)
+    outcome, token = await in_thread(request, work)
     if token is None:
         status = {LoginOutcome.LOCKED: 429, LoginOutcome.SECOND_FACTOR_NEEDED: 403}.get(
             outcome, 401
         )
         return _login_page(request, status=status, problem=outcome.value, username=username)
-    target = safe_next(_first(fields, "next"))
+    target = safe_next(first(fields, "next"))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -219,9 +162,9 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """End the session."""
-    fields = await _form(request)
-    if not csrf_ok(who, _first(fields, "csrf")):
-        return _error(request, who, 403, "csrf")
+    fields = await read_form(request)
+    if not csrf_ok(who, first(fields, "csrf")):
+        return error_page(request, who, 403, "csrf")
 
     def work(session: Session) -> None:
         close_session(session, who.token)
@@ -234,14 +177,14 @@ async def logout(request: Request, who: SignedIn = Depends(signed_in)) -> Respon
             object_id=who.user_id,
         )
 
-    await _in_thread(request, work)
+    await in_thread(request, work)
     response = RedirectResponse(f"{APP_PREFIX}/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
 @router.get("/account/password")
-def password_form(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+def passwordread_form(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """Choose a new password (required after a temporary one)."""
     return pages.render(request, "app/password.html", {"problem": None}, who=who)
 
@@ -249,10 +192,10 @@ def password_form(request: Request, who: SignedIn = Depends(signed_in)) -> Respo
 @router.post("/account/password")
 async def password_change(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """Change one's own password."""
-    fields = await _form(request)
-    if not csrf_ok(who, _first(fields, "csrf")):
-        return _error(request, who, 403, "csrf")
-    new, again = _first(fields, "new_password"), _first(fields, "new_password_again")
+    fields = await read_form(request)
+    if not csrf_ok(who, first(fields, "csrf")):
+        return error_page(request, who, 403, "csrf")
+    new, again = first(fields, "new_password"), first(fields, "new_password_again")
     if new != again:
         return pages.render(
             request,
@@ -266,13 +209,13 @@ async def password_change(request: Request, who: SignedIn = Depends(signed_in)) 
         user = session.get(UserAccount, who.user_id)
         assert user is not None
         try:
-            change_password(session, user, _first(fields, "current_password"), new)
+            change_password(session, user, first(fields, "current_password"), new)
         except AccountError as error:
             session.rollback()
             return str(error)
         return None
 
-    problem = await _in_thread(request, work)
+    problem = await in_thread(request, work)
     if problem is not None:
         return pages.render(request, "app/password.html", {"problem": problem}, status=422, who=who)
     return RedirectResponse(APP_PREFIX, status_code=303)
@@ -291,7 +234,7 @@ async def dashboard(request: Request, who: SignedIn = Depends(signed_in)) -> Res
         alerts = list_alerts(session, who.agency_id)[:10]
         return {"view": view, "alerts": alerts, "bands": BANDS}
 
-    return pages.render(request, "app/dashboard.html", await _in_thread(request, work), who=who)
+    return pages.render(request, "app/dashboard.html", await in_thread(request, work), who=who)
 
 
 async def _queue_context(request: Request, who: SignedIn) -> dict[str, Any] | Response:
@@ -299,19 +242,19 @@ async def _queue_context(request: Request, who: SignedIn) -> dict[str, Any] | Re
     query = request.query_params
     state_name = query.get("state", "open")
     if state_name not in STATE_FILTERS:
-        return _error(request, who, 422, f"state: expected one of {', '.join(STATE_FILTERS)}")
+        return error_page(request, who, 422, f"state: expected one of {', '.join(STATE_FILTERS)}")
     band = query.get("band") or None
     if band is not None and band not in BANDS:
-        return _error(request, who, 422, f"band: expected one of {', '.join(BANDS)}")
+        return error_page(request, who, 422, f"band: expected one of {', '.join(BANDS)}")
     order = query.get("order", "queue")
     page_text = query.get("page", "1")
     if not page_text.isdecimal() or not 1 <= int(page_text) <= 100_000:
-        return _error(request, who, 422, "page: expected a page number")
+        return error_page(request, who, 422, "page: expected a page number")
     page = int(page_text)
     mine = query.get("mine") == "1"
     poll_text = query.get("poll", "15")
     if not poll_text.isdecimal() or not 1 <= int(poll_text) <= 300:
-        return _error(request, who, 422, "poll: expected seconds between 1 and 300")
+        return error_page(request, who, 422, "poll: expected seconds between 1 and 300")
 
     def work(session: Session) -> dict[str, Any]:
         view = queue_for(
@@ -328,9 +271,9 @@ async def _queue_context(request: Request, who: SignedIn) -> dict[str, Any] | Re
         return {"view": view}
 
     try:
-        context = await _in_thread(request, work)
+        context = await in_thread(request, work)
     except QueueError as error:
-        return _error(request, who, 422, str(error))
+        return error_page(request, who, 422, str(error))
     view = context["view"]
     shown_total = view.open_total if state_name == "open" and not band else None
     context.update(
@@ -388,34 +331,34 @@ _ACTIONS = {
 async def queue_action(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """Move one or several reports of the queue (the same action for each, all or nothing)."""
     try:
-        fields = await _form(request)
+        fields = await read_form(request)
     except (BadBody, BodyTooLarge) as error:
-        return _error(request, who, error.http_status, str(error))
-    if not csrf_ok(who, _first(fields, "csrf")):
-        return _error(request, who, 403, "csrf")
+        return error_page(request, who, error.http_status, str(error))
+    if not csrf_ok(who, first(fields, "csrf")):
+        return error_page(request, who, 403, "csrf")
     if not who.may(WORKERS):
         await run_in_threadpool(
-            _audit_refusal, request, who, "triage.queue.change", "role may not change the queue"
+            audit_refusal, request, who, "triage.queue.change", "role may not change the queue"
         )
-        return _error(request, who, 403, "role")
-    action = _first(fields, "action")
+        return error_page(request, who, 403, "role")
+    action = first(fields, "action")
     if action not in _ACTIONS:
-        return _error(request, who, 422, f"action: expected one of {', '.join(_ACTIONS)}")
+        return error_page(request, who, 422, f"action: expected one of {', '.join(_ACTIONS)}")
     ids: list[int] = []
     for value in fields.get("report_id", [])[:PAGE_SIZE]:
         if not value.isdecimal() or len(value) > 10:
-            return _error(request, who, 422, "report_id: expected report numbers")
+            return error_page(request, who, 422, "report_id: expected report numbers")
         ids.append(int(value))
     if not ids:
-        return _error(request, who, 422, "report_id: choose at least one report")
-    outcome_text = _first(fields, "outcome")
+        return error_page(request, who, 422, "report_id: choose at least one report")
+    outcome_text = first(fields, "outcome")
     outcome = None
     if action == "close":
         try:
             outcome = Outcome(outcome_text)
         except ValueError:
             choices = ", ".join(o.value for o in Outcome)
-            return _error(request, who, 422, f"outcome: required to close (one of {choices})")
+            return error_page(request, who, 422, f"outcome: required to close (one of {choices})")
 
     def work(session: Session) -> str | None:
         for report_id in ids:
@@ -434,10 +377,10 @@ async def queue_action(request: Request, who: SignedIn = Depends(signed_in)) -> 
                 return str(error)
         return None
 
-    problem = await _in_thread(request, work)
+    problem = await in_thread(request, work)
     if problem is not None:
-        return _error(request, who, 422, problem)
-    back = safe_next(_first(fields, "back") or f"{APP_PREFIX}/queue")
+        return error_page(request, who, 422, problem)
+    back = safe_next(first(fields, "back") or f"{APP_PREFIX}/queue")
     separator = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{separator}done={len(ids)}", status_code=303)
 
@@ -525,11 +468,11 @@ async def report_page(
 ) -> Response:
     """One report: fields, identifiers, hashes and matches, case, score and reasons, trail."""
     if not report_id.isdecimal() or len(report_id) > 10:
-        return _error(request, who, 404, "report")
-    context = await _in_thread(request, lambda s: _report_context(s, who, int(report_id)))
+        return error_page(request, who, 404, "report")
+    context = await in_thread(request, lambda s: _report_context(s, who, int(report_id)))
     if context is None:
         # A report of another agency is "not found" too (the attempt is audited).
-        return _error(request, who, 404, "report")
+        return error_page(request, who, 404, "report")
     context["notice"] = request.query_params.get("done")
     return pages.render(request, "app/report.html", context, who=who)
 
@@ -539,15 +482,15 @@ async def report_share(
     request: Request, report_id: str, who: SignedIn = Depends(signed_in)
 ) -> Response:
     """Share a report with another agency (owner only, never a red one): recorded."""
-    fields = await _form(request)
-    if not csrf_ok(who, _first(fields, "csrf")):
-        return _error(request, who, 403, "csrf")
+    fields = await read_form(request)
+    if not csrf_ok(who, first(fields, "csrf")):
+        return error_page(request, who, 403, "csrf")
     if not who.may(WORKERS):
-        await run_in_threadpool(_audit_refusal, request, who, "report.share", "role may not share")
-        return _error(request, who, 403, "role")
-    agency_text = _first(fields, "agency_id")
+        await run_in_threadpool(audit_refusal, request, who, "report.share", "role may not share")
+        return error_page(request, who, 403, "role")
+    agency_text = first(fields, "agency_id")
     if not report_id.isdecimal() or not agency_text.isdecimal() or len(agency_text) > 10:
-        return _error(request, who, 422, "agency_id: choose an agency")
+        return error_page(request, who, 422, "agency_id: choose an agency")
 
     def work(session: Session) -> str | None:
         if session.get(Agency, int(agency_text)) is None:
@@ -574,9 +517,9 @@ async def report_share(
         rescore_after_share(session, int(report_id))
         return None
 
-    problem = await _in_thread(request, work)
+    problem = await in_thread(request, work)
     if problem is not None:
-        return _error(request, who, 403 if "share" in problem or "RED" in problem else 422, problem)
+        return error_page(request, who, 403 if "share" in problem or "RED" in problem else 422, problem)
     return RedirectResponse(f"{APP_PREFIX}/reports/{report_id}?done=shared", status_code=303)
 
 
@@ -589,7 +532,7 @@ async def case_page(
     from veille.linking.deconfliction import list_alerts
 
     if len(public_id) > 40:
-        return _error(request, who, 404, "case")
+        return error_page(request, who, 404, "case")
 
     def work(session: Session) -> dict[str, Any] | None:
         try:
@@ -603,9 +546,9 @@ async def case_page(
         ]
         return {"case": shown, "alerts": alerts}
 
-    context = await _in_thread(request, work)
+    context = await in_thread(request, work)
     if context is None:
-        return _error(request, who, 404, "case")
+        return error_page(request, who, 404, "case")
     return pages.render(request, "app/case.html", context, who=who)
 
 
@@ -616,8 +559,8 @@ async def case_page(
 async def audit_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """The agency's audit events (supervisors, administrators, auditors), newest first."""
     if not who.may(AUDIT_READERS):
-        await run_in_threadpool(_audit_refusal, request, who, "audit.read", "role may not read")
-        return _error(request, who, 403, "role")
+        await run_in_threadpool(audit_refusal, request, who, "audit.read", "role may not read")
+        return error_page(request, who, 403, "role")
     action = (request.query_params.get("action") or "")[:64]
     actor = (request.query_params.get("actor") or "")[:64]
 
@@ -635,4 +578,4 @@ async def audit_page(request: Request, who: SignedIn = Depends(signed_in)) -> Re
         )
         return {"events": events, "actions": actions, "action": action, "actor": actor}
 
-    return pages.render(request, "app/audit.html", await _in_thread(request, work), who=who)
+    return pages.render(request, "app/audit.html", await in_thread(request, work), who=who)
