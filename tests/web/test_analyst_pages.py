@@ -314,6 +314,7 @@ def test_the_french_catalog_covers_every_word_of_the_pages() -> None:
     method_map = [
         ("src/veille/web/analyst_routes.py", "python"),
         ("src/veille/web/i18n.py", "python"),
+        ("src/veille/web/admin_routes.py", "python"),
         ("src/veille/web/templates/app/**.html", "jinja2"),
     ]
     options = {"src/veille/web/templates/app/**.html": {"extensions": "jinja2.ext.i18n"}}
@@ -350,3 +351,81 @@ def test_the_queue_rows_come_alone_for_the_live_queue(
     assert client.get("/app/queue/rows?poll=0").status_code == 422
     client.cookies.clear()
     assert client.get("/app/queue/rows", follow_redirects=False).status_code == 303
+
+
+def _shown_secret(html: str) -> str:
+    found = re.search(r'<div class="shown" role="status">.*?<code>([^<]+)</code>', html, re.S)
+    assert found, html[:800]
+    return found.group(1)
+
+
+def test_an_agency_administrator_manages_its_users_and_keys_only(
+    client: TestClient, database: Database, tenants: Tenants
+) -> None:
+    _user(database, "boss", tenants.police_id, Role.ADMIN)
+    _user(database, "hugo", tenants.hotline_id)
+    assert _login(client, "boss") == 303
+    page = client.get("/app/admin")
+    assert page.status_code == 200
+    token = _csrf(page.text)
+    added = client.post(
+        "/app/admin",
+        data={"csrf": token, "action": "add_user", "username": "Ana", "role": "analyst"},
+    )
+    assert added.status_code == 200
+    password = _shown_secret(added.text)
+    # Shown once: the next page does not show it again.
+    assert password not in client.get("/app/admin").text
+    with database.session() as session:
+        user = session.scalars(select(UserAccount).where(UserAccount.username == "ana")).one()
+        assert user.agency_id == tenants.police_id and user.must_change_password
+    # Another agency's user is "not found" for this administrator.
+    other = client.post("/app/admin", data={"csrf": token, "action": "disable", "username": "hugo"})
+    assert other.status_code == 422
+    assert "no such user in your agency" in other.text
+    key = client.post(
+        "/app/admin",
+        data={
+            "csrf": token,
+            "action": "add_key",
+            "label": "uploader",
+            "scope": ["reports:write", "admin"],
+        },
+    )
+    secret = _shown_secret(key.text)
+    assert secret.startswith("vk_")
+    answer = client.get("/api/v1/reports", headers={"X-API-Key": secret})
+    assert answer.status_code == 403  # reports:write only (the admin scope was not given)
+    with database.session() as session:
+        from veille.intake.models import ApiKey
+
+        stored = session.scalars(select(ApiKey).where(ApiKey.label == "uploader")).one()
+        assert stored.scopes == "reports:write"
+        key_id = stored.id
+    client.post("/app/admin", data={"csrf": token, "action": "revoke_key", "key_id": str(key_id)})
+    assert client.get("/api/v1/reports", headers={"X-API-Key": secret}).status_code == 401
+    with database.session() as session:
+        actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.actor == "boss")))
+    assert {"user.add", "api_key.create", "api_key.revoke"} <= actions
+
+
+def test_only_administrators_reach_the_administration_page(
+    client: TestClient, database: Database, tenants: Tenants
+) -> None:
+    _user(database, "ana", tenants.police_id, Role.SUPERVISOR)
+    assert _login(client, "ana") == 303
+    assert client.get("/app/admin").status_code == 403
+    token = _csrf(client.get("/app").text)
+    refused = client.post(
+        "/app/admin", data={"csrf": token, "action": "add_user", "username": "x1", "role": "admin"}
+    )
+    assert refused.status_code == 403
+    with database.session() as session:
+        assert (
+            session.scalars(select(UserAccount).where(UserAccount.username == "x1")).first() is None
+        )
+        assert session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action == "admin.read", AuditEvent.success.is_(False)
+            )
+        ).all()

@@ -200,3 +200,29 @@ def test_the_accessibility_check_finds_what_it_should(browser: Any, database: Da
     assert "html-has-lang" in str(failed.value)
     assert "image-alt" in str(failed.value)
     page.close()
+
+
+def test_the_administration_and_audit_pages_are_accessible(
+    browser: Any, live_server: str, database: Database, tenants: Tenants, artifacts: Path
+) -> None:
+    with database.session() as session:
+        add_user(
+            session, "boss", tenants.police_id, Role.ADMIN, PASSWORD, actor="test",
+            must_change_password=False,
+        )  # fmt: skip
+    page = browser.new_context(bypass_csp=True).new_page()
+    page.goto(f"{live_server}/app/login")
+    page.fill("#username", "boss")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.click("nav >> text=Administration")
+    page.fill("#new-username", "ana")
+    page.click("button[value=add_user]")
+    assert "Temporary password of ana" in page.inner_text("main")
+    _accessible(page, "admin")
+    page.screenshot(path=str(artifacts / "admin.png"), full_page=True)
+    page.click("nav >> text=Audit trail")
+    assert "user.add" in page.inner_text("main")
+    _accessible(page, "audit")
+    page.screenshot(path=str(artifacts / "audit.png"), full_page=True)
+    page.context.close()
