@@ -315,6 +315,7 @@ def test_the_french_catalog_covers_every_word_of_the_pages() -> None:
         ("src/veille/web/analyst_routes.py", "python"),
         ("src/veille/web/i18n.py", "python"),
         ("src/veille/web/admin_routes.py", "python"),
+        ("src/veille/web/capability_pages.py", "python"),
         ("src/veille/web/templates/app/**.html", "jinja2"),
     ]
     options = {"src/veille/web/templates/app/**.html": {"extensions": "jinja2.ext.i18n"}}

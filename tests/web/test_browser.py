@@ -202,7 +202,7 @@ def test_the_accessibility_check_finds_what_it_should(browser: Any, database: Da
     page.close()
 
 
-def test_the_administration_and_audit_pages_are_accessible(
+def test_the_administration_audit_and_capability_pages_are_accessible(
     browser: Any, live_server: str, database: Database, tenants: Tenants, artifacts: Path
 ) -> None:
     with database.session() as session:
@@ -225,4 +225,8 @@ def test_the_administration_and_audit_pages_are_accessible(
     assert "user.add" in page.inner_text("main")
     _accessible(page, "audit")
     page.screenshot(path=str(artifacts / "audit.png"), full_page=True)
+    for name in ("Trends", "Take-downs", "Travel", "Questionnaires", "Incidents", "Hash lists"):
+        page.click(f"nav >> text={name}")
+        assert page.locator("h1").count() == 1
+        _accessible(page, name)
     page.context.close()

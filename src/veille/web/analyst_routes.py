@@ -519,7 +519,9 @@ async def report_share(
 
     problem = await in_thread(request, work)
     if problem is not None:
-        return error_page(request, who, 403 if "share" in problem or "RED" in problem else 422, problem)
+        return error_page(
+            request, who, 403 if "share" in problem or "RED" in problem else 422, problem
+        )
     return RedirectResponse(f"{APP_PREFIX}/reports/{report_id}?done=shared", status_code=303)
 
 

@@ -252,7 +252,14 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
             )
         return await http_exception_handler(request, error)
 
-    from veille.web import admin_routes, analyst_routes, api_routes, docs_routes, public_routes
+    from veille.web import (
+        admin_routes,
+        analyst_routes,
+        api_routes,
+        capability_pages,
+        docs_routes,
+        public_routes,
+    )
     from veille.web.signin import LoginRequired, PasswordChangeRequired, login_redirect
 
     @app.exception_handler(LoginRequired)
@@ -268,6 +275,7 @@ def create_app(database: Database | None = None, settings: IntakeSettings | None
     app.include_router(docs_routes.router)
     app.include_router(analyst_routes.router)
     app.include_router(admin_routes.router)
+    app.include_router(capability_pages.router)
     # Other capabilities' routes under the same API prefix and authentication.
     from veille.contract import api_routers, page_routers
 

@@ -1,0 +1,318 @@
+"""The capabilities' pages for analysts: trends, hash lists, take-downs, travel alerts,
+questionnaires and school incidents (``/app/trends``, ``/app/lists``, ...).
+
+Each page reads through its capability's library as the signed-in user's
+agency: trend counts include only the reports the agency may see (the
+marking of what was counted is shown), take-down notices and travel alerts
+are the agency's own. The trends chart is drawn on the server (matplotlib,
+PNG) and its numbers are also given as a table.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from veille.store.audit import record_event
+from veille.web.bodies import BadBody, BodyTooLarge
+from veille.web.page_kit import (
+    audit_refusal,
+    error_page,
+    first,
+    in_thread,
+    pages,
+    read_form,
+)
+from veille.web.signin import APP_PREFIX, PAGE_HEADERS, WORKERS, SignedIn, csrf_ok, signed_in
+
+router = APIRouter(prefix=APP_PREFIX, include_in_schema=False)
+TREND_DIMENSIONS = ("category", "country", "channel", "reporter", "offence", "flag")
+MAX_TREND_PERIODS = 200
+"""A page draws at most this many periods (about four years of weeks)."""
+
+
+def _audit_read(session: Session, who: SignedIn, action: str, detail: str | None = None) -> None:
+    record_event(
+        session,
+        actor=who.username,
+        agency_id=who.agency_id,
+        action=action,
+        object_type="page",
+        detail=detail,
+    )
+
+
+# -- trends ------------------------------------------------------------------------------
+
+
+def _trend_query(request: Request) -> tuple[Any, dict[str, Any]] | str:
+    """The series query the page's filters ask for, or the problem naming the field."""
+    from veille.analytics.series import SeriesError, query_from_filters
+
+    params = request.query_params
+    interval = params.get("interval", "month")
+    by = params.get("by", "category")
+    if by not in (*TREND_DIMENSIONS, ""):
+        return f"by: one of {', '.join(TREND_DIMENSIONS)}"
+    dates: dict[str, date | None] = {}
+    for name in ("since", "until"):
+        text = params.get(name) or ""
+        try:
+            dates[name] = date.fromisoformat(text) if text else None
+        except ValueError:
+            return f"{name}: expected a date (YYYY-MM-DD)"
+    country = (params.get("country") or "").strip()[:2] or None
+    try:
+        query = query_from_filters(
+            interval,
+            country=[country] if country else None,
+            since=dates["since"],
+            until=dates["until"],
+            by=[by] if by else None,
+        )
+    except SeriesError as error:
+        return str(error)
+    form = {
+        "interval": interval,
+        "by": by,
+        "country": country or "",
+        "since": params.get("since") or "",
+        "until": params.get("until") or "",
+    }
+    return query, form
+
+
+def _series(session: Session, who: SignedIn, query: Any) -> Any:
+    from veille.analytics.series import series
+
+    result = series(session, query, who.agency_id)
+    if len(result.periods) > MAX_TREND_PERIODS:
+        raise ValueError(
+            f"since: {len(result.periods)} periods asked for; narrow the dates "
+            f"(at most {MAX_TREND_PERIODS})"
+        )
+    return result
+
+
+@router.get("/trends")
+async def trends_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """Reports per period, split by one dimension, as the agency may count them."""
+    parsed = _trend_query(request)
+    if isinstance(parsed, str):
+        return error_page(request, who, 422, parsed)
+    query, form = parsed
+
+    def work(session: Session) -> Any:
+        result = _series(session, who, query)
+        _audit_read(session, who, "trends.read", query.describe())
+        return result
+
+    try:
+        result = await in_thread(request, work)
+    except ValueError as error:
+        return error_page(request, who, 422, str(error))
+    shown = sorted(result.series, key=lambda one: -one.total)[:8]
+    context = {
+        "result": result,
+        "shown": shown,
+        "form": form,
+        "dimensions": TREND_DIMENSIONS,
+        "chart": f"{APP_PREFIX}/trends/chart.png?{request.url.query}",
+    }
+    return pages.render(request, "app/trends.html", context, who=who)
+
+
+@router.get("/trends/chart.png")
+async def trends_chart(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """The trends page's chart, drawn for this agency's counts."""
+    from veille.analytics.charts import series_chart
+
+    parsed = _trend_query(request)
+    if isinstance(parsed, str):
+        return Response(parsed, status_code=422, media_type="text/plain")
+    query, _ = parsed
+    try:
+        result = await in_thread(request, lambda session: _series(session, who, query))
+    except ValueError as error:
+        return Response(str(error), status_code=422, media_type="text/plain")
+
+    def draw() -> bytes:
+        with tempfile.TemporaryDirectory(prefix="veille-chart-") as folder:
+            path = series_chart(result, Path(folder) / "chart.png")
+            return path.read_bytes()
+
+    png = await run_in_threadpool(draw)
+    return Response(png, media_type="image/png", headers=PAGE_HEADERS)
+
+
+# -- hash lists ----------------------------------------------------------------------------
+
+
+@router.get("/lists")
+async def lists_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """The known-content hash lists: provenance, items, removed items (tombstones)."""
+    from veille.media.lists import list_lists
+
+    def work(session: Session) -> list[dict[str, object]]:
+        found = list_lists(session)
+        _audit_read(session, who, "lists.read")
+        return found
+
+    return pages.render(
+        request, "app/lists.html", {"lists": await in_thread(request, work)}, who=who
+    )
+
+
+# -- take-downs ----------------------------------------------------------------------------
+
+
+@router.get("/takedowns")
+async def takedowns_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """The agency's take-down notices, newest first, with the time to removal."""
+    from veille.casework.models import NoticeState
+    from veille.casework.notices import notice_rows
+
+    state_text = request.query_params.get("state") or ""
+    try:
+        state = NoticeState(state_text) if state_text else None
+    except ValueError:
+        choices = ", ".join(s.value for s in NoticeState)
+        return error_page(request, who, 422, f"state: one of {choices}")
+
+    def work(session: Session) -> list[Any]:
+        rows = notice_rows(session, who.viewer, state=state, limit=500)
+        _audit_read(session, who, "takedown.read", state_text or None)
+        return sorted(rows, key=lambda row: row.created_at, reverse=True)
+
+    context = {
+        "notices": await in_thread(request, work),
+        "states": [s.value for s in NoticeState],
+        "state": state_text,
+    }
+    return pages.render(request, "app/takedowns.html", context, who=who)
+
+
+# -- travel alerts -------------------------------------------------------------------------
+
+
+@router.get("/travel")
+async def travel_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """Travel alerts addressed to the agency: open ones first, then by score."""
+    from veille.casework.travel.alerts import count_alerts, list_alerts
+
+    def work(session: Session) -> dict[str, Any]:
+        alerts = list_alerts(session, who.viewer, limit=200)
+        counts = count_alerts(session, who.viewer)
+        _audit_read(session, who, "travel.alert.read")
+        return {"alerts": alerts, "counts": counts}
+
+    context = await in_thread(request, work)
+    context.update(can_work=who.may(WORKERS), notice=request.query_params.get("done"))
+    return pages.render(request, "app/travel.html", context, who=who)
+
+
+@router.post("/travel")
+async def travel_review(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """Confirm or dismiss a travel alert (recorded with who and when)."""
+    from veille.casework.travel.alerts import AlertNotFound, review_alert
+    from veille.casework.travel.models import AlertState
+
+    try:
+        fields = await read_form(request)
+    except (BadBody, BodyTooLarge) as error:
+        return error_page(request, who, error.http_status, str(error))
+    if not csrf_ok(who, first(fields, "csrf")):
+        return error_page(request, who, 403, "csrf")
+    if not who.may(WORKERS):
+        await run_in_threadpool(audit_refusal, request, who, "travel.alert.review", "role")
+        return error_page(request, who, 403, "role")
+    decision_text, alert_text = first(fields, "decision"), first(fields, "alert_id")
+    if decision_text not in (AlertState.CONFIRMED.value, AlertState.DISMISSED.value):
+        return error_page(request, who, 422, "decision: confirmed or dismissed")
+    if not alert_text.isdecimal() or len(alert_text) > 10:
+        return error_page(request, who, 422, "alert_id: expected an alert number")
+    database = request.app.state.veille.database
+    note = first(fields, "note")[:1000] or None
+
+    def review() -> str | None:
+        try:
+            review_alert(database, who.viewer, int(alert_text), AlertState(decision_text), note)
+        except AlertNotFound:
+            return "alert_id: no such alert of your agency"
+        return None
+
+    state = request.app.state.veille
+    problem = await run_in_threadpool(
+        state.serialised if database.dialect == "sqlite" else (lambda f: f()), review
+    )
+    if problem is not None:
+        return error_page(request, who, 404, "alert")
+    return RedirectResponse(f"{APP_PREFIX}/travel?done={decision_text}", status_code=303)
+
+
+# -- questionnaires and incidents -----------------------------------------------------------
+
+
+@router.get("/surveys")
+async def surveys_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """The questionnaires sent to the agency, and whether it has answered."""
+    from veille.casework.models import (
+        Questionnaire,
+        QuestionnaireDispatch,
+        QuestionnaireResponse,
+    )
+
+    def work(session: Session) -> list[dict[str, Any]]:
+        answered = (
+            select(func.max(QuestionnaireResponse.submitted_at))
+            .where(
+                QuestionnaireResponse.questionnaire_id == Questionnaire.id,
+                QuestionnaireResponse.agency_id == who.agency_id,
+            )
+            .scalar_subquery()
+        )
+        rows = session.execute(
+            select(Questionnaire, QuestionnaireDispatch.sent_at, answered)
+            .join(QuestionnaireDispatch, QuestionnaireDispatch.questionnaire_id == Questionnaire.id)
+            .where(QuestionnaireDispatch.agency_id == who.agency_id)
+            .order_by(QuestionnaireDispatch.sent_at.desc())
+        ).all()
+        _audit_read(session, who, "survey.read")
+        return [
+            {"key": q.key, "title": q.title, "sent_at": sent_at, "answered_at": answered_at}
+            for q, sent_at, answered_at in rows
+        ]
+
+    return pages.render(
+        request, "app/surveys.html", {"surveys": await in_thread(request, work)}, who=who
+    )
+
+
+@router.get("/incidents")
+async def incidents_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
+    """School incidents: counts by region and year, and the newest incidents."""
+    from veille.casework.incidents import Period, Place, count_incidents
+    from veille.casework.models import SchoolIncident
+
+    def work(session: Session) -> dict[str, Any]:
+        total = session.scalar(select(func.count(SchoolIncident.id))) or 0
+        newest = list(
+            session.scalars(
+                select(SchoolIncident)
+                .order_by(SchoolIncident.occurred_at.desc(), SchoolIncident.id.desc())
+                .limit(100)
+            )
+        )
+        counts = count_incidents(session, place=Place.REGION, period=Period.YEAR)
+        _audit_read(session, who, "incidents.read")
+        return {"total": total, "incidents": newest, "counts": counts}
+
+    return pages.render(request, "app/incidents.html", await in_thread(request, work), who=who)
