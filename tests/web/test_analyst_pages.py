@@ -430,3 +430,69 @@ def test_only_administrators_reach_the_administration_page(
                 AuditEvent.action == "admin.read", AuditEvent.success.is_(False)
             )
         ).all()
+
+
+def test_sharing_a_case_shares_the_agencys_reports_of_it_but_never_a_red_one(
+    client: TestClient, database: Database, tenants: Tenants, tmp_path: Path
+) -> None:
+    ids = import_records(
+        database,
+        tmp_path,
+        [
+            record("amber", [email("same@example.com")], owner_agency="Police FR"),
+            record("green", [email("same@example.com")], owner_agency="Police FR", marking="green"),
+            record("red-1", [email("kept@example.com")], owner_agency="Police FR", marking="red"),
+            record("red-2", [email("kept@example.com")], owner_agency="Police FR", marking="red"),
+        ],
+    )
+    link_reports(database)
+    score_reports(database, media_source=None, as_of=NOW)
+    _user(database, "ana", tenants.police_id)
+    _user(database, "hugo", tenants.hotline_id)
+    assert _login(client, "ana") == 303
+    report = client.get(f"/app/reports/{ids['amber']}")
+    case_id = re.search(r'href="/app/cases/(cc-[0-9a-f]+)"', report.text)
+    assert case_id
+    case = client.get(f"/app/cases/{case_id.group(1)}")
+    shared = client.post(
+        f"/app/cases/{case_id.group(1)}/share",
+        data={"csrf": _csrf(case.text), "agency_id": str(tenants.hotline_id)},
+        follow_redirects=False,
+    )
+    assert shared.status_code == 303
+    assert shared.headers["location"].endswith("shared=2")
+    red_page = client.get(f"/app/reports/{ids['red-1']}")
+    red_case = re.search(r'href="/app/cases/(cc-[0-9a-f]+)"', red_page.text)
+    assert red_case
+    red_shared = client.post(
+        f"/app/cases/{red_case.group(1)}/share",
+        data={"csrf": _csrf(red_page.text), "agency_id": str(tenants.hotline_id)},
+        follow_redirects=False,
+    )
+    assert red_shared.headers["location"].endswith("shared=0")
+    client.cookies.clear()
+    assert _login(client, "hugo") == 303
+    assert client.get(f"/app/reports/{ids['amber']}").status_code == 200
+    assert client.get(f"/app/cases/{case_id.group(1)}").status_code == 200
+    assert client.get(f"/app/reports/{ids['red-1']}").status_code == 404
+    assert client.get(f"/app/cases/{red_case.group(1)}").status_code == 404
+    with database.session() as session:
+        details = sorted(
+            session.scalars(select(AuditEvent.detail).where(AuditEvent.action == "cluster.share"))
+        )
+    assert details == [
+        "0 of 2 owned reports shared with Hotline FR",
+        "2 of 2 owned reports shared with Hotline FR",
+    ]
+
+
+def test_pages_over_https_send_hsts(
+    database: Database, tenants: Tenants, intake_settings: IntakeSettings
+) -> None:
+    settings = intake_settings.model_copy(update={"jobs_in_serve": False})
+    with TestClient(create_app(database, settings), base_url="https://testserver") as secure:
+        page = secure.get("/app/login")
+        assert page.headers["strict-transport-security"] == "max-age=31536000"
+        assert "Secure" in page.headers["set-cookie"]
+    with TestClient(create_app(database, settings)) as plain:
+        assert "strict-transport-security" not in plain.get("/app/login").headers

@@ -308,6 +308,7 @@ def notice_rows(
     *,
     provider: str | None = None,
     state: NoticeState | None = None,
+    report_id: int | None = None,
     sent_from: datetime | None = None,
     sent_before: datetime | None = None,
     limit: int | None = None,
@@ -325,6 +326,8 @@ def notice_rows(
         statement = statement.where(TakedownProvider.name == provider)
     if state is not None:
         statement = statement.where(TakedownNotice.state == state)
+    if report_id is not None:
+        statement = statement.where(TakedownNotice.report_id == report_id)
     if sent_from is not None:
         statement = statement.where(TakedownNotice.sent_at >= sent_from)
     if sent_before is not None:

@@ -389,8 +389,10 @@ async def queue_action(request: Request, who: SignedIn = Depends(signed_in)) -> 
 
 
 def _report_context(session: Session, who: SignedIn, report_id: int) -> dict[str, Any] | None:
+    from veille.casework.notices import notice_rows
     from veille.intake.worker import media_state
     from veille.linking.clusters import cluster_as_seen_by
+    from veille.media.clusters import content_clusters_by_report
     from veille.store.audit import events_for
     from veille.triage.referral import list_referrals
 
@@ -412,7 +414,11 @@ def _report_context(session: Session, who: SignedIn, report_id: int) -> dict[str
         r for r in list_referrals(session, who.agency_id, limit=500) if r["report_id"] == report_id
     ]
     trail = events_for(session, "report", report_id)[-50:]
+    notices = notice_rows(session, who.viewer, report_id=report_id, limit=100)
+    content = sorted(content_clusters_by_report(session, [report_id]).get(report_id, set()))
     return {
+        "notices": notices,
+        "content_clusters": content,
         "report": detail,
         "score": score,
         "cluster": cluster,
@@ -546,12 +552,71 @@ async def case_page(
             for a in list_alerts(session, who.agency_id, include_acknowledged=True)
             if a.cluster_id == public_id
         ]
-        return {"case": shown, "alerts": alerts}
+        agencies = list(
+            session.execute(
+                select(Agency.id, Agency.name)
+                .where(Agency.id != who.agency_id)
+                .order_by(Agency.name)
+            )
+        )
+        owns = any(r["owner"] == who.agency_name for r in shown["reports"])
+        return {"case": shown, "alerts": alerts, "agencies": agencies, "may_share": owns}
 
     context = await in_thread(request, work)
     if context is None:
         return error_page(request, who, 404, "case")
+    context["may_share"] = context["may_share"] and who.may(WORKERS)
+    context["shared"] = request.query_params.get("shared")
     return pages.render(request, "app/case.html", context, who=who)
+
+
+@router.post("/cases/{public_id}/share")
+async def case_share(
+    request: Request, public_id: str, who: SignedIn = Depends(signed_in)
+) -> Response:
+    """Share every report of the case that the agency owns (never a red one): recorded."""
+    from veille.linking.clusters import owned_cluster_members
+    from veille.triage.referral import rescore_after_share
+
+    fields = await read_form(request)
+    if not csrf_ok(who, first(fields, "csrf")):
+        return error_page(request, who, 403, "csrf")
+    if not who.may(WORKERS):
+        await run_in_threadpool(audit_refusal, request, who, "cluster.share", "role may not share")
+        return error_page(request, who, 403, "role")
+    agency_text = first(fields, "agency_id")
+    if len(public_id) > 40 or not agency_text.isdecimal() or len(agency_text) > 10:
+        return error_page(request, who, 422, "agency_id: choose an agency")
+
+    def work(session: Session) -> int | None:
+        target = session.get(Agency, int(agency_text))
+        if target is None or target.id == who.agency_id:
+            return None
+        own = owned_cluster_members(session, public_id, who.agency_id)
+        shared = 0
+        for report_id in own:
+            try:
+                share_report(session, who.viewer, report_id, target.id)
+            except PermissionError:
+                continue  # a red report never leaves its owner
+            rescore_after_share(session, report_id)
+            shared += 1
+        record_event(
+            session,
+            actor=who.username,
+            agency_id=who.agency_id,
+            action="cluster.share",
+            object_type="case_cluster",
+            object_id=public_id,
+            detail=f"{shared} of {len(own)} owned reports shared with {target.name}",
+            success=bool(own),
+        )
+        return shared if own else None
+
+    shared = await in_thread(request, work)
+    if shared is None:
+        return error_page(request, who, 404, "case")
+    return RedirectResponse(f"{APP_PREFIX}/cases/{public_id}?shared={shared}", status_code=303)
 
 
 # -- audit trail ----------------------------------------------------------------------------

@@ -220,6 +220,8 @@ class Pages:
             status_code=status,
             headers=SCRIPTED_PAGE_HEADERS if scripted else PAGE_HEADERS,
         )
+        if request.url.scheme == "https":
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
         if request.query_params.get("lang") in LANGUAGES:
             response.set_cookie(
                 LANGUAGE_COOKIE,
