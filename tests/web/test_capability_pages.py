@@ -137,3 +137,62 @@ def test_a_travel_review_needs_a_working_role_and_the_agencys_alert(
         "/app/travel", data={"csrf": token, "alert_id": "999", "decision": "confirmed"}
     )
     assert refused.status_code == 403
+
+
+def test_a_questionnaire_is_answered_in_a_form_and_a_bad_answer_is_named(
+    client: TestClient, database: Database, tenants: Tenants
+) -> None:
+    from sqlalchemy import select
+
+    from veille.casework.models import QuestionnaireResponse
+    from veille.casework.survey import define_questionnaire, send_questionnaire
+    from veille.casework.survey_definition import QuestionnaireDefinition
+
+    definition = QuestionnaireDefinition.model_validate(
+        {
+            "id": "trend-2020",
+            "title": "Trends during the restrictions",
+            "questions": [
+                {
+                    "id": "reports",
+                    "text": "Did reports rise?",
+                    "choices": ["yes", "no"],
+                    "required": True,
+                },
+                {
+                    "id": "staff",
+                    "text": "Analysts on duty",
+                    "kind": "number",
+                    "minimum": 0,
+                    "maximum": 500,
+                },
+                {"id": "notes", "text": "Anything else?", "kind": "open"},
+            ],
+        }
+    )
+    with database.session() as session:
+        define_questionnaire(session, definition, actor="test")
+        send_questionnaire(session, "trend-2020", [tenants.police_id], actor="test")
+    token = _login(client, database, tenants.police_id)
+    assert 'href="/app/surveys/trend-2020"' in client.get("/app/surveys").text
+    form = client.get("/app/surveys/trend-2020")
+    assert form.status_code == 200 and "Analysts on duty" in form.text
+    bad = client.post(
+        "/app/surveys/trend-2020",
+        data={"csrf": token, "q.reports": "maybe", "q.staff": "many"},
+    )
+    assert bad.status_code == 422
+    assert "expected one of yes, no" in bad.text and "expected a whole number" in bad.text
+    good = client.post(
+        "/app/surveys/trend-2020",
+        data={"csrf": token, "q.reports": "yes", "q.staff": "12", "q.notes": "More grooming."},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303
+    with database.session() as session:
+        stored = session.scalars(select(QuestionnaireResponse)).one()
+        assert stored.answers == {"reports": "yes", "staff": 12, "notes": "More grooming."}
+        assert stored.channel == "form"
+    # The questionnaire was not sent to Hotline FR: not found there.
+    _login(client, database, tenants.hotline_id)
+    assert client.get("/app/surveys/trend-2020").status_code == 404

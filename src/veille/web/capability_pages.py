@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from veille.store.audit import record_event
+from veille.store.models import Agency
 from veille.web.bodies import BadBody, BodyTooLarge
 from veille.web.page_kit import (
     audit_refusal,
@@ -294,6 +295,128 @@ async def surveys_page(request: Request, who: SignedIn = Depends(signed_in)) -> 
     return pages.render(
         request, "app/surveys.html", {"surveys": await in_thread(request, work)}, who=who
     )
+
+
+def _survey_for(session: Session, who: SignedIn, key: str) -> Any:
+    """The questionnaire ``key`` if it was sent to the agency, else ``None``."""
+    from veille.casework.errors import NotFound
+    from veille.casework.survey import find_questionnaire, sent_to
+
+    if len(key) > 100:
+        return None
+    try:
+        questionnaire = find_questionnaire(session, key)
+    except NotFound:
+        return None
+    return questionnaire if sent_to(session, questionnaire, who.agency_id) else None
+
+
+def _survey_context(session: Session, questionnaire: Any, who: SignedIn) -> dict[str, Any]:
+    from veille.casework.models import QuestionnaireResponse
+    from veille.casework.survey import definition_of
+
+    previous = session.scalar(
+        select(QuestionnaireResponse).where(
+            QuestionnaireResponse.questionnaire_id == questionnaire.id,
+            QuestionnaireResponse.agency_id == who.agency_id,
+        )
+    )
+    return {
+        "questionnaire": questionnaire,
+        "definition": definition_of(questionnaire),
+        "values": dict(previous.answers) if previous is not None else {},
+        "answered_at": previous.submitted_at if previous is not None else None,
+        "can_work": who.may(WORKERS),
+        "problems": {},
+    }
+
+
+@router.get("/surveys/{key}")
+async def survey_form(request: Request, key: str, who: SignedIn = Depends(signed_in)) -> Response:
+    """A questionnaire sent to the agency, as a form (its last answers filled in)."""
+
+    def work(session: Session) -> dict[str, Any] | None:
+        questionnaire = _survey_for(session, who, key)
+        if questionnaire is None:
+            return None
+        _audit_read(session, who, "survey.read", questionnaire.key)
+        return _survey_context(session, questionnaire, who)
+
+    context = await in_thread(request, work)
+    if context is None:
+        return error_page(request, who, 404, "survey")
+    context["saved"] = request.query_params.get("saved") == "1"
+    return pages.render(request, "app/survey.html", context, who=who)
+
+
+def _answers_from(
+    definition: Any, fields: dict[str, list[str]]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The answers a posted form gives (blank ones left out) and the fields that cannot be read."""
+    from veille.casework.survey_definition import QuestionKind
+
+    answers: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for question in definition.questions:
+        text = first(fields, f"q.{question.id}").strip()
+        if not text:
+            continue
+        if question.kind is QuestionKind.NUMBER:
+            if not text.lstrip("-").isdecimal() or len(text) > 12:
+                problems[question.id] = "expected a whole number"
+                continue
+            answers[question.id] = int(text)
+        else:
+            answers[question.id] = text
+    return answers, problems
+
+
+@router.post("/surveys/{key}")
+async def survey_answer(request: Request, key: str, who: SignedIn = Depends(signed_in)) -> Response:
+    """Record the agency's answers (replacing its earlier ones); a bad answer is named."""
+    from veille.casework.errors import CaseworkError
+    from veille.casework.survey import answer_problems, record_answers
+
+    try:
+        fields = await read_form(request)
+    except (BadBody, BodyTooLarge) as error:
+        return error_page(request, who, error.http_status, str(error))
+    if not csrf_ok(who, first(fields, "csrf")):
+        return error_page(request, who, 403, "csrf")
+    if not who.may(WORKERS):
+        await run_in_threadpool(audit_refusal, request, who, "survey.answer", "role")
+        return error_page(request, who, 403, "role")
+
+    def work(session: Session) -> dict[str, Any] | None:
+        questionnaire = _survey_for(session, who, key)
+        if questionnaire is None:
+            return None
+        context = _survey_context(session, questionnaire, who)
+        answers, problems = _answers_from(context["definition"], fields)
+        for field, reason in answer_problems(context["definition"], answers):
+            problems.setdefault(field.removeprefix("answers."), reason)
+        if problems:
+            context.update(values={**answers}, problems=problems)
+            return context
+        agency = session.get(Agency, who.agency_id)
+        assert agency is not None
+        try:
+            record_answers(
+                session, questionnaire, agency, answers,
+                submitted_at=None, channel="form", actor=who.username,
+            )  # fmt: skip
+        except CaseworkError as error:
+            context.update(values=answers, problems={error.field: error.reason})
+            return context
+        return {}
+
+    context = await in_thread(request, work)
+    if context is None:
+        return error_page(request, who, 404, "survey")
+    if context:
+        context["saved"] = False
+        return pages.render(request, "app/survey.html", context, status=422, who=who)
+    return RedirectResponse(f"{APP_PREFIX}/surveys/{key}?saved=1", status_code=303)
 
 
 @router.get("/incidents")
