@@ -23,6 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy import func, select
 
 from veille.config import get_settings
+from veille.core.demo import CLOSING_LINES
 from veille.core.demo import DemoContext as DemoContext
 from veille.core.demo import DemoSection as DemoSection
 from veille.core.demo import DemoStep as DemoStep
@@ -183,6 +184,9 @@ def run_demo(
         highlight=False,
         soft_wrap=True,
     )
+    # Steps may leave the last words (the web application's address and log-ins).
+    for line in context.results.get(CLOSING_LINES, []):
+        console.print(line, highlight=False, soft_wrap=True)
     return sections
 
 

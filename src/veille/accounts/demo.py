@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from veille.accounts.models import Role, UserAccount
 from veille.accounts.service import add_user, new_password
-from veille.core.demo import DemoContext, DemoSection, veille_invocation
+from veille.core.demo import CLOSING_LINES, DemoContext, DemoSection, veille_invocation
 from veille.store.models import Agency, Report
 
 DEMO_ADDRESS = "http://127.0.0.1:8000/app"
@@ -105,9 +105,15 @@ def step_web_accounts(context: DemoContext) -> DemoSection | None:
             f"{other.name}'s report {sample[other.id]}: {theirs} (not visible)"
         )
     serve = f"VEILLE_DATA_DIR={shlex.quote(str(context.folder))} {veille_invocation()} serve"
-    lines.append(f"open the web application with: {serve}, then {DEMO_ADDRESS}")
-    for agency, _, name, password in users:
-        lines.append(f"log in as {name} / {password} ({agency.name}, analyst)")
+    closing = [
+        f"\nThe web application: {serve}, then open {DEMO_ADDRESS} and log in as",
+        *(
+            f"  {name} / {password}   ({agency.name}, analyst)"
+            for agency, _, name, password in users
+        ),
+    ]
+    context.results.setdefault(CLOSING_LINES, []).extend(closing)
+    lines.append("address and log-ins: printed at the end")
     return DemoSection("web application (accounts, queue, report, case)", lines)
 
 

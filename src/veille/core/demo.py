@@ -42,6 +42,9 @@ class DemoContext:
 
 DemoStep = Callable[[DemoContext], DemoSection | None]
 
+CLOSING_LINES = "closing_lines"
+"""Key of ``DemoContext.results``: lines a step wants printed at the very end of the demo."""
+
 
 def veille_invocation() -> str:
     """How to type the running ``veille`` in this shell: ``veille`` when the PATH finds
