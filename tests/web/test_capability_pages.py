@@ -196,3 +196,28 @@ def test_a_questionnaire_is_answered_in_a_form_and_a_bad_answer_is_named(
     # The questionnaire was not sent to Hotline FR: not found there.
     _login(client, database, tenants.hotline_id)
     assert client.get("/app/surveys/trend-2020").status_code == 404
+
+
+def test_the_hash_lists_page_shows_each_import_as_a_version(
+    client: TestClient, database: Database, tenants: Tenants
+) -> None:
+    from veille.media.listformats import parse_list
+    from veille.media.lists import import_list, remove_items
+
+    header = "md5,sha1,sha256,pdq,category,series,victim_identified,offender_identified,is_distributed,tags\n"
+    first_md5, second_md5 = "0" * 31 + "1", "0" * 31 + "2"
+    with database.session() as session:
+        import_list(session, "bank", parse_list(header + f"{first_md5},,,,A,,,,,\n", "csv"), "csv")
+        import_list(
+            session,
+            "bank",
+            parse_list(header + f"{first_md5},,,,A,,,,,\n{second_md5},,,,B,,,,,\n", "csv"),
+            "csv",
+        )
+        remove_items(session, "bank", [first_md5])
+    _login(client, database, tenants.police_id)
+    page = client.get("/app/lists").text
+    assert "Versions of bank" in page
+    assert "csv: 1 added, 0 updated, 0 unchanged, 0 removed" in page
+    assert "csv: 1 added, 0 updated, 1 unchanged, 0 removed" in page
+    assert "list.remove" in page and "1 removed" in page

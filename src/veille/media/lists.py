@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session
 from veille.media.listformats import HASH_FIELDS, ListEntry, ListFormatError
 from veille.media.models import HashList, KnownItem
 from veille.media.signals import SignalError, guess_signal_type, signal_type
+from veille.store.audit import current_actor, record_event
+from veille.store.models import AuditEvent
 from veille.store.types import utcnow
 from veille.vocab import Marking
 
@@ -146,7 +148,30 @@ def import_list(
         elif not entry.removed:
             unchanged += 1
     session.flush()
+    record_event(
+        session,
+        actor=current_actor(),
+        action="list.import",
+        object_type="hash_list",
+        object_id=name,
+        detail=f"{list_format}: {created} added, {updated} updated, {unchanged} unchanged, "
+        f"{removed} removed",
+    )
     return ImportSummary(hash_list.id, created, updated, unchanged, removed)
+
+
+def list_history(session: Session, name: str, limit: int = 20) -> list[dict[str, object]]:
+    """The imports and removals of list ``name``, newest first: when, who and what changed."""
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.object_type == "hash_list", AuditEvent.object_id == name)
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    )
+    return [
+        {"at": event.at, "actor": event.actor, "action": event.action, "detail": event.detail}
+        for event in events
+    ]
 
 
 def list_lists(session: Session) -> list[dict[str, object]]:
@@ -233,4 +258,12 @@ def remove_items(
         item.tombstoned_at = stamp
     hash_list.updated_at = stamp
     session.flush()
+    record_event(
+        session,
+        actor=current_actor(),
+        action="list.remove",
+        object_type="hash_list",
+        object_id=name,
+        detail=f"{len(items)} removed",
+    )
     return len(items)

@@ -34,9 +34,15 @@ from veille.intake.models import ApiKey
 from veille.store.audit import record_event
 from veille.store.models import Agency
 from veille.store.types import utcnow
-from veille.web.bodies import BadBody, BodyTooLarge
-from veille.web.page_kit import audit_refusal, error_page, first, in_thread, pages, read_form
-from veille.web.signin import APP_PREFIX, SignedIn, csrf_ok, signed_in
+from veille.web.page_kit import (
+    audit_refusal,
+    error_page,
+    first,
+    in_thread,
+    pages,
+    posted_form,
+)
+from veille.web.signin import APP_PREFIX, SignedIn, signed_in
 
 router = APIRouter(prefix=f"{APP_PREFIX}/admin", include_in_schema=False)
 AGENCY_SCOPES = (Scope.REPORTS_READ, Scope.REPORTS_WRITE)
@@ -164,15 +170,9 @@ def _do(session: Session, who: SignedIn, fields: dict[str, list[str]]) -> dict[s
 @router.post("")
 async def admin_action(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """One action on the agency's users, keys or log-in rule."""
-    try:
-        fields = await read_form(request)
-    except (BadBody, BodyTooLarge) as error:
-        return error_page(request, who, error.http_status, str(error))
-    if not csrf_ok(who, first(fields, "csrf")):
-        return error_page(request, who, 403, "csrf")
-    refused = await _refuse_unless_admin(request, who)
-    if refused is not None:
-        return refused
+    fields = await posted_form(request, who, action="admin.change", roles=frozenset({Role.ADMIN}))
+    if isinstance(fields, Response):
+        return fields
 
     def work(session: Session) -> dict[str, Any]:
         outcome = _do(session, who, fields)

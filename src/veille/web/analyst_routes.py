@@ -45,6 +45,7 @@ from veille.web.page_kit import (
     first,
     in_thread,
     pages,
+    posted_form,
     read_form,
 )
 from veille.web.protection import FormGuards
@@ -55,7 +56,6 @@ from veille.web.signin import (
     WORKERS,
     SignedIn,
     account_settings,
-    csrf_ok,
     safe_next,
     secure_cookie,
     signed_in,
@@ -162,9 +162,9 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """End the session."""
-    fields = await read_form(request)
-    if not csrf_ok(who, first(fields, "csrf")):
-        return error_page(request, who, 403, "csrf")
+    fields = await posted_form(request, who, action="user.logout")
+    if isinstance(fields, Response):
+        return fields
 
     def work(session: Session) -> None:
         close_session(session, who.token)
@@ -192,9 +192,9 @@ def passwordread_form(request: Request, who: SignedIn = Depends(signed_in)) -> R
 @router.post("/account/password")
 async def password_change(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """Change one's own password."""
-    fields = await read_form(request)
-    if not csrf_ok(who, first(fields, "csrf")):
-        return error_page(request, who, 403, "csrf")
+    fields = await posted_form(request, who, action="user.password")
+    if isinstance(fields, Response):
+        return fields
     new, again = first(fields, "new_password"), first(fields, "new_password_again")
     if new != again:
         return pages.render(
@@ -330,17 +330,9 @@ _ACTIONS = {
 @router.post("/queue")
 async def queue_action(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """Move one or several reports of the queue (the same action for each, all or nothing)."""
-    try:
-        fields = await read_form(request)
-    except (BadBody, BodyTooLarge) as error:
-        return error_page(request, who, error.http_status, str(error))
-    if not csrf_ok(who, first(fields, "csrf")):
-        return error_page(request, who, 403, "csrf")
-    if not who.may(WORKERS):
-        await run_in_threadpool(
-            audit_refusal, request, who, "triage.queue.change", "role may not change the queue"
-        )
-        return error_page(request, who, 403, "role")
+    fields = await posted_form(request, who, action="triage.queue.change", roles=WORKERS)
+    if isinstance(fields, Response):
+        return fields
     action = first(fields, "action")
     if action not in _ACTIONS:
         return error_page(request, who, 422, f"action: expected one of {', '.join(_ACTIONS)}")
@@ -488,12 +480,9 @@ async def report_share(
     request: Request, report_id: str, who: SignedIn = Depends(signed_in)
 ) -> Response:
     """Share a report with another agency (owner only, never a red one): recorded."""
-    fields = await read_form(request)
-    if not csrf_ok(who, first(fields, "csrf")):
-        return error_page(request, who, 403, "csrf")
-    if not who.may(WORKERS):
-        await run_in_threadpool(audit_refusal, request, who, "report.share", "role may not share")
-        return error_page(request, who, 403, "role")
+    fields = await posted_form(request, who, action="report.share", roles=WORKERS)
+    if isinstance(fields, Response):
+        return fields
     agency_text = first(fields, "agency_id")
     if not report_id.isdecimal() or not agency_text.isdecimal() or len(agency_text) > 10:
         return error_page(request, who, 422, "agency_id: choose an agency")
@@ -578,12 +567,9 @@ async def case_share(
     from veille.linking.clusters import owned_cluster_members
     from veille.triage.referral import rescore_after_share
 
-    fields = await read_form(request)
-    if not csrf_ok(who, first(fields, "csrf")):
-        return error_page(request, who, 403, "csrf")
-    if not who.may(WORKERS):
-        await run_in_threadpool(audit_refusal, request, who, "cluster.share", "role may not share")
-        return error_page(request, who, 403, "role")
+    fields = await posted_form(request, who, action="cluster.share", roles=WORKERS)
+    if isinstance(fields, Response):
+        return fields
     agency_text = first(fields, "agency_id")
     if len(public_id) > 40 or not agency_text.isdecimal() or len(agency_text) > 10:
         return error_page(request, who, 422, "agency_id: choose an agency")

@@ -23,16 +23,14 @@ from starlette.concurrency import run_in_threadpool
 
 from veille.store.audit import record_event
 from veille.store.models import Agency
-from veille.web.bodies import BadBody, BodyTooLarge
 from veille.web.page_kit import (
-    audit_refusal,
     error_page,
     first,
     in_thread,
     pages,
-    read_form,
+    posted_form,
 )
-from veille.web.signin import APP_PREFIX, PAGE_HEADERS, WORKERS, SignedIn, csrf_ok, signed_in
+from veille.web.signin import APP_PREFIX, PAGE_HEADERS, WORKERS, SignedIn, signed_in
 
 router = APIRouter(prefix=APP_PREFIX, include_in_schema=False)
 TREND_DIMENSIONS = ("category", "country", "channel", "reporter", "offence", "flag")
@@ -159,11 +157,14 @@ async def trends_chart(request: Request, who: SignedIn = Depends(signed_in)) -> 
 
 @router.get("/lists")
 async def lists_page(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
-    """The known-content hash lists: provenance, items, removed items (tombstones)."""
-    from veille.media.lists import list_lists
+    """The known-content hash lists: provenance, items, removed items (tombstones), and each
+    list's imports and removals (its versions), newest first."""
+    from veille.media.lists import list_history, list_lists
 
     def work(session: Session) -> list[dict[str, object]]:
         found = list_lists(session)
+        for entry in found:
+            entry["history"] = list_history(session, str(entry["name"]))
         _audit_read(session, who, "lists.read")
         return found
 
@@ -226,15 +227,9 @@ async def travel_review(request: Request, who: SignedIn = Depends(signed_in)) ->
     from veille.casework.travel.alerts import AlertNotFound, review_alert
     from veille.casework.travel.models import AlertState
 
-    try:
-        fields = await read_form(request)
-    except (BadBody, BodyTooLarge) as error:
-        return error_page(request, who, error.http_status, str(error))
-    if not csrf_ok(who, first(fields, "csrf")):
-        return error_page(request, who, 403, "csrf")
-    if not who.may(WORKERS):
-        await run_in_threadpool(audit_refusal, request, who, "travel.alert.review", "role")
-        return error_page(request, who, 403, "role")
+    fields = await posted_form(request, who, action="travel.alert.review", roles=WORKERS)
+    if isinstance(fields, Response):
+        return fields
     decision_text, alert_text = first(fields, "decision"), first(fields, "alert_id")
     if decision_text not in (AlertState.CONFIRMED.value, AlertState.DISMISSED.value):
         return error_page(request, who, 422, "decision: confirmed or dismissed")
@@ -377,15 +372,9 @@ async def survey_answer(request: Request, key: str, who: SignedIn = Depends(sign
     from veille.casework.errors import CaseworkError
     from veille.casework.survey import answer_problems, record_answers
 
-    try:
-        fields = await read_form(request)
-    except (BadBody, BodyTooLarge) as error:
-        return error_page(request, who, error.http_status, str(error))
-    if not csrf_ok(who, first(fields, "csrf")):
-        return error_page(request, who, 403, "csrf")
-    if not who.may(WORKERS):
-        await run_in_threadpool(audit_refusal, request, who, "survey.answer", "role")
-        return error_page(request, who, 403, "role")
+    fields = await posted_form(request, who, action="survey.answer", roles=WORKERS)
+    if isinstance(fields, Response):
+        return fields
 
     def work(session: Session) -> dict[str, Any] | None:
         questionnaire = _survey_for(session, who, key)

@@ -12,10 +12,11 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from veille.accounts.models import Role
 from veille.store.audit import record_event
 from veille.store.db import Database
-from veille.web.bodies import BadBody, read_limited
-from veille.web.signin import Pages, SignedIn
+from veille.web.bodies import BadBody, BodyTooLarge, read_limited
+from veille.web.signin import Pages, SignedIn, csrf_ok
 from veille.web.state import app_state
 
 T = TypeVar("T")
@@ -83,3 +84,24 @@ def error_page(request: Request, who: SignedIn | None, status: int, message: str
     return pages.render(
         request, "app/error.html", {"status": status, "message": message}, status=status, who=who
     )
+
+
+async def posted_form(
+    request: Request, who: SignedIn, *, action: str, roles: frozenset[Role] | None = None
+) -> dict[str, list[str]] | Response:
+    """The form a signed-in user posted, or the page that refuses it.
+
+    In order: the body is read up to its limit (413 or 400), the session's
+    CSRF token must be in it (403), and the user's role must be among
+    ``roles`` when given (403, recorded as a refused ``action``).
+    """
+    try:
+        fields = await read_form(request)
+    except (BadBody, BodyTooLarge) as error:
+        return error_page(request, who, error.http_status, str(error))
+    if not csrf_ok(who, first(fields, "csrf")):
+        return error_page(request, who, 403, "csrf")
+    if roles is not None and not who.may(roles):
+        await run_in_threadpool(audit_refusal, request, who, action, "role may not do this")
+        return error_page(request, who, 403, "role")
+    return fields
