@@ -26,4 +26,6 @@ install "video hashing" "video hashing (vPDQ) will be disabled" \
 # Debian's Chromium drives the browser tests of the web application (Playwright with
 # executable_path /usr/bin/chromium; no browser is downloaded).
 install "the browser tests" "the browser tests will be skipped" chromium fonts-dejavu-core
+# WeasyPrint draws the threat assessment's PDF with Pango; its fonts ship with Debian.
+install "the assessment's PDF" "veille assess --format pdf will fail" libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
 exit 0

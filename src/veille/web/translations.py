@@ -10,16 +10,14 @@ docs/web.md). Dates and numbers are formatted per locale with Babel.
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 
 from babel.dates import format_datetime
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
-from babel.support import NullTranslations, Translations
+from babel.support import NullTranslations
+
+from veille.core.i18n import catalog
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "veille"
@@ -28,18 +26,9 @@ LANGUAGES = ("en", "fr")
 LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
 
 
-@cache
 def translations(language: str) -> NullTranslations:
     """The catalog of ``language`` (English: the words as written)."""
-    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if language == "en" or not path.exists():
-        return NullTranslations()
-    with path.open("rb") as stream:
-        catalog = read_po(stream, locale=language, domain=DOMAIN)
-    compiled = io.BytesIO()
-    write_mo(compiled, catalog)
-    compiled.seek(0)
-    return Translations(compiled, domain=DOMAIN)
+    return catalog(LOCALE_DIR, DOMAIN, language)
 
 
 def pick_language(query: str | None, cookie: str | None, accept: str | None) -> str:

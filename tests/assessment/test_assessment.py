@@ -1,0 +1,178 @@
+"""The threat assessment: sentences from verdicts, both languages, markings, PDF, no network."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.linking.helpers import import_records, make_world, record
+from veille.assessment.compute import AssessmentOptions, Trend, compute_assessment
+from veille.assessment.render import (
+    LOCALE_DIR,
+    SECTIONS,
+    NotesError,
+    RenderError,
+    _Words,
+    load_notes,
+    render_html,
+    render_pdf,
+)
+from veille.cli import app as cli
+from veille.store.db import Database
+
+runner = CliRunner()
+START, END = date(2020, 3, 2), date(2020, 6, 28)
+RESTRICTIONS = (date(2020, 3, 16), date(2020, 5, 31))
+
+
+def _trend(verdict: str, ratio: float | None = 1.8) -> Trend:
+    return Trend("p2p", "restrictions", ratio, 1.4, 2.3, verdict, 20.0, 11.0)
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_trend_is_an_increase_only_when_the_test_says_so(language: str) -> None:
+    words = _Words(language)
+    up = {"en": "an increase", "fr": "une hausse"}[language]
+    down = {"en": "a decrease", "fr": "une baisse"}[language]
+    assert up in words.trend(_trend("increase"))
+    assert down in words.trend(_trend("decrease", 0.5))
+    for verdict in ("uncertain", "stable"):
+        sentence = words.trend(_trend(verdict))
+        assert up not in sentence and down not in sentence
+    assert up not in words.trend(_trend("too short", None))
+    if language == "fr":
+        assert "1,8 fois" in words.trend(_trend("increase"))
+
+
+def _weekly(database: Database, tmp_path: Path) -> None:
+    """Peer-to-peer reports: 6 a week in the baseline, 18 a week during the restrictions."""
+    make_world(database)
+    lines = []
+    day = date(2019, 3, 4)
+    while day <= END:
+        during = RESTRICTIONS[0] <= day <= RESTRICTIONS[1]
+        for n in range(18 if during else 6):
+            moment = datetime(day.year, day.month, day.day, 9 + n % 8, tzinfo=None)
+            lines.append(
+                record(
+                    f"w{day.isoformat()}-{n}",
+                    [],
+                    platform_category="p2p",
+                    received_at=moment.isoformat() + "Z",
+                    stated_country="FR",
+                    marking="green" if n else "amber",
+                )
+            )
+        day += timedelta(days=7)
+    import_records(database, tmp_path, lines)
+
+
+def test_the_report_is_computed_and_written_in_both_languages(
+    database: Database, tmp_path: Path
+) -> None:
+    _weekly(database, tmp_path)
+    options = AssessmentOptions(START, END, restrictions=RESTRICTIONS)
+    data = compute_assessment(database, options)
+    # The strictest marking of what was counted.
+    assert data.marking == "amber"
+    p2p = [t for t in data.online if t.subject == "p2p" and t.period == "restrictions"]
+    assert p2p and p2p[0].verdict == "increase"
+    assert 2.4 < (p2p[0].rate_ratio or 0) < 3.6
+    notes = {"recommendations": "Ask providers to report P2P clients.", "triangle.victims": "Seen."}
+    for language, heading in (("en", "Online trends"), ("fr", "Tendances en ligne")):
+        html = render_html(data, language, notes)
+        assert f'<html lang="{language}"' in html
+        for section in SECTIONS:
+            assert f'id="{section}"' in html
+        assert heading in html
+        assert "TLP:AMBER" in html
+        assert "Ask providers to report P2P clients." in html
+        assert "http://" not in html and "https://" not in html
+        assert html.count("data:image/png;base64,") >= 1
+
+
+def test_the_pdf_has_the_marking_on_every_page_and_fetches_nothing(
+    database: Database, tmp_path: Path
+) -> None:
+    import pypdfium2 as pdfium
+
+    _weekly(database, tmp_path)
+    data = compute_assessment(database, AssessmentOptions(START, END, restrictions=RESTRICTIONS))
+    pdf_path = tmp_path / "assessment.pdf"
+    pdf_path.write_bytes(render_pdf(render_html(data, "fr")))
+    document = pdfium.PdfDocument(str(pdf_path))
+    assert len(document) >= 4
+    for index in range(len(document)):
+        page = document[index]
+        assert "TLP:AMBER" in page.get_textpage().get_text_range(), f"page {index + 1}"
+        image = page.render(scale=0.5).to_pil().convert("L")
+        # Something is drawn on each page (not a blank page).
+        assert image.getextrema()[0] < 128
+    with pytest.raises(RenderError, match=r"no network while rendering.*http://192\.0\.2\.10"):
+        render_pdf('<html><body><img src="http://192.0.2.10/x.png"></body></html>')
+
+
+def test_notes_name_their_section_and_options_name_their_field(
+    database: Database, tmp_path: Path
+) -> None:
+    bad = tmp_path / "notes.yaml"
+    bad.write_text("summary: not a section\n", encoding="utf-8")
+    with pytest.raises(NotesError, match="'summary' is not a section"):
+        load_notes(bad)
+    made = runner.invoke(
+        cli,
+        ["assess", "--from", "2020-06-01", "--to", "2020-03-01", "--out", str(tmp_path / "a.html")],
+    )
+    assert made.exit_code == 2 and "--to" in made.output
+    made = runner.invoke(
+        cli,
+        ["assess", "--from", "2020-03-01", "--to", "2020-06-01", "--out", str(tmp_path / "a.doc")],
+    )
+    assert made.exit_code == 2 and "--format" in made.output
+    assert not (tmp_path / "a.html").exists()
+
+
+def test_the_command_writes_the_report(database: Database, tmp_path: Path) -> None:
+    _weekly(database, tmp_path)
+    out = tmp_path / "out" / "assessment-fr.html"
+    made = runner.invoke(
+        cli,
+        [
+            "assess", "--from", START.isoformat(), "--to", END.isoformat(),
+            "--restrictions-from", RESTRICTIONS[0].isoformat(),
+            "--restrictions-to", RESTRICTIONS[1].isoformat(),
+            "--lang", "fr", "--marking", "green", "--out", str(out),
+        ],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    html = out.read_text(encoding="utf-8")
+    assert "TLP:GREEN" in html
+    assert "Marquage abaissé par un analyste de TLP:AMBER à TLP:GREEN." in html
+
+
+def test_the_french_catalog_covers_the_report() -> None:
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[2]
+    method_map = [
+        ("src/veille/assessment/*.py", "python"),
+        ("src/veille/assessment/templates/**.html", "jinja2"),
+    ]
+    found = {
+        message
+        for _, _, message, _, _ in extract_from_dir(
+            root, method_map, keywords={**DEFAULT_KEYWORDS, "N_": None}
+        )
+        if isinstance(message, str)
+    }
+    assert len(found) > 70
+    with (LOCALE_DIR / "fr" / "LC_MESSAGES" / "assessment.po").open("rb") as stream:
+        translated = read_po(stream, locale="fr")
+    assert sorted(m for m in found if not (translated.get(m) and translated.get(m).string)) == []
+    # Every percent sign is written %% (each text goes through %-formatting).
+    assert not re.search(r"%[^(]", "".join(found).replace("%%", ""))
