@@ -69,6 +69,21 @@ def new_password() -> str:
     return secrets.token_urlsafe(15)
 
 
+def _audit(
+    session: Session, user: UserAccount, action: str, actor: str, detail: str | None = None
+) -> None:
+    """Record an action on ``user`` in its agency's audit trail."""
+    record_event(
+        session,
+        actor=actor,
+        agency_id=user.agency_id,
+        action=action,
+        object_type="user",
+        object_id=user.id,
+        detail=detail,
+    )
+
+
 def _user(session: Session, username: str) -> UserAccount:
     user = session.scalar(select(UserAccount).where(UserAccount.username == username.lower()))
     if user is None:
@@ -138,15 +153,7 @@ def set_disabled(session: Session, username: str, disabled: bool, *, actor: str)
     user.disabled = disabled
     if disabled:
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    record_event(
-        session,
-        actor=actor,
-        agency_id=user.agency_id,
-        action="user.disable" if disabled else "user.enable",
-        object_type="user",
-        object_id=user.id,
-        detail=user.username,
-    )
+    _audit(session, user, "user.disable" if disabled else "user.enable", actor, user.username)
     return user
 
 
@@ -159,15 +166,7 @@ def reset_password(session: Session, username: str, *, actor: str) -> str:
     user.failed_logins = 0
     user.locked_until = None
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    record_event(
-        session,
-        actor=actor,
-        agency_id=user.agency_id,
-        action="user.reset",
-        object_type="user",
-        object_id=user.id,
-        detail=user.username,
-    )
+    _audit(session, user, "user.reset", actor, user.username)
     return password
 
 
@@ -179,14 +178,7 @@ def change_password(session: Session, user: UserAccount, current: str, new: str)
         raise AccountError("new_password: must differ from the current one")
     user.password_hash = hash_password(new)
     user.must_change_password = False
-    record_event(
-        session,
-        actor=user.username,
-        agency_id=user.agency_id,
-        action="user.password",
-        object_type="user",
-        object_id=user.id,
-    )
+    _audit(session, user, "user.password", user.username)
 
 
 def enrol_totp(session: Session, username: str, *, actor: str) -> tuple[str, str]:
@@ -195,15 +187,7 @@ def enrol_totp(session: Session, username: str, *, actor: str) -> tuple[str, str
     secret = pyotp.random_base32()
     user.totp_secret = secret
     user.totp_last_step = None
-    record_event(
-        session,
-        actor=actor,
-        agency_id=user.agency_id,
-        action="user.totp",
-        object_type="user",
-        object_id=user.id,
-        detail=f"{user.username}: second factor enrolled",
-    )
+    _audit(session, user, "user.totp", actor, f"{user.username}: second factor enrolled")
     uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
     return secret, uri
 
@@ -213,15 +197,7 @@ def remove_totp(session: Session, username: str, *, actor: str) -> None:
     user = _user(session, username)
     user.totp_secret = None
     user.totp_last_step = None
-    record_event(
-        session,
-        actor=actor,
-        agency_id=user.agency_id,
-        action="user.totp",
-        object_type="user",
-        object_id=user.id,
-        detail=f"{user.username}: second factor removed",
-    )
+    _audit(session, user, "user.totp", actor, f"{user.username}: second factor removed")
 
 
 def set_totp_required(session: Session, agency_id: int, required: bool, *, actor: str) -> None:

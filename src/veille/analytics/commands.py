@@ -5,13 +5,19 @@ from __future__ import annotations
 import csv
 import sys
 from collections.abc import Sequence
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from veille.core.cli_options import AllOption, AsOption, JsonOption, agency_viewer, ready
+from veille.core.cli_options import (
+    AllOption,
+    AsOption,
+    JsonOption,
+    agency_viewer,
+    parse_day,
+    ready,
+)
 from veille.output import console, counting_progress, fail, print_json, print_table
 
 trends_app = typer.Typer(
@@ -54,15 +60,6 @@ ChartOption = Annotated[
 ]
 
 
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)", 2)
-
-
 def _query(
     interval: str,
     country: list[str] | None,
@@ -86,8 +83,8 @@ def _query(
             reporter,
             offence,
             flag,
-            _day(since, "--since"),
-            _day(until, "--until"),
+            parse_day(since, "--since"),
+            parse_day(until, "--until"),
             by,
         )
     except SeriesError as error:
@@ -716,7 +713,7 @@ def trends_check(
     """Check one week of every scanned series against its expected band; store alerts."""
     from veille.analytics.alerts import alert_dict, run_check
 
-    summary = run_check(ready(), _day(week, "--week"))
+    summary = run_check(ready(), parse_day(week, "--week"))
     if as_json:
         print_json(summary.as_dict())
         return

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from veille.core.cli_options import ready
+from veille.core.cli_options import parse_day, ready
 from veille.output import console, fail
-
-
-def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)", 2)
 
 
 def assess(
@@ -70,12 +60,12 @@ def assess(
         chosen = tuple(normalise_country(c) for c in countries or [])
     except CountryError as error:
         fail(f"--countries: {error}", 2)
-    low, high = _day(start, "--from"), _day(end, "--to")
+    low, high = parse_day(start, "--from"), parse_day(end, "--to")
     assert low is not None and high is not None
-    base = (_day(baseline_from, "--baseline-from"), _day(baseline_to, "--baseline-to"))
+    base = (parse_day(baseline_from, "--baseline-from"), parse_day(baseline_to, "--baseline-to"))
     rest = (
-        _day(restrictions_from, "--restrictions-from"),
-        _day(restrictions_to, "--restrictions-to"),
+        parse_day(restrictions_from, "--restrictions-from"),
+        parse_day(restrictions_to, "--restrictions-to"),
     )
     if (base[0] is None) != (base[1] is None):
         fail("--baseline-from and --baseline-to: give both or neither", 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -54,6 +54,16 @@ def tidy_help_types(command: Any) -> None:
             param.metavar = label
     for sub in getattr(command, "commands", {}).values():
         tidy_help_types(sub)
+
+
+def parse_day(value: str | None, option: str) -> date | None:
+    """A ``YYYY-MM-DD`` option as a date (``None`` stays ``None``); exits 2 naming the option."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)", 2)
 
 
 def agency_viewer(session: Session, as_agency: str | None, all_agencies: bool = False) -> Viewer:
