@@ -28,4 +28,6 @@ install "video hashing" "video hashing (vPDQ) will be disabled" \
 install "the browser tests" "the browser tests will be skipped" chromium fonts-dejavu-core
 # WeasyPrint draws the threat assessment's PDF with Pango; its fonts ship with Debian.
 install "the assessment's PDF" "veille assess --format pdf will fail" libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core
+# The assessment's tests render its PDF pages to images and read their text (pdftoppm, pdftotext).
+install "the assessment's PDF tests" "they will be skipped" poppler-utils
 exit 0

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -95,25 +97,91 @@ def test_the_report_is_computed_and_written_in_both_languages(
         assert html.count("data:image/png;base64,") >= 1
 
 
-def test_the_pdf_has_the_marking_on_every_page_and_fetches_nothing(
+PDFTOPPM = shutil.which("pdftoppm")
+
+
+@pytest.mark.skipif(PDFTOPPM is None, reason="poppler-utils (scripts/setup-system.sh) is missing")
+def test_the_pdf_has_its_sections_and_the_marking_on_every_page_and_fetches_nothing(
     database: Database, tmp_path: Path
 ) -> None:
-    import pypdfium2 as pdfium
+    from PIL import Image
 
     _weekly(database, tmp_path)
     data = compute_assessment(database, AssessmentOptions(START, END, restrictions=RESTRICTIONS))
     pdf_path = tmp_path / "assessment.pdf"
     pdf_path.write_bytes(render_pdf(render_html(data, "fr")))
-    document = pdfium.PdfDocument(str(pdf_path))
-    assert len(document) >= 4
-    for index in range(len(document)):
-        page = document[index]
-        assert "TLP:AMBER" in page.get_textpage().get_text_range(), f"page {index + 1}"
-        image = page.render(scale=0.5).to_pil().convert("L")
-        # Something is drawn on each page (not a blank page).
-        assert image.getextrema()[0] < 128
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "40", str(pdf_path), str(tmp_path / "page")], check=True
+    )
+    pages = sorted(tmp_path.glob("page-*.png"))
+    assert len(pages) >= 4
+    text = ""
+    for number, image_path in enumerate(pages, start=1):
+        page_text = subprocess.run(
+            ["pdftotext", "-f", str(number), "-l", str(number), str(pdf_path), "-"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert "TLP:AMBER" in page_text, f"page {number}"
+        text += page_text
+        # Each page draws something (it is not blank).
+        assert Image.open(image_path).convert("L").getextrema()[0] < 128
+    for heading in (
+        "Introduction et périmètre",
+        "Le triangle d'analyse du problème",
+        "Incidence sur les services répressifs",
+        "Tendances en ligne",
+        "Tendances hors ligne",
+        "Conclusions",
+        "Recommandations",
+        "Annexe : tableaux de données",
+    ):
+        assert heading in text
     with pytest.raises(RenderError, match=r"no network while rendering.*http://192\.0\.2\.10"):
         render_pdf('<html><body><img src="http://192.0.2.10/x.png"></body></html>')
+
+
+def test_every_number_is_the_analytics_output_it_cites(database: Database, tmp_path: Path) -> None:
+    from veille.analytics.compare import compare
+    from veille.analytics.periods import Period, period_set
+    from veille.analytics.series import SeriesQuery, series
+
+    _weekly(database, tmp_path)
+    options = AssessmentOptions(START, END, restrictions=RESTRICTIONS)
+    data = compute_assessment(database, options)
+    periods = period_set([Period(n, a, b) for n, a, b in options.period_spans()])
+    with database.session() as session:
+        weekly = series(
+            session,
+            SeriesQuery(grain="week", since=options.baseline_span[0], until=END, by=("category",)),
+            None,
+        )
+        total = series(session, SeriesQuery(grain="month", since=START, until=END), None)
+    expected = {
+        (c.key[0], c.period): c for c in compare(weekly, periods).comparisons if c.rate_ratio
+    }
+    words = _Words("en")
+    html = render_html(data, "en")
+    assert data.figures["reports"].value == sum(sum(one.counts) for one in total.series)
+    assert f'<span class="value">{words.number(data.figures["reports"].value, 1)}' in html
+    cited = [t for t in data.online if t.rate_ratio is not None]
+    assert cited
+    for trend in cited:
+        source = expected[(trend.subject, trend.period)]
+        assert (trend.rate_ratio, trend.low, trend.high, trend.verdict) == (
+            source.rate_ratio, source.low, source.high, source.verdict,
+        )  # fmt: skip
+        assert words.trend(trend) in html
+
+
+def test_a_period_with_no_data_says_so(database: Database) -> None:
+    data = compute_assessment(database, AssessmentOptions(date(2030, 1, 7), date(2030, 3, 31)))
+    for language, said in (("en", "No data: no online report"), ("fr", "Aucune donnée")):
+        html = render_html(data, language)
+        assert said in html
+        for section in SECTIONS:
+            assert f'id="{section}"' in html
 
 
 def test_notes_name_their_section_and_options_name_their_field(
@@ -152,6 +220,27 @@ def test_the_command_writes_the_report(database: Database, tmp_path: Path) -> No
     html = out.read_text(encoding="utf-8")
     assert "TLP:GREEN" in html
     assert "Marquage abaissé par un analyste de TLP:AMBER à TLP:GREEN." in html
+
+
+def test_analysts_notes_survive_regeneration(database: Database, tmp_path: Path) -> None:
+    _weekly(database, tmp_path)
+    notes = tmp_path / "notes.yaml"
+    notes.write_text(
+        "online: |\n  The rise matches the hotlines' experience.\n\n  Second paragraph.\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "assessment.html"
+    command = [
+        "assess", "--from", START.isoformat(), "--to", END.isoformat(),
+        "--notes", str(notes), "--out", str(out),
+    ]  # fmt: skip
+    for _ in range(2):
+        made = runner.invoke(cli, command)
+        assert made.exit_code == 0, made.output
+        html = out.read_text(encoding="utf-8")
+        assert (
+            "<p>The rise matches the hotlines&#39; experience.</p><p>Second paragraph.</p>" in html
+        )
 
 
 def test_the_french_catalog_covers_the_report() -> None:

@@ -30,16 +30,15 @@ def step_assessment(context: DemoContext) -> DemoSection | None:
         restrictions=(named["restrictions"].start, named["restrictions"].end),
     )
     data = compute_assessment(context.database, options)
-    out = context.folder / "assessment"
-    out.mkdir(exist_ok=True)
+    out = context.folder
     written = []
     for language in ("en", "fr"):
         html = render_html(data, language)
-        (out / f"assessment-{language}.html").write_text(html, encoding="utf-8")
-        written.append(f"assessment-{language}.html")
+        (out / f"assessment.{language}.html").write_text(html, encoding="utf-8")
+        written.append(f"assessment.{language}.html")
         try:
-            (out / f"assessment-{language}.pdf").write_bytes(render_pdf(html))
-            written.append(f"assessment-{language}.pdf")
+            (out / f"assessment.{language}.pdf").write_bytes(render_pdf(html))
+            written.append(f"assessment.{language}.pdf")
         except (OSError, RenderError) as error:  # no Pango on this machine: HTML only
             written.append(f"(no PDF: {error})")
     increases = sorted(
@@ -51,7 +50,7 @@ def step_assessment(context: DemoContext) -> DemoSection | None:
             f"period {options.start} to {options.end}, baseline {options.baseline_span[0]} to "
             f"{options.baseline_span[1]}; marking TLP:{data.marking.upper()} (the strictest counted)",
             "significant increases during the restrictions: " + (", ".join(increases) or "none"),
-            f"written: {out}/ ({', '.join(written)})",
+            f"written to {out}/: {', '.join(written)}",
         ],
     )
 
