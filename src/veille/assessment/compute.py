@@ -135,10 +135,12 @@ class AssessmentData:
     gaps: list[dict[str, Any]] = field(default_factory=list)
     takedown: list[dict[str, Any]] = field(default_factory=list)
     survey_sentences: list[str] = field(default_factory=list)
-    charts: dict[str, bytes] = field(default_factory=dict)
-    """PNG charts by name."""
-    tables: dict[str, list[list[Any]]] = field(default_factory=dict)
-    """The numbers behind each chart, for the appendix."""
+    monthly_online: tuple[list[date], list[tuple[str, list[int]]]] = ([], [])
+    """Reports per month by online category (the charts are drawn in the reader's language)."""
+    p2p_by_country: tuple[list[date], list[tuple[str, list[int]]]] = ([], [])
+    """Peer-to-peer reports per month by country (the seed's figure)."""
+    content_rows: list[dict[str, Any]] = field(default_factory=list)
+    """Per month: reports with classified media, unique and new content, viral share."""
 
     def figure(self, key: str) -> Figure | None:
         return self.figures.get(key)
@@ -184,8 +186,6 @@ def _trends(result: Any, periods: Any, subject_of: Any) -> list[Trend]:
 
 def compute_assessment(database: Database, options: AssessmentOptions) -> AssessmentData:
     """Every number of the report, read through the analytics capability."""
-    from veille.analytics.charts import comparison_chart, series_chart
-    from veille.analytics.compare import compare
     from veille.analytics.gap import reporting_gap
     from veille.analytics.rollup import roll_up
     from veille.analytics.series import SeriesQuery, series
@@ -255,6 +255,7 @@ def compute_assessment(database: Database, options: AssessmentOptions) -> Assess
     if content is not None:
         marking = stricter(marking, content["marking"])
         data.add(content["figure"])
+        data.content_rows = content["rows"]
     data.takedown = _takedown(database, periods)
     usage_figure = _usage(database, periods, options)
     if usage_figure is not None:
@@ -263,33 +264,24 @@ def compute_assessment(database: Database, options: AssessmentOptions) -> Assess
     travel = _travel(database, options)
     if travel is not None:
         data.add(travel)
+    monthly = _monthly(database, countries, first_day, options.end, ONLINE_CATEGORIES, "category")
+    data.monthly_online = (monthly.periods, [(one.key[0], one.counts) for one in monthly.series])
+    p2p = _monthly(database, countries, first_day, options.end, ("p2p",), "country")
+    data.p2p_by_country = (p2p.periods, [(one.key[0], one.counts) for one in p2p.series])
+    for counted in (monthly, p2p):
+        marking = stricter(marking, counted.marking)
     data.computed_marking = marking
     data.marking = options.marking or marking
-    # Charts and the numbers behind them.
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory(prefix="veille-assess-") as folder:
-        by_month = _monthly_by_category(database, countries, first_day, options.end)
-        if by_month.series:
-            data.charts["online"] = series_chart(
-                by_month, Path(folder) / "online.png", title=" "
-            ).read_bytes()
-            data.tables["online"] = [
-                [period.isoformat(), *(one.counts[i] for one in by_month.series)]
-                for i, period in enumerate(by_month.periods)
-            ]
-            data.tables["online_header"] = [["", *(one.key[0] for one in by_month.series)]]
-        compared = compare(weekly, periods)
-        if any(c.rate_ratio is not None for c in compared.comparisons):
-            data.charts["ratios"] = comparison_chart(
-                compared, Path(folder) / "ratios.png"
-            ).read_bytes()
     return data
 
 
-def _monthly_by_category(
-    database: Database, countries: tuple[str, ...], low: date, high: date
+def _monthly(
+    database: Database,
+    countries: tuple[str, ...],
+    low: date,
+    high: date,
+    categories: tuple[str, ...],
+    by: str,
 ) -> Any:
     from veille.analytics.series import SeriesQuery, series
 
@@ -297,8 +289,8 @@ def _monthly_by_category(
         return series(
             session,
             SeriesQuery(
-                grain="month", countries=countries, categories=ONLINE_CATEGORIES,
-                since=low, until=high, by=("category",),
+                grain="month", countries=countries, categories=categories,
+                since=low, until=high, by=(by,),
             ),
             None,
         )  # fmt: skip
@@ -324,6 +316,7 @@ def _content(
         return None
     return {
         "marking": result.marking,
+        "rows": result.rows,
         "figure": Figure(
             "viral_share",
             round(100 * viral / with_media, 1),

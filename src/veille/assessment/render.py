@@ -178,6 +178,112 @@ TREND_SENTENCES = {
 TOO_SHORT = N_("%(subject)s: too few weeks to compare the %(period)s.")
 
 
+def _main_period(data: AssessmentData) -> str:
+    return "restrictions" if data.options.restrictions is not None else "period"
+
+
+def _charts(data: AssessmentData, words: _Words) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    """The charts in the reader's language, and the table of numbers behind each one."""
+    from veille.assessment import charts as draw
+
+    drawn: dict[str, bytes] = {}
+    tables: list[dict[str, Any]] = []
+    month, reports_per_month = words(N_("month")), words(N_("reports per month"))
+
+    def subject(name: str) -> str:
+        return words(SUBJECTS.get(name, name))
+
+    def table(caption: str, header: list[str], rows: list[list[Any]]) -> None:
+        label = words(N_("Table A%(number)s. %(title)s"), number=len(tables) + 1, title=caption)
+        tables.append({"caption": label, "header": header, "rows": rows})
+
+    periods, series = data.monthly_online
+    if series:
+        title = words(N_("Reports per month by platform category"))
+        named = [(subject(name), counts) for name, counts in series]
+        drawn["online"] = draw.lines(
+            periods, named, title=title, x_label=month, y_label=reports_per_month
+        )
+        table(title, [words(N_("Month")), *(n for n, _ in named)],
+              [[p.isoformat()[:7], *(c[i] for _, c in named)] for i, p in enumerate(periods)])  # fmt: skip
+    periods, series = data.p2p_by_country
+    if series:
+        title = words(N_("Peer-to-peer sharing reported per month, by country"))
+        drawn["p2p_countries"] = draw.lines(
+            periods, series, title=title, x_label=month, y_label=reports_per_month
+        )
+        shown = sorted(series, key=lambda item: -sum(item[1]))[: draw.MAX_LINES]
+        table(title, [words(N_("Month")), *(n for n, _ in shown)],
+              [[p.isoformat()[:7], *(c[i] for _, c in shown)] for i, p in enumerate(periods)])  # fmt: skip
+    main = _main_period(data)
+    compared = [
+        (subject(t.subject), t.rate_ratio, t.low, t.high)
+        for t in data.online
+        if t.period == main
+        and t.rate_ratio is not None
+        and t.low is not None
+        and t.high is not None
+    ]
+    if compared:
+        title = words(N_("Rate ratios against the baseline during the %(period)s"),
+                      period=words(PERIODS[main]))  # fmt: skip
+        drawn["ratios"] = draw.ratios(
+            compared,
+            title=title,
+            x_label=words(N_("rate ratio (log scale; 1 is no change)")),
+        )
+        table(title, [words(N_("Series")), words(N_("Rate ratio")), words(N_("95 %% interval"))],
+              [[n, words.number(r), f"{words.number(lo)}–{words.number(hi)}"]
+               for n, r, lo, hi in compared])  # fmt: skip
+    gaps = [g for g in data.gaps if g.get("expected") is not None and g["period"] != "net"]
+    if gaps:
+        title = words(N_("Reports of domestic abuse: received and expected"))
+        groups = [words(PERIODS.get(g["period"], g["period"])) for g in gaps]
+        errors = [
+            (
+                max(0.0, g["expected"] - (g["observed"] - (g["gap_high"] or 0))),
+                max(0.0, (g["observed"] - (g["gap_low"] or 0)) - g["expected"]),
+            )
+            for g in gaps
+        ]
+        drawn["gap"] = draw.bars(
+            groups,
+            [(words(N_("received")), [g["observed"] for g in gaps]),
+             (words(N_("expected")), [g["expected"] for g in gaps])],
+            title=title, y_label=words(N_("reports")), errors=errors,
+        )  # fmt: skip
+        table(title, [words(N_("Period")), words(N_("received")), words(N_("expected"))],
+              [[grp, g["observed"], words.number(g["expected"], 0)]
+               for grp, g in zip(groups, gaps, strict=True)])  # fmt: skip
+    if data.content_rows:
+        title = words(N_("Reports with classified media, unique and new content, per month"))
+        rows = data.content_rows
+        months = [date.fromisoformat(r["period"]) for r in rows]
+        drawn["content"] = draw.lines(
+            months,
+            [(words(N_("reports with classified media")), [r["reports_with_media"] for r in rows]),
+             (words(N_("unique content")), [r["unique_content"] for r in rows]),
+             (words(N_("new content")), [r["new_content"] for r in rows])],
+            title=title, x_label=month, y_label=words(N_("per month")),
+        )  # fmt: skip
+        table(title, [words(N_("Month")), words(N_("reports with classified media")),
+                      words(N_("unique content")), words(N_("new content"))],
+              [[r["period"][:7], r["reports_with_media"], r["unique_content"], r["new_content"]]
+               for r in rows])  # fmt: skip
+    timed = [r for r in data.takedown if r.get("median_hours") is not None]
+    if timed:
+        title = words(N_("Median hours to removal of take-down notices, by period"))
+        groups = [words(PERIODS.get(r["period"], r["period"])) for r in timed]
+        drawn["takedown"] = draw.bars(
+            groups, [(words(N_("median hours")), [r["median_hours"] for r in timed])],
+            title=title, y_label=words(N_("hours")),
+        )  # fmt: skip
+        table(title, [words(N_("Period")), words(N_("Notices")), words(N_("median hours"))],
+              [[grp, r["notices"], words.number(r["median_hours"], 1)]
+               for grp, r in zip(groups, timed, strict=True)])  # fmt: skip
+    return drawn, tables
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(HERE / "templates"),
@@ -196,9 +302,10 @@ def render_html(data: AssessmentData, language: str, notes: dict[str, str] | Non
     significant = [
         t for t in [*data.online, *data.offline] if t.verdict in ("increase", "decrease")
     ]
+    drawn, tables = _charts(data, words)
     charts = {
         name: "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-        for name, png in data.charts.items()
+        for name, png in drawn.items()
     }
     template = _environment().get_template("assessment.html")
     return template.render(
@@ -210,6 +317,7 @@ def render_html(data: AssessmentData, language: str, notes: dict[str, str] | Non
         notes={key: _paragraphs(text) for key, text in notes.items()},
         significant=significant,
         charts=charts,
+        tables=tables,
         subjects=SUBJECTS,
         periods_names=PERIODS,
         cells=TRIANGLE_CELLS,
