@@ -132,6 +132,8 @@ class AssessmentData:
     figures: dict[str, Figure] = field(default_factory=dict)
     online: list[Trend] = field(default_factory=list)
     offline: list[Trend] = field(default_factory=list)
+    victims: list[Trend] = field(default_factory=list)
+    """Self-generated content: reports of it against the baseline."""
     gaps: list[dict[str, Any]] = field(default_factory=list)
     takedown: list[dict[str, Any]] = field(default_factory=list)
     survey_sentences: list[str] = field(default_factory=list)
@@ -224,9 +226,17 @@ def compute_assessment(database: Database, options: AssessmentOptions) -> Assess
             ),
             None,
         )  # fmt: skip
+        self_generated = series(
+            session,
+            SeriesQuery(
+                grain="week", countries=countries, offences=("self_generated",),
+                since=first_day, until=options.end,
+            ),
+            None,
+        )  # fmt: skip
         content = _content(session, countries, options)
     marking = weekly.marking
-    for counted in (total_in, total_base, domestic):
+    for counted in (total_in, total_base, domestic, self_generated):
         marking = stricter(marking, counted.marking)
     reports = sum(sum(s.counts) for s in total_in.series)
     data.add(
@@ -252,6 +262,8 @@ def compute_assessment(database: Database, options: AssessmentOptions) -> Assess
         data.offline.extend(_trends(domestic, periods, lambda _key: "domestic_abuse"))
         gaps = reporting_gap(domestic, periods)
         data.gaps = [g.as_dict(gaps.by) for g in gaps.gaps if g.period != "baseline"]
+    if self_generated.series:
+        data.victims = _trends(self_generated, periods, lambda _key: "self_generated")
     if content is not None:
         marking = stricter(marking, content["marking"])
         data.add(content["figure"])
