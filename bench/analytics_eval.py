@@ -28,7 +28,7 @@ truth except to score the answers afterwards:
 Usage::
 
     python bench/analytics_eval.py --size small --seeds 1,2,3,4,5
-    python bench/analytics_eval.py --size medium --seeds 1,2,3 --no-write
+    python bench/analytics_eval.py --size medium --seeds 1,2,3   # bench/results/analytics_medium.md
 """
 
 from __future__ import annotations
@@ -468,7 +468,9 @@ def main() -> None:
     )
     print(body)
     if not args.no_write:
-        write_result("analytics", "Trend analytics against the planted effects", body)
+        # The small run is the headline; other sizes keep their own file.
+        name = "analytics" if args.size == "small" else f"analytics_{args.size}"
+        write_result(name, f"Trend analytics against the planted effects ({args.size})", body)
 
 
 if __name__ == "__main__":
