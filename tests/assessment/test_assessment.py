@@ -265,3 +265,27 @@ def test_the_french_catalog_covers_the_report() -> None:
     assert sorted(m for m in found if not (translated.get(m) and translated.get(m).string)) == []
     # Every percent sign is written %% (each text goes through %-formatting).
     assert not re.search(r"%[^(]", "".join(found).replace("%%", ""))
+
+
+def test_rendering_a_pdf_leaves_truncated_images_refused(tmp_path: Path) -> None:
+    """WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on when imported; Veille turns it off."""
+    import io
+
+    import numpy as np
+    from PIL import Image, ImageFile
+
+    from veille.media.hashing import hash_file
+
+    render_pdf("<html><body><p>x</p></body></html>")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+    pixels = (np.random.default_rng(1).random((256, 256, 3)) * 255).astype("uint8")
+    whole = io.BytesIO()
+    Image.fromarray(pixels).save(whole, "JPEG", quality=90)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(whole.getvalue()[: len(whole.getvalue()) // 2])
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as another library might leave it
+    try:
+        result = hash_file(cut)
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+    assert result.error is not None and result.error.startswith("truncated image")

@@ -328,8 +328,15 @@ def render_html(data: AssessmentData, language: str, notes: dict[str, str] | Non
 
 def render_pdf(html: str) -> bytes:
     """The PDF of the report's HTML (WeasyPrint), with no network request."""
+    from PIL import ImageFile
+
+    # Importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES, which would
+    # let the media hashing of this process decode truncated images silently: put it back.
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
     from weasyprint import HTML
     from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = previous
 
     # Only data: URLs (the embedded charts) may be read; any other stops the rendering.
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 from veille.media.pdq import pdq_dihedral_of_rgb, pdq_of_rgb, rgb_array
 
@@ -95,6 +95,9 @@ def _hash_image(data: bytes, result: FileHashes, options: HashOptions) -> None:
         with warnings.catch_warnings():
             # Pillow warns above MAX_IMAGE_PIXELS; Veille checks the size itself.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # A truncated image is an error, whatever another library set in this process
+            # (WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on when it is imported).
+            ImageFile.LOAD_TRUNCATED_IMAGES = False
             image = Image.open(io.BytesIO(data))
             width, height = image.size
             result.width, result.height = width, height
