@@ -14,7 +14,9 @@ install() {
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing system packages for $what: ${missing[*]}"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}") >/dev/null \
+    # The package lists are read once per run of this script.
+    if [ -z "${updated:-}" ]; then apt-get update -qq >/dev/null && updated=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
       || echo "could not install ${missing[*]}: $fails"
   else
     echo "$what needs: ${missing[*]} — install them, then 'make setup' again ($fails without them)"
