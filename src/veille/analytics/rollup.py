@@ -21,7 +21,7 @@ from veille.analytics.models import UNKNOWN_COUNTRY, ReportCount, RolledReport
 from veille.store.db import Database
 from veille.store.models import Report
 
-CHUNK_SIZE = 2000
+CHUNK_SIZE = 10000
 """Reports counted per transaction."""
 
 _PERIODS = {
