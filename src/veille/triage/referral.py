@@ -232,9 +232,15 @@ def names_of_agencies(session: Session, agency_ids: Collection[int]) -> dict[int
 
 
 def list_referrals(
-    session: Session, agency_id: int, *, direction: str = "both", limit: int = 100
+    session: Session,
+    agency_id: int,
+    *,
+    direction: str = "both",
+    limit: int = 100,
+    report_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Referrals the agency made (``out``), received (``in``) or both, newest first."""
+    """Referrals the agency made (``out``), received (``in``) or both, newest first (only those
+    of ``report_id`` when given)."""
     sender = aliased(Agency)
     receiver = aliased(Agency)
     statement = (
@@ -244,6 +250,8 @@ def list_referrals(
         .order_by(Referral.created_at.desc(), Referral.id.desc())
         .limit(limit)
     )
+    if report_id is not None:
+        statement = statement.where(Referral.report_id == report_id)
     if direction == "in":
         statement = statement.where(Referral.to_agency_id == agency_id)
     elif direction == "out":

@@ -402,9 +402,7 @@ def _report_context(session: Session, who: SignedIn, report_id: int) -> dict[str
             .order_by(Agency.name)
         )
     )
-    referrals = [
-        r for r in list_referrals(session, who.agency_id, limit=500) if r["report_id"] == report_id
-    ]
+    referrals = list_referrals(session, who.agency_id, report_id=report_id)
     trail = events_for(session, "report", report_id)[-50:]
     notices = notice_rows(session, who.viewer, report_id=report_id, limit=100)
     content = sorted(content_clusters_by_report(session, [report_id]).get(report_id, set()))
