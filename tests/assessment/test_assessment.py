@@ -289,3 +289,18 @@ def test_rendering_a_pdf_leaves_truncated_images_refused(tmp_path: Path) -> None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = False
     assert result.error is not None and result.error.startswith("truncated image")
+
+
+def test_a_hostile_notes_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"scope: " + b"x" * (1024 * 1024 + 10))
+    with pytest.raises(NotesError, match="larger than 1,048,576 bytes"):
+        load_notes(big)
+    deep = tmp_path / "deep.yaml"
+    deep.write_text("scope: " + "[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    with pytest.raises(NotesError, match="cannot be read"):
+        load_notes(deep)
+    latin1 = tmp_path / "latin1.yaml"
+    latin1.write_bytes("scope: é".encode("latin-1"))
+    with pytest.raises(NotesError, match="cannot be read"):
+        load_notes(latin1)

@@ -496,3 +496,39 @@ def test_pages_over_https_send_hsts(
         assert "Secure" in page.headers["set-cookie"]
     with TestClient(create_app(database, settings)) as plain:
         assert "strict-transport-security" not in plain.get("/app/login").headers
+
+
+def test_hostile_bodies_are_refused_clearly_and_change_nothing(
+    client: TestClient, database: Database, tenants: Tenants, tmp_path: Path
+) -> None:
+    """Too big, wrong encoding, too many fields: a 4xx naming the problem, nothing stored."""
+    ids = _reports(database, tmp_path, tenants)
+    _user(database, "ana", tenants.police_id)
+    # Too big, before the log-in is even checked: refused by the edge while it streams in.
+    huge = client.post(
+        "/app/login",
+        content=b"username=" + b"a" * 2_000_000,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert huge.status_code == 413
+    assert _login(client, "ana") == 303
+    token = _csrf(client.get("/app/queue").text)
+    latin1 = client.post(
+        "/app/queue",
+        content=f"csrf={token}&action=assign_me&report_id={ids['police-report']}&note=\xe9".encode(
+            "latin-1"
+        ),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert latin1.status_code == 400
+    assert "not a UTF-8 form" in latin1.text
+    many = "&".join([f"csrf={token}", "action=assign_me"] + [f"report_id={n}" for n in range(300)])
+    crowded = client.post(
+        "/app/queue", content=many, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert crowded.status_code == 400
+    assert "more than 220 fields" in crowded.text
+    with database.session() as session:
+        assert not session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "triage.queue.state")
+        ).all()

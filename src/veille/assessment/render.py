@@ -44,6 +44,8 @@ SECTIONS = (
     "appendix",
 )
 """Section ids, in order: the notes file uses them."""
+MAX_NOTES_BYTES = 1024 * 1024
+"""A notes file is read up to this size; a larger one is refused before it is parsed."""
 TRIANGLE_CELLS = ("victims", "offenders", "environment", "guardians", "handlers", "managers")
 
 
@@ -87,9 +89,14 @@ def load_notes(path: Path | None) -> dict[str, str]:
     if path is None:
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise NotesError(f"--notes: {path} cannot be read: {error}") from None
+        with path.open("rb") as stream:
+            raw = stream.read(MAX_NOTES_BYTES + 1)
+        if len(raw) > MAX_NOTES_BYTES:
+            raise NotesError(f"--notes: {path} is larger than {MAX_NOTES_BYTES:,} bytes")
+        data = yaml.safe_load(raw.decode("utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise NotesError(f"--notes: {path} cannot be read: {reason}") from None
     if not isinstance(data, dict):
         raise NotesError("--notes: expected a mapping of section ids to texts")
     allowed = {*SECTIONS, *(f"triangle.{cell}" for cell in TRIANGLE_CELLS)}

@@ -48,11 +48,13 @@ async def read_form(request: Request) -> dict[str, list[str]]:
     """A posted form, size-limited before it is parsed."""
     body = await read_limited(request, app_state(request).settings.max_form_bytes)
     try:
-        return parse_qs(
-            body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS
-        )
-    except (UnicodeDecodeError, ValueError):
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
         raise BadBody("body", "not a UTF-8 form") from None
+    try:
+        return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise BadBody("body", f"more than {MAX_FORM_FIELDS} fields") from None
 
 
 def first(fields: dict[str, list[str]], name: str) -> str:
