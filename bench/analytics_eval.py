@@ -45,6 +45,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from scipy.stats import norm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -63,6 +64,7 @@ from veille.store.agencies import ensure_agencies, load_agency_specs
 from veille.store.db import Database, create_veille_engine
 
 SIMPLE_RULE_MARGIN = 0.10
+NO_EFFECT_MARGIN = 0.05
 POWER_GOAL = 0.8
 
 
@@ -181,7 +183,97 @@ def power(
 
 
 def direction(factor: float) -> str | None:
-    return "increase" if factor > 1 else "decrease" if factor < 1 else None
+    """The planted direction; a series moved by less than 5 % has no planted effect."""
+    if abs(math.log(factor)) < math.log(1 + NO_EFFECT_MARGIN):
+        return None
+    return "increase" if factor > 1 else "decrease"
+
+
+class PlantedSeries:
+    """What the restrictions did to a series, from the generator's own expected counts.
+
+    A series (category × offence) mixes every stream whose reports land in it
+    (``contact_abuse`` reports come from three streams) and the viral waves
+    re-shared on its platforms. Its planted factor is its expected count in
+    the restriction weeks with every planted effect, over the same weeks
+    without them: the streams' expected counts times their effect factors
+    (channels closed, ramps; for delayed reporting the share reported at
+    once), plus the waves as they were drawn, against the streams' counts
+    plus waves at their rate before the restrictions. Season and growth
+    cancel out. Only the evaluation reads this; Veille never does.
+    """
+
+    def __init__(self, truth: dict[str, Any]) -> None:
+        from veille.synth.config import load_config
+        from veille.synth.generator import random_stream
+        from veille.synth.volume import stream_rates
+        from veille.synth.world import World
+
+        scenario = truth["scenario"]
+        self.config = load_config()
+        self.world = World(
+            self.config,
+            date.fromisoformat(scenario["from"]),
+            date.fromisoformat(scenario["to"]),
+            random_stream(scenario["seed"], "world"),
+        )
+        starts = [p.start_week for p in self.world.restrictions]
+        drawn = [date.fromisoformat(c["restrictions"]["start"]) for c in truth["countries"]]
+        if [self.world.week_of(d) for d in drawn] != starts:
+            raise SystemExit("truth.json does not match the generator's world: regenerate it")
+        self.rates = stream_rates(
+            self.world,
+            self.config,
+            scenario["target_reports"] * (1.0 - self.config.viral.share),
+        )
+        self.restricted = np.array(self.world.in_restrictions())
+        self.before = np.zeros_like(self.restricted)
+        for c, period in enumerate(self.world.restrictions):
+            self.before[c, : max(period.start_week, 0)] = True
+        weights = np.array([c.weight for c in self.world.countries])
+        self.waves: dict[str, np.ndarray] = {}
+        for wave in truth["viral_waves"]:
+            cells = self.waves.setdefault(
+                wave["category"], np.zeros(self.restricted.shape, dtype=float)
+            )
+            first = self.world.week_of(date.fromisoformat(wave["start"]))
+            weeks = [w for w in range(first, first + wave["weeks"]) if 0 <= w < self.world.weeks]
+            for week in weeks:
+                cells[:, week] += wave["reports"] / len(weeks) * weights / weights.sum()
+
+    def factor(self, category: str, offence: str) -> float:
+        with_effects = without = 0.0
+        streams_before = 0.0
+        for rates in self.rates:
+            stream = rates.stream
+            share = (
+                1.0
+                if offence in {o.value for o in stream.offences}
+                else {o.value: p for o, p in stream.extra_offences.items()}.get(offence, 0.0)
+            )
+            if stream.category.value != category or not share:
+                continue
+            effect = rates.factor
+            delay = stream.delayed_reporting
+            if delay is not None and stream.incidence_during is not None:
+                reported_at_once = stream.incidence_during * (1 - delay.deferred - delay.lost)
+                effect = np.where(self.restricted, effect * reported_at_once, effect)
+            with_effects += share * float((rates.baseline * effect)[self.restricted].sum())
+            without += share * float(rates.baseline[self.restricted].sum())
+            streams_before += share * float(rates.baseline[self.before].sum())
+        waves = self.waves.get(category)
+        stream_name = "social_media_sharing" if category == "social_media" else "messaging"
+        carrier = self.config.streams.get(stream_name)
+        if waves is not None and carrier is not None and streams_before:
+            share = (
+                1.0
+                if offence in {o.value for o in carrier.offences}
+                else {o.value: p for o, p in carrier.extra_offences.items()}.get(offence, 0.0)
+            )
+            rate_before = share * float(waves[self.before].sum()) / streams_before
+            with_effects += share * float(waves[self.restricted].sum())
+            without += rate_before * without
+        return with_effects / without if without else 1.0
 
 
 def evaluate_seed(
@@ -208,12 +300,12 @@ def evaluate_seed(
     }
     periods = periods_from_dates(truth)
     rng = random.Random(seed)
+    planted_series = PlantedSeries(truth)
     analysed = time.perf_counter()
     for effect in truth["effects"]:
         if effect["factor_during"] is None:
             continue  # domestic abuse: its reports move with the channels; see the gap
-        # What the reports show: the stream's factor times the share of its channels left open.
-        planted = round(effect["factor_during"] * effect["channel_factor"], 3)
+        planted = round(planted_series.factor(effect["category"], effect["offences"][0]), 3)
         query = SeriesQuery(
             categories=(effect["category"],), offences=(effect["offences"][0],), by=("country",)
         )
@@ -264,6 +356,8 @@ def evaluate_seed(
             [
                 seed,
                 effect["stream"],
+                f"{effect['category']} × {effect['offences'][0]}",
+                round(effect["factor_during"] * effect["channel_factor"], 3),
                 planted,
                 None if during.rate_ratio is None else round(during.rate_ratio, 3),
                 None if during.low is None else f"{during.low:.2f}–{during.high:.2f}",
@@ -279,7 +373,7 @@ def evaluate_seed(
     for effect in truth["effects"]:
         if effect["factor_during"] is None:
             continue
-        planted = effect["factor_during"] * effect["channel_factor"]
+        planted = planted_series.factor(effect["category"], effect["offences"][0])
         if 0.67 < planted < 1.5:
             continue
         with database.session() as session:
@@ -395,7 +489,9 @@ def main() -> None:
         [
             "seed",
             "stream",
-            "planted ×",
+            "series (category × offence)",
+            "stream's factor",
+            "series' planted ×",
             "Veille ×",
             "95 % interval",
             "verdict",

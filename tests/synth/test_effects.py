@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -134,6 +134,33 @@ def test_sixty_percent_of_regular_users_stop_or_reduce(effects_scenario: SynthRe
         start, end = countries[code]["start"], countries[code]["end"]
         during = [e for e in events if e["agency"] == agency and start <= str(e["at"])[:10] < end]
         assert during == []
+
+
+def test_every_agency_s_events_show_its_planted_behaviour(effects_scenario: SynthResult) -> None:
+    truth = json.loads((effects_scenario.out / "truth.json").read_text(encoding="utf-8"))
+    countries = {c["code"]: c["restrictions"] for c in truth["countries"]}
+    first = date.fromisoformat(truth["scenario"]["from"])
+    first_monday = first - timedelta(days=first.weekday())
+    events = read_lines(effects_scenario.out / "usage-events.jsonl")
+    per_agency = Counter()
+    for e in events:
+        per_agency[(e["agency"], str(e["at"])[:10])] += 1
+    for agency, behaviour in truth["usage"]["behaviour"].items():
+        code = agency.split(" ", 1)[0] if agency[:2].isupper() and agency[2] == " " else "FR"
+        start = date.fromisoformat(countries[code]["start"])
+        end = date.fromisoformat(countries[code]["end"])
+        before = sum(n for (a, day), n in per_agency.items() if a == agency and day < str(start))
+        during = sum(
+            n for (a, day), n in per_agency.items() if a == agency and str(start) <= day < str(end)
+        )
+        rate_before = before / ((start - first_monday).days / 7)
+        rate_during = during / ((end - start).days / 7)
+        if behaviour == "stopped":
+            assert during == 0, agency
+        elif behaviour == "reduced":
+            assert 0 < rate_during <= 0.4 * rate_before, agency
+        else:
+            assert rate_during >= 0.6 * rate_before, agency
 
 
 def test_takedowns_take_longer_during_restrictions(effects_scenario: SynthResult) -> None:

@@ -79,7 +79,7 @@ def test_summaries_never_name_the_stream_or_the_planting(effects_scenario: Synth
 def test_cases_state_what_a_reader_could_see(effects_scenario: SynthResult) -> None:
     out = effects_scenario.out
     truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
-    assert truth["generator"]["version"] == 2
+    assert truth["generator"]["version"] == 3
     cases = read_cases(out)
     seen = observable_cases(out)
     assert len(cases) == truth["counts"]["high_priority"] == len(truth["high_priority"])

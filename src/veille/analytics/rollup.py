@@ -72,10 +72,14 @@ class RollupSummary:
         return {"reports": self.reports, "seconds": round(self.seconds, 3)}
 
 
-def uncounted_report_ids(session: Session, limit: int | None = None) -> list[int]:
-    """Reports not yet in the rollups, in id order."""
+def uncounted_report_ids(
+    session: Session, limit: int | None = None, after: int | None = None
+) -> list[int]:
+    """Reports not yet in the rollups, in id order (only ids above ``after`` when given)."""
     counted = exists(select(RolledReport.report_id).where(RolledReport.report_id == Report.id))
     query = select(Report.id).where(~counted).order_by(Report.id)
+    if after is not None:
+        query = query.where(Report.id > after)
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
@@ -97,15 +101,23 @@ def count_reports(session: Session, report_ids: Sequence[int]) -> None:
 
 
 def roll_up(database: Database, on_progress: Callable[[int], None] | None = None) -> RollupSummary:
-    """Count every report not counted yet; one transaction per chunk."""
+    """Count every report not counted yet; one transaction per chunk.
+
+    Each chunk looks only above the last id of the one before, so a run reads
+    the report table once rather than once per chunk. A report whose id is
+    below that mark but whose transaction committed later is left for the
+    next run, which starts from the first id again.
+    """
     started = time.perf_counter()
     summary = RollupSummary()
+    after: int | None = None
     while True:
         with database.session() as session:
-            ids = uncounted_report_ids(session, CHUNK_SIZE)
+            ids = uncounted_report_ids(session, CHUNK_SIZE, after)
             if not ids:
                 break
             count_reports(session, ids)
+        after = ids[-1]
         summary.reports += len(ids)
         if on_progress is not None:
             on_progress(len(ids))

@@ -18,7 +18,7 @@ import numpy as np
 from veille.synth.config import ScenarioConfig
 from veille.synth.people import Offender
 from veille.synth.reports import ReportSpec, dumps, poisson, time_in_week
-from veille.synth.world import World
+from veille.synth.world import AgencyRecord, World
 from veille.vocab import PlatformCategory
 
 
@@ -118,6 +118,68 @@ def takedown_truth(count: int, hours: dict[str, list[float]], during: float) -> 
     }
 
 
+USAGE_MARGIN = 0.1
+"""How far from the 50 % line a planted behaviour must show (see :func:`write_usage`)."""
+
+_UsageEvent = tuple[datetime, str, int, str]
+
+
+def _usage_week(
+    world: World, week: int, agency: AgencyRecord, rate: float, rng: random.Random
+) -> list[_UsageEvent]:
+    """One agency's log-ins of one week, each with its queries and perhaps an upload."""
+    events: list[_UsageEvent] = []
+    for _ in range(poisson(rng, rate)):
+        at = time_in_week(world, week, rng)
+        user = f"analyst{rng.randint(1, 5)}.{agency.country.lower()}"
+        events.append((at, "login", 1, user))
+        for _ in range(poisson(rng, 2.5)):
+            events.append((at + timedelta(seconds=rng.randrange(60, 5400)), "query", 1, user))
+        if rng.random() < 0.4:
+            items = rng.randint(1, 199)
+            events.append((at + timedelta(seconds=rng.randrange(300, 7200)), "upload", items, user))
+    return sorted(events)
+
+
+def _shows(behaviour: str, before: float, during: float) -> bool:
+    """Whether weekly event rates ``before`` and ``during`` show ``behaviour`` beyond doubt."""
+    if behaviour == "stopped":
+        return during == 0
+    if behaviour == "reduced":
+        return 0 < during <= (0.5 - USAGE_MARGIN) * before
+    return during >= (0.5 + USAGE_MARGIN) * before
+
+
+def _agency_usage(
+    world: World,
+    agency: AgencyRecord,
+    rate: float,
+    factor: float,
+    behaviour: str,
+    rng: random.Random,
+) -> list[list[_UsageEvent]]:
+    """One agency's events week by week, its restriction weeks redrawn until they show its behaviour.
+
+    Weekly counts are noisy: an agency that kept on could, by chance, look as
+    if it had halved its use. The truth's figure is a count that the data
+    must show exactly, so the restriction weeks are drawn again (at most 200
+    times) until the drop is at least 10 points clear of the 50 % line.
+    """
+    period = world.restrictions[world.country_index[agency.country]]
+    weeks = [_usage_week(world, w, agency, rate, rng) for w in range(world.weeks)]
+    base = [w for w in range(world.weeks) if w < period.start_week]
+    during = [w for w in range(world.weeks) if period.start_week <= w < period.end_week]
+    if not base or not during:
+        return weeks
+    before = sum(len(weeks[w]) for w in base) / len(base)
+    for _ in range(200):
+        for w in during:
+            weeks[w] = _usage_week(world, w, agency, rate * factor, rng)
+        if _shows(behaviour, before, sum(len(weeks[w]) for w in during) / len(during)):
+            break
+    return weeks
+
+
 def write_usage(
     config: ScenarioConfig, world: World, rng: random.Random, events_per_week: float, out: IO[str]
 ) -> dict[str, Any]:
@@ -136,31 +198,15 @@ def write_usage(
             "stopped" if rank < stopped else "reduced" if rank < affected else "continued"
         )
     rates = {a.name: events_per_week * rng.lognormvariate(0.0, 0.4) for a in users}
+    factors = {"stopped": 0.0, "reduced": settings.reduce_factor, "continued": 0.9}
+    drawn = [
+        _agency_usage(world, a, rates[a.name], factors[behaviour[a.name]], behaviour[a.name], rng)
+        for a in users
+    ]
     count = 0
     for week in range(world.weeks):
-        for agency in users:
-            period = world.restrictions[world.country_index[agency.country]]
-            factor = 1.0
-            if period.start_week <= week < period.end_week:
-                factor = {"stopped": 0.0, "reduced": settings.reduce_factor, "continued": 0.9}[
-                    behaviour[agency.name]
-                ]
-            logins = poisson(rng, rates[agency.name] * factor)
-            events = []
-            for _ in range(logins):
-                at = time_in_week(world, week, rng)
-                user = f"analyst{rng.randint(1, 5)}.{agency.country.lower()}"
-                events.append((at, "login", 1, user))
-                for _ in range(poisson(rng, 2.5)):
-                    events.append(
-                        (at + timedelta(seconds=rng.randrange(60, 5400)), "query", 1, user)
-                    )
-                if rng.random() < 0.4:
-                    items = rng.randint(1, 199)
-                    events.append(
-                        (at + timedelta(seconds=rng.randrange(300, 7200)), "upload", items, user)
-                    )
-            for at, action, items, user in sorted(events):
+        for agency, weeks in zip(users, drawn, strict=True):
+            for at, action, items, user in weeks[week]:
                 count += 1
                 out.write(
                     dumps(

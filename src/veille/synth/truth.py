@@ -23,8 +23,9 @@ from veille.synth.config import ScenarioConfig
 from veille.synth.volume import DelayedReports, StreamRates, channel_factor
 from veille.synth.world import World
 
-GENERATOR_VERSION = 2
-"""2: the noisy world (hidden risk and its observation, identifier noise, named suspects, re-posts)."""
+GENERATOR_VERSION = 3
+"""2: the noisy world (hidden risk and its observation, identifier noise, named suspects, re-posts).
+3: database usage drawn agency by agency, so that each planted behaviour shows in the events."""
 
 LEVELS = ("exact", "variant", "person", "media", "address")
 """Evidence that can connect two reports of one offender, strongest first:
