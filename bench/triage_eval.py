@@ -229,8 +229,9 @@ def render(runs: list[dict[str, float]], command: str, engine: str) -> str:
             row("B-cubed recall (offenders' reports)", "bcubed_recall"),
             row("B-cubed recall ceiling: exact identifiers", "ceiling_exact"),
             row("… + variants", "ceiling_variant"),
-            row("… + named person", "ceiling_person"),
+            row("… + named person (name and date of birth)", "ceiling_person"),
             row("… + own media", "ceiling_media"),
+            row("… + name alone (namesakes share it: not evidence of one person)", "ceiling_name"),
             row("… + shared addresses (not evidence of one person)", "ceiling_address"),
             row(
                 "Media ceiling within what markings permit (TLP:RED stays with its owner)",

@@ -104,7 +104,7 @@ def _write_truth(
         for name, reports in offenders.items():
             groups = {
                 level: [0] * len(reports)
-                for level in ("exact", "variant", "person", "media", "address")
+                for level in ("exact", "variant", "person", "media", "name", "address")
             }
             stream.write(
                 json.dumps({"offender": name, "reports": reports, "groups": groups}) + "\n"

@@ -24,6 +24,7 @@ from veille.linking.models import CandidateLink, LinkAnchor
 from veille.linking.suspects import CANDIDATE_THRESHOLD, person_from_key
 from veille.persons import PersonIndex, PersonRecord
 from veille.store.models import Report
+from veille.store.sql import among
 from veille.store.visibility import evidence_readable_by_readers_of
 
 _IN_BATCH = 900
@@ -97,7 +98,7 @@ def candidate_neighbours(
                 select(own, other, CandidateLink.score)
                 .join(mine, mine.id == own)
                 .join(theirs, theirs.id == other)
-                .where(own.in_(batch), evidence_readable_by_readers_of(theirs, mine))
+                .where(among(own, batch), evidence_readable_by_readers_of(theirs, mine))
             ):
                 known = found[report_id].get(other_id, 0.0)
                 found[report_id][other_id] = max(known, float(score))

@@ -29,6 +29,7 @@ from veille.linking.models import (
 from veille.store.audit import record_event
 from veille.store.models import Report
 from veille.store.reports import Viewer
+from veille.store.sql import among
 from veille.store.visibility import evidence_readable_by_readers_of
 
 # A public cluster id (``cc-`` and 16 hex digits); internal ids are report ids and stay inside.
@@ -84,7 +85,7 @@ def cluster_evidence(session: Session, report_ids: Collection[int]) -> ClusterEv
             )
             .join(CaseCluster, CaseCluster.id == own_row.cluster_id)
             .join(scored, scored.id == own_row.report_id)
-            .where(own_row.report_id.in_(batch))
+            .where(among(own_row.report_id, batch))
         ):
             own[report_id] = (public_id, owner, country)
         owners: dict[int, set[int]] = defaultdict(set)
@@ -95,7 +96,7 @@ def cluster_evidence(session: Session, report_ids: Collection[int]) -> ClusterEv
             .join(scored, scored.id == own_row.report_id)
             .join(other, other.id == other_row.report_id)
             .where(
-                own_row.report_id.in_(batch),
+                among(own_row.report_id, batch),
                 other.id != scored.id,
                 evidence_readable_by_readers_of(other, scored),
             )
@@ -162,7 +163,7 @@ def public_cluster_ids(session: Session, cluster_ids: Collection[int]) -> dict[i
         found.update(
             session.execute(
                 select(CaseCluster.id, CaseCluster.public_id).where(
-                    CaseCluster.id.in_(ids[start : start + _IN_BATCH])
+                    among(CaseCluster.id, ids[start : start + _IN_BATCH])
                 )
             ).all()
         )
@@ -256,7 +257,7 @@ def show_cluster(session: Session, viewer: Viewer, public_id: str) -> dict[str, 
     # reveal that the hidden report exists and carries the key.
     links = session.scalars(
         select(ReportLink)
-        .where(ReportLink.report_id.in_(shown), ReportLink.other_report_id.in_(shown))
+        .where(among(ReportLink.report_id, shown), among(ReportLink.other_report_id, shown))
         .order_by(ReportLink.id)
     ).all()
     return {
@@ -296,14 +297,15 @@ def _visible_candidates(session: Session, viewer: Viewer, shown: list[int]) -> l
         rows.extend(
             session.scalars(
                 select(CandidateLink).where(
-                    CandidateLink.report_id.in_(batch) | CandidateLink.other_report_id.in_(batch)
+                    among(CandidateLink.report_id, batch)
+                    | among(CandidateLink.other_report_id, batch)
                 )
             )
         )
     ends = sorted({end for row in rows for end in (row.report_id, row.other_report_id)})
     visible: set[int] = set()
     for start in range(0, len(ends), _IN_BATCH):
-        statement = select(Report.id).where(Report.id.in_(ends[start : start + _IN_BATCH]))
+        statement = select(Report.id).where(among(Report.id, ends[start : start + _IN_BATCH]))
         condition = viewer.condition()
         if condition is not None:
             statement = statement.where(condition)

@@ -22,6 +22,7 @@ from veille.core.bulk import insert_rows
 from veille.linking.models import CaseCluster, DeconflictionAlert, ReportCluster
 from veille.store.audit import record_event
 from veille.store.models import Agency, Report
+from veille.store.sql import among
 from veille.store.types import utcnow
 from veille.vocab import Marking
 
@@ -58,7 +59,7 @@ def owners_by_cluster(session: Session, cluster_ids: Collection[int]) -> dict[in
             select(ReportCluster.cluster_id, Report.owner_agency_id)
             .join(Report, Report.id == ReportCluster.report_id)
             .where(
-                ReportCluster.cluster_id.in_(ids[start : start + 1000]),
+                among(ReportCluster.cluster_id, ids[start : start + 1000]),
                 Report.marking != Marking.RED,
             )
             .group_by(ReportCluster.cluster_id, Report.owner_agency_id)
@@ -84,7 +85,7 @@ def refresh_alerts(session: Session, cluster_ids: Collection[int]) -> int:
                 DeconflictionAlert.agency_id,
                 DeconflictionAlert.other_agency_id,
                 DeconflictionAlert.other_disclosed,
-            ).where(DeconflictionAlert.cluster_id.in_(ids[start : start + 1000]))
+            ).where(among(DeconflictionAlert.cluster_id, ids[start : start + 1000]))
         ):
             existing[(row.cluster_id, row.agency_id, row.other_agency_id)] = (
                 row.id,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from veille.linking.profiles import linking_key
 from veille.store.models import Identifier, Report, ReportIdentifier
+from veille.store.sql import among
 from veille.vocab import IdentifierKind, Marking
 
 ADDRESS_KINDS = (IdentifierKind.IP, IdentifierKind.DEVICE_ID)
@@ -100,7 +101,7 @@ def shared_addresses(
         for identifier_id, report_id in session.execute(
             select(ReportIdentifier.identifier_id, ReportIdentifier.report_id)
             .join(Report, Report.id == ReportIdentifier.report_id)
-            .where(ReportIdentifier.identifier_id.in_(batch), not_red)
+            .where(among(ReportIdentifier.identifier_id, batch), not_red)
         ):
             reports_of[identifier_id].append(report_id)
     # Accounts are compared by linking key: two spellings of one account are one account.
@@ -114,7 +115,7 @@ def shared_addresses(
                 ReportIdentifier.report_id, Identifier.kind, Identifier.value, Identifier.platform
             )
             .join(Identifier, Identifier.id == ReportIdentifier.identifier_id)
-            .where(ReportIdentifier.report_id.in_(batch))
+            .where(among(ReportIdentifier.report_id, batch))
         ):
             if kind in ACCOUNT_KINDS:
                 accounts_of[report_id].append(linking_key(kind, value, platform))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from veille.linking.models import StopEntry
 from veille.linking.normalise import IdentifierError, normalise_identifier
 from veille.linking.profiles import linking_key
+from veille.store.sql import among
 from veille.vocab import IdentifierKind, values
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -174,7 +175,7 @@ def add_stop_entries(
     for start in range(0, len(keys), 900):
         existing.update(
             session.scalars(
-                select(StopEntry.key).where(StopEntry.key.in_(keys[start : start + 900]))
+                select(StopEntry.key).where(among(StopEntry.key, keys[start : start + 900]))
             )
         )
     rows = [

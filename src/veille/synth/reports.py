@@ -278,7 +278,7 @@ class ReportWriter:
         if offender is not None and offender.person is not None:
             person = offender.person
             home = offender.home or self.names.home(country, rng)
-            evidence.setdefault("person", []).append(f"person:{offender.offender_id}")
+            evidence.setdefault("name", []).append(f"person:{offender.offender_id}")
         else:
             if self._offender_persons is None:
                 self._offender_persons = {}
@@ -302,6 +302,9 @@ class ReportWriter:
         if rng.random() < settings.date_of_birth_share:
             year, month, day = person["date_of_birth"].split("-")
             born = person["date_of_birth"] if rng.random() < 0.4 else f"{day}/{month}/{year}"
+            if offender is not None and offender.person is not None:
+                # A name with a date of birth identifies one person; a name alone does not.
+                evidence.setdefault("person", []).append(f"person:{offender.offender_id}")
         place = None
         if rng.random() < settings.address_share:
             street, town = home

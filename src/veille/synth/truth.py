@@ -25,15 +25,19 @@ from veille.synth.world import World
 
 GENERATOR_VERSION = 3
 """2: the noisy world (hidden risk and its observation, identifier noise, named suspects, re-posts).
-3: database usage drawn agency by agency, so that each planted behaviour shows in the events."""
+3: database usage drawn agency by agency, so that each planted behaviour shows in the events;
+a suspect named without a date of birth is ``name`` evidence, no longer ``person``."""
 
-LEVELS = ("exact", "variant", "person", "media", "address")
+LEVELS = ("exact", "variant", "person", "media", "name", "address")
 """Evidence that can connect two reports of one offender, strongest first:
 ``exact`` an identifier equal after the import normalisation; ``variant`` a
 changed spelling of one (typo, ``+tag``, changed handle, the same handle on
-another platform); ``person`` the same named suspect (any spelling);
-``media`` the offender's own file again (same bytes, or a PDQ near-duplicate);
-``address`` a dynamic, gateway or public Wi-Fi address (shared with others)."""
+another platform); ``person`` the same named suspect (any spelling) with a
+date of birth on both reports; ``media`` the offender's own file again (same
+bytes, or a PDQ near-duplicate); ``name`` the same named suspect where one
+report or both give no date of birth (innocent namesakes share it: a lead,
+not proof); ``address`` a dynamic, gateway or public Wi-Fi address (shared
+with others)."""
 
 LINK_LEVELS = ("exact", "variant", "person", "media")
 """Levels through which a cue on one report counts as visible from another."""

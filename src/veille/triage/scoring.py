@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from veille.core.bulk import insert_rows
 from veille.store.db import Database
 from veille.store.models import Report
+from veille.store.sql import among
 from veille.store.types import utcnow
 from veille.triage.factors import CONTEXT_FACTORS, RULES
 from veille.triage.media_bridge import MediaSignalSource
@@ -217,7 +218,7 @@ def _score_chunk(
                 TriageScore.due_at,
                 TriageScore.inputs_digest,
                 TriageScore.policy_version,
-            ).where(TriageScore.report_id.in_(list(signals)))
+            ).where(among(TriageScore.report_id, list(signals)))
         )
     }
     inserts: list[dict[str, Any]] = []
@@ -262,7 +263,9 @@ def _score_chunk(
         changed = [row["report_id"] for row in updates]
         for start in range(0, len(changed), 900):
             session.execute(
-                delete(TriageScore).where(TriageScore.report_id.in_(changed[start : start + 900]))
+                delete(TriageScore).where(
+                    among(TriageScore.report_id, changed[start : start + 900])
+                )
             )
         insert_rows(session, TriageScore, updates)
     _enqueue_for_owners(session, signals)
@@ -272,7 +275,7 @@ def _enqueue_for_owners(session: Session, signals: dict[int, ReportSignals]) -> 
     queued = set(
         session.execute(
             select(QueueItem.agency_id, QueueItem.report_id).where(
-                QueueItem.report_id.in_(list(signals))
+                among(QueueItem.report_id, list(signals))
             )
         )
     )

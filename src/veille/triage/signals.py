@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from veille.linking.candidates import candidate_neighbours
 from veille.linking.clusters import ClusterFacts, cluster_evidence
 from veille.store.models import Report, ReportFlagRow, ReportOffence
+from veille.store.sql import among
 from veille.triage.cues import NO_CUES, TextCues, read_cues
 from veille.triage.media_bridge import MediaSignalSource, media_signal_source
 
@@ -124,18 +125,18 @@ def gather_signals(
                     Report.received_at,
                     Report.incident_at,
                     Report.summary,
-                ).where(Report.id.in_(batch))
+                ).where(among(Report.id, batch))
             )
         )
         for report_id, flag in session.execute(
             select(ReportFlagRow.report_id, ReportFlagRow.flag).where(
-                ReportFlagRow.report_id.in_(batch)
+                among(ReportFlagRow.report_id, batch)
             )
         ):
             flags[report_id].add(flag.value)
         for report_id, offence in session.execute(
             select(ReportOffence.report_id, ReportOffence.offence_type).where(
-                ReportOffence.report_id.in_(batch)
+                among(ReportOffence.report_id, batch)
             )
         ):
             offences[report_id].add(offence.value)
@@ -176,7 +177,7 @@ def _flags_of_linked_reports(session: Session, others: dict[int, set[int]]) -> d
     for start in range(0, len(wanted), 900):
         for report_id, flag in session.execute(
             select(ReportFlagRow.report_id, ReportFlagRow.flag).where(
-                ReportFlagRow.report_id.in_(wanted[start : start + 900]),
+                among(ReportFlagRow.report_id, wanted[start : start + 900]),
                 ReportFlagRow.flag.in_(RISK_FLAGS),
             )
         ):
@@ -198,7 +199,7 @@ def _text_states_of_linked_reports(
     for start in range(0, len(wanted), 900):
         for report_id, summary in session.execute(
             select(Report.id, Report.summary).where(
-                Report.id.in_(wanted[start : start + 900]), Report.summary.is_not(None)
+                among(Report.id, wanted[start : start + 900]), Report.summary.is_not(None)
             )
         ):
             states = read_cues(summary).states
@@ -224,13 +225,13 @@ def _candidate_risks(
         batch = wanted[start : start + 900]
         for report_id, flag in session.execute(
             select(ReportFlagRow.report_id, ReportFlagRow.flag).where(
-                ReportFlagRow.report_id.in_(batch), ReportFlagRow.flag.in_(RISK_FLAGS)
+                among(ReportFlagRow.report_id, batch), ReportFlagRow.flag.in_(RISK_FLAGS)
             )
         ):
             risks[report_id].add(f"flag:{flag.value}")
         for report_id, summary in session.execute(
             select(Report.id, Report.summary).where(
-                Report.id.in_(batch), Report.summary.is_not(None)
+                among(Report.id, batch), Report.summary.is_not(None)
             )
         ):
             risks[report_id].update(f"text:{state}" for state in read_cues(summary).states)
