@@ -96,6 +96,15 @@ def test_many_series_are_adjusted_together() -> None:
     assert adjusted == pytest.approx([0.04, 0.16 / 3, 0.16 / 3, 0.5])
 
 
+def test_an_effect_so_clear_its_p_value_is_zero_is_still_called() -> None:
+    # At two million reports a doubling gives a p-value that underflows to 0.0;
+    # it once counted as 1.0 (falsy) and the doubling was called "uncertain".
+    counts = [10**9] * 100 + [2 * 10**9] * 12
+    (c,) = compare(_result(_weeks(112), counts), PERIODS).comparisons
+    assert c.p_value == 0.0 and c.q_value == 0.0
+    assert c.verdict == "increase" and c.low is not None and c.low > 1.9
+
+
 def test_no_change_gives_no_change_point_and_a_step_gives_one_near_it() -> None:
     false_alarms, near = 0, 0
     for seed in range(30):

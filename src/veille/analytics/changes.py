@@ -167,7 +167,9 @@ def check_band(result: SeriesResult) -> list[BandCheck]:
         checks.append(_check_one(one.key, result.periods, one.counts))
     tested = [c for c in checks if c.p_value is not None]
     for check, q_value in zip(
-        tested, benjamini_hochberg([c.p_value or 1.0 for c in tested]), strict=True
+        tested,
+        benjamini_hochberg([1.0 if c.p_value is None else c.p_value for c in tested]),
+        strict=True,
     ):
         check.q_value = q_value
     return checks

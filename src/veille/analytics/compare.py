@@ -152,7 +152,9 @@ def compare(
             )
     tested = [c for c in out.comparisons if c.p_value is not None]
     for comparison, q_value in zip(
-        tested, benjamini_hochberg([c.p_value or 1.0 for c in tested]), strict=True
+        tested,
+        benjamini_hochberg([1.0 if c.p_value is None else c.p_value for c in tested]),
+        strict=True,
     ):
         comparison.q_value = q_value
         comparison.verdict = _verdict(comparison)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, text
 
 from veille.intake import readers
 from veille.intake.import_child import (
@@ -48,7 +48,7 @@ from veille.intake.import_summary import (
 from veille.intake.report_rows import PreparedReport, derive_country
 from veille.intake.report_writer import ReportWriter, group
 from veille.store.audit import current_actor
-from veille.store.db import Database
+from veille.store.db import Database, PlannerStatistics
 from veille.store.models import Agency, AuditEvent, Report
 from veille.store.types import utcnow
 
@@ -140,6 +140,8 @@ def import_reports(
                 source or (f"import:{owner_agency}" if owner_agency else "import"),
             )
 
+            statistics = PlannerStatistics(database.dialect)
+
             def reject(line: int, text: str, errors: list[LineError]) -> None:
                 summary.count_rejected(errors)
                 if rejects is not None:
@@ -166,6 +168,7 @@ def import_reports(
                 if fresh and (skip_invalid or summary.rejected == 0):
                     summary.new_report_ids.extend(writer.write(fresh))
                     summary.imported += len(fresh)
+                    statistics.advance(len(fresh), lambda sql: connection.execute(text(sql)))
 
             if use_child(path, parallel):
                 lines = events_from_child(path, file_format, owners, on_progress)

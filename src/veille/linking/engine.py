@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, exists, func, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, select, text, update
 from sqlalchemy.orm import Session, aliased
 
 from veille.core.bulk import insert_rows
@@ -51,7 +51,7 @@ from veille.linking.stoplist import LinkLimits, StopList, add_stop_entries, load
 from veille.linking.suspects import SuspectIndex, key_range, person_key, read_suspect
 from veille.persons import PersonRecord
 from veille.store.audit import current_actor, record_event
-from veille.store.db import Database
+from veille.store.db import Database, PlannerStatistics
 from veille.store.models import Identifier, Report, ReportIdentifier
 from veille.store.sql import among
 from veille.store.types import utcnow
@@ -642,6 +642,7 @@ def link_reports(
         pending = unlinked_report_ids(session)
         finder = CandidateFinder.load(session)
     grown_roots: set[int] = set()
+    statistics = PlannerStatistics(database.dialect)
     for start in range(0, len(pending), chunk_size):
         chunk = pending[start : start + chunk_size]
         with database.session() as session:
@@ -649,6 +650,7 @@ def link_reports(
                 session, chunk, stop, content, finder
             )
             summary.alerts_raised += refresh_alerts(session, grown)
+            statistics.advance(len(chunk), lambda sql: session.execute(text(sql)))
         summary.reports_linked += len(chunk)
         summary.links_recorded += links
         summary.clusters_merged += merges

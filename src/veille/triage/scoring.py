@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, exists, select, text
 from sqlalchemy.orm import Session
 
 from veille.core.bulk import insert_rows
-from veille.store.db import Database
+from veille.store.db import Database, PlannerStatistics
 from veille.store.models import Report
 from veille.store.sql import among
 from veille.store.types import utcnow
@@ -317,6 +317,7 @@ def score_reports(
         ids = sorted(set(report_ids)) if report_ids is not None else unscored_report_ids(session)
     as_of = as_of or utcnow()
     total = ScoreSummary(policy_version=policy.version)
+    statistics = PlannerStatistics(database.dialect)
     for start in range(0, len(ids), CHUNK_SIZE):
         chunk = ids[start : start + CHUNK_SIZE]
         with database.session() as session:
@@ -329,6 +330,7 @@ def score_reports(
                 force=force,
                 policy=policy,
             )
+            statistics.advance(len(chunk), lambda sql: session.execute(text(sql)))
         total.add(part)
         if on_progress is not None:
             on_progress(len(chunk))
