@@ -7,9 +7,12 @@ truth except to score the answers afterwards:
 
 - **effects**: for every stream, its series (category × primary offence)
   compared, pooled over countries each over its own restriction dates, with
-  the weeks before the first restriction; detected when the verdict has the
-  planted direction, covered when the 95 % interval holds the planted factor,
-  a false alarm when a stream with no planted effect gets a direction. Beside
+  the weeks before the first restriction. A series mixes every stream whose
+  reports land in it and the viral waves on its platforms, so it is scored
+  against the factor planted on the series (:class:`PlantedSeries`, from the
+  generator's own expected counts), not its main stream's: detected when the
+  verdict has that direction, covered when the 95 % interval holds it, a
+  false alarm when a series moved by less than 5 % gets a direction. Beside
   it, two baselines in the same run: the simplest rule (a ratio of mean
   weekly counts moving by more than 10 % is a change) and a random verdict.
   Each effect also gets the power the data give (the chance that a test at
@@ -27,8 +30,9 @@ truth except to score the answers afterwards:
 
 Usage::
 
-    python bench/analytics_eval.py --size small --seeds 1,2,3,4,5
-    python bench/analytics_eval.py --size medium --seeds 1,2,3   # bench/results/analytics_medium.md
+    python bench/analytics_eval.py --size small --seeds 1,2,3,4,5 --trend
+    python bench/analytics_eval.py --size medium --seeds 1,2,3 --trend  # analytics_medium.md
+    python bench/analytics_eval.py --size large --seeds 1 --trend      # analytics_large.md
 """
 
 from __future__ import annotations
