@@ -263,8 +263,9 @@ def step_evaluation(context: DemoContext) -> DemoSection | None:
         [
             f"linking, B-cubed: precision {f['bcubed_precision']:.3f}, recall "
             f"{f['bcubed_recall']:.3f} of the offenders' reports (the evidence allows "
-            f"{f['ceiling_exact']:.3f} by exact identifiers, {f['ceiling_media']:.3f} by every "
-            "kind)",
+            f"{f['ceiling_exact']:.3f} by exact identifiers, {f['ceiling_media']:.3f} by all the "
+            f"evidence of one person, {f['permitted_ceiling_media']:.3f} of it within what the "
+            f"markings permit; recall ÷ that ceiling {f['bcubed_recall_of_ceiling']:.3f})",
             f"pairs joined by an exact shared identifier, linked: {f['exact_pair_recall']:.3f}; "
             f"offenders fully recovered: {f['offenders_recovered']:.3f}; false merges: "
             f"{f['false_merges']:.0f} of {f['clusters_of_two_or_more']:.0f} clusters of 2+",
