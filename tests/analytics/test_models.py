@@ -118,6 +118,26 @@ def test_no_change_gives_no_change_point_and_a_step_gives_one_near_it() -> None:
     assert near >= 27
 
 
+def test_seasonal_series_without_a_change_rarely_get_a_change_point() -> None:
+    rng = np.random.default_rng(2026)
+    weeks = _weeks(130)
+    season = 1 + 0.1 * np.cos(2 * np.pi * np.arange(130) * 7 / 365.25)
+    with_points = sum(
+        1 for _ in range(60) if change_points(weeks, _over_dispersed(rng, 100 * season, 5.0))[0]
+    )
+    assert with_points <= 3  # at most 5 %
+
+
+def test_a_ten_week_rise_of_half_is_found_where_it_starts() -> None:
+    rng = np.random.default_rng(7)
+    means = np.array([40.0] * 60 + [60.0] * 10 + [40.0] * 60)
+    found = 0
+    for _ in range(20):
+        points, _note = change_points(_weeks(130), _over_dispersed(rng, means, 2.0))
+        found += any(abs((p.week - _weeks(130)[60]).days) <= 14 for p in points)
+    assert found >= 14
+
+
 def test_a_short_series_has_no_change_points_and_says_why() -> None:
     points, note = change_points(_weeks(6), [3, 4, 3, 5, 4, 30])
     assert points == [] and "at least" in note
