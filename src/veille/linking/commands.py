@@ -35,7 +35,7 @@ def link_command(
     ] = False,
     max_reports: Annotated[
         int, typer.Option(min=2, help="An identifier in more reports than this is not linked on.")
-    ] = 100,
+    ] = 1000,
     max_agencies: Annotated[
         int,
         typer.Option(

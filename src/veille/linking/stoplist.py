@@ -50,7 +50,12 @@ class StopListError(ValueError):
 class LinkLimits:
     """When an identifier becomes too common to link on."""
 
-    max_reports_per_key: int = 100
+    # One busy offender is one account behind many reports: 110 reports of one
+    # peer-to-peer client id at four agencies are one person. A value shared
+    # by unrelated people spreads over agencies (max_agencies_per_key) or, for
+    # an address, over accounts and countries; the report count only bounds
+    # the work a single key can bring into one cluster.
+    max_reports_per_key: int = 1000
     max_agencies_per_key: int = 10
     # An address belongs to one network in one country; reports placing it in
     # more countries than this point to a VPN exit, proxy or shared gateway.
