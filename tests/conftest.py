@@ -23,6 +23,17 @@ from veille.flow import forget_job_systems
 from veille.store import migrate
 from veille.store.db import Database, create_veille_engine
 
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every process of the run (pytest-xdist's workers too) prints tables 200 columns wide.
+
+    Rich fixes a console's width when the console is made, at import: xdist
+    sets ``COLUMNS`` to the terminal's width in its workers before they
+    import the tests, so it is set here first.
+    """
+    os.environ["COLUMNS"] = "200"
+
+
 SHARED_TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 POSTGRES_CANDIDATES = (
     "postgresql+psycopg://postgres@127.0.0.1:5432/test",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
-from veille.store.db import Database, PlannerStatistics
+from tests.conftest import EngineFactory
+from veille.store.db import Database, PlannerStatistics, create_veille_engine
 from veille.store.models import AuditEvent
-from veille.store.sql import among
+from veille.store.sql import advisory_key, among
 from veille.store.types import utcnow
 
 
@@ -80,3 +82,27 @@ def test_analyze_runs_on_postgresql_inside_a_transaction(database: Database) -> 
             text("SELECT reltuples FROM pg_class WHERE oid = 'audit_event'::regclass")
         )
         assert live is not None and live >= 50
+
+
+def test_advisory_locks_of_two_schemas_do_not_meet(
+    engine_factories: dict[str, EngineFactory],
+) -> None:
+    factory = engine_factories["postgresql"]
+    if not factory.available():
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    first = create_veille_engine(factory.new_url())
+    second = create_veille_engine(factory.new_url())
+    try:
+        with first.connect() as holder, second.connect() as other, first.connect() as same:
+            holder.execute(select(func.pg_advisory_lock(advisory_key("test-lock"))))
+            # Another schema takes the lock of the same name at once…
+            assert other.scalar(select(func.pg_try_advisory_lock(advisory_key("test-lock"))))
+            # …while another connection to the first schema cannot.
+            assert not same.scalar(select(func.pg_try_advisory_lock(advisory_key("test-lock"))))
+            holder.execute(select(func.pg_advisory_unlock(advisory_key("test-lock"))))
+            assert same.scalar(select(func.pg_try_advisory_lock(advisory_key("test-lock"))))
+            same.execute(select(func.pg_advisory_unlock(advisory_key("test-lock"))))
+            other.execute(select(func.pg_advisory_unlock(advisory_key("test-lock"))))
+    finally:
+        first.dispose()
+        second.dispose()

@@ -48,9 +48,10 @@ from huey import PostgresHuey, SqliteHuey, crontab
 from huey import signals as huey_signals
 from huey.api import Huey, Task, TaskWrapper
 from huey.consumer import Consumer
-from sqlalchemy import text
+from sqlalchemy import func, select
 
 from veille.store.db import Database
+from veille.store.sql import advisory_key
 
 log = logging.getLogger(__name__)
 
@@ -270,18 +271,19 @@ class JobSystem:
         """Run the body in one process and thread at a time, across every consumer.
 
         PostgreSQL: a session advisory lock (released by the server when the
-        holder's connection dies); SQLite: ``flock`` on a file beside the
-        database (released by the kernel when the holder dies).
+        holder's connection dies), keyed by schema and name, so that two
+        deployments in schemas of one database never wait on each other;
+        SQLite: ``flock`` on a file beside the database (released by the
+        kernel when the holder dies).
         """
         if self.database.dialect == "postgresql":
-            key = int.from_bytes(name.encode()[:8].ljust(8, b"\0"), "big") & 0x7FFF_FFFF_FFFF_FFFF
             with self.database.engine.connect() as connection:
-                connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": key})
+                connection.execute(select(func.pg_advisory_lock(advisory_key(name))))
                 connection.commit()
                 try:
                     yield
                 finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.execute(select(func.pg_advisory_unlock(advisory_key(name))))
                     connection.commit()
             return
         path = jobs_file_of(self.database).with_suffix(f".{name}.lock")

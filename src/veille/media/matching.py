@@ -39,14 +39,15 @@ from veille.media.settings import MediaSettings
 from veille.media.signals import EXACT_SIGNAL_TYPES
 from veille.store.db import Database
 from veille.store.models import MediaItem
+from veille.store.sql import advisory_key
 from veille.store.types import utcnow
 
 _BATCH = 2000
 _MATCH_BATCH = 2000
 """Media matched per step when every report is matched again."""
 
-# PostgreSQL advisory-lock key ("VEILLE" in ASCII) that serialises matching across processes.
-MATCH_LOCK_KEY = 0x564549_4C4C45
+# The PostgreSQL advisory lock that serialises matching across processes.
+MATCH_LOCK = "media-matching"
 
 _TARGET_COLUMNS = (
     MediaItem.id, MediaItem.report_id, MediaItem.md5, MediaItem.sha1, MediaItem.sha256,
@@ -246,7 +247,7 @@ def _take_turn(session: Session) -> None:
     SQLite: the write lock, taken before anything is read.
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(MATCH_LOCK_KEY)))
+        session.execute(select(func.pg_advisory_xact_lock(advisory_key(MATCH_LOCK))))
     else:
         session.execute(delete(ReportedHash).where(false()))
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, bindparam
+from sqlalchemy import BigInteger, Boolean, ColumnElement, bindparam, func, literal
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -47,3 +47,15 @@ def _among_postgresql(element: _Among, compiler: SQLCompiler, **kw: Any) -> str:
 def among(column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """``column IN values``, as one array parameter on PostgreSQL."""
     return _Among(column, list(values))
+
+
+def advisory_key(name: str) -> ColumnElement[int]:
+    """The key of PostgreSQL advisory lock ``name`` for the schema in use.
+
+    Advisory locks are shared by the whole database: keying them by schema
+    too keeps two deployments (or two test runs) in schemas of one database
+    from waiting on each other's locks.
+    """
+    return func.hashtextextended(
+        func.concat(func.current_schema(), "/", literal(name)), 0, type_=BigInteger
+    )
