@@ -207,3 +207,60 @@ def test_unique_and_new_content_beside_volume(database: Database, tmp_path: Path
         (1, 1, 0),
     ]
     assert hotline[0]["viral_share"] is None
+
+
+def test_counts_in_small_chunks_equal_a_count_made_row_by_row(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-statement upsert against a count made here from each stored report."""
+    from collections import Counter
+    from datetime import timedelta
+
+    from veille.analytics import rollup
+    from veille.store.models import ReportFlagRow, ReportOffence
+
+    _world(database, tmp_path)
+    # Five more reports of one key (one week, country, category, reporter, owner,
+    # marking), so that chunks of two add to counts stored by the chunks before.
+    _import(
+        database,
+        tmp_path,
+        [
+            report_record(
+                100 + n, received_at=f"2020-05-0{4 + n}T09:00:00Z", identifiers=[], media=[]
+            )
+            for n in range(5)
+        ],
+    )
+    monkeypatch.setattr(rollup, "CHUNK_SIZE", 2)
+    assert roll_up(database).reports == 12
+    expected: Counter[tuple[Any, ...]] = Counter()
+    with database.session() as session:
+        for report in session.scalars(select(Report)):
+            day = report.received_at.date()
+            labels = [("all", "")]
+            labels += [
+                ("offence", o)
+                for o in session.scalars(
+                    select(ReportOffence.offence_type).where(ReportOffence.report_id == report.id)
+                )
+            ]
+            labels += [
+                ("flag", f)
+                for f in session.scalars(
+                    select(ReportFlagRow.flag).where(ReportFlagRow.report_id == report.id)
+                )
+            ]
+            country = report.derived_country or report.stated_country or "--"
+            for grain, period in (
+                ("w", day - timedelta(days=day.weekday())),
+                ("m", day.replace(day=1)),
+            ):
+                for kind, label in labels:
+                    key = (grain, period, country, report.platform_category, report.channel)
+                    key += (report.reporter_kind, kind, label, report.owner_agency_id)
+                    expected[(*key, report.marking)] += 1
+        stored = {
+            tuple(row[:-1]): row[-1] for row in session.execute(select(ReportCount.__table__))
+        }
+    assert stored == dict(expected)

@@ -40,7 +40,9 @@ def test_an_alias_bomb_is_refused_at_once_with_a_short_message() -> None:
     started = time.perf_counter()
     with pytest.raises(PolicyError) as caught:
         parse_policy(ALIAS_BOMB, "body")
-    assert time.perf_counter() - started < 0.5
+    # Expanded, the document is 9**7 strings: minutes and gigabytes. Refused, milliseconds
+    # (the bound leaves room for a machine busy with other tests).
+    assert time.perf_counter() - started < 2
     assert caught.value.messages == [
         "line 1, column 4: anchors and aliases (&name, *name) are not allowed"
     ]

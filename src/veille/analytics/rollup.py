@@ -10,11 +10,12 @@ times. ``rebuild`` empties both tables and counts every report again.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, exists, func, insert, select, text
+from sqlalchemy import delete, exists, func, select, text
 from sqlalchemy.orm import Session
 
 from veille.analytics.models import UNKNOWN_COUNTRY, ReportCount, RolledReport
@@ -36,27 +37,49 @@ _PERIODS = {
     ),
 }
 
-_LABELS = {
-    # label_kind -> (label expression, extra join)
-    "all": ("''", ""),
-    "offence": ("o.offence_type", "JOIN report_offence o ON o.report_id = r.id"),
-    "flag": ("f.flag", "JOIN report_flag f ON f.report_id = r.id"),
+_IDS = {
+    # The chunk's ids as rows, from one parameter whatever their number: an
+    # array on PostgreSQL, a JSON array on SQLite (an IN list would be one
+    # parameter per id, expanded and parsed again at every statement).
+    "postgresql": "SELECT unnest(CAST(:ids AS BIGINT[]))",
+    "sqlite": "SELECT value FROM json_each(:ids)",
 }
 
 _KEY = "grain, period, country, category, channel, reporter, label_kind, label, owner_agency_id, marking"
+_GROUP = "country, category, channel, reporter, label_kind, label, owner_agency_id, marking"
 
 
-def _upsert(dialect: str, grain: str, label_kind: str) -> str:
-    period = _PERIODS[grain][0 if dialect == "postgresql" else 1]
-    label, join = _LABELS[label_kind]
+def _upsert(dialect: str) -> str:
+    """One statement that counts a chunk into both grains and every label kind.
+
+    Each report of the chunk is read once (``base``); it counts once under
+    ``all``, once per offence type and once per flag, in each grain.
+    """
+    engine = 0 if dialect == "postgresql" else 1
+    week, month = _PERIODS["w"][engine], _PERIODS["m"][engine]
+    by_grain = " UNION ALL ".join(
+        f"SELECT '{grain}', {period}, {_GROUP}, COUNT(*) FROM labelled GROUP BY {period}, {_GROUP}"
+        for grain, period in (("w", "week"), ("m", "month"))
+    )
     return f"""
+        WITH chunk(id) AS ({_IDS[dialect]}),
+        base AS MATERIALIZED (
+            SELECT r.id, {week} AS week, {month} AS month,
+                   COALESCE(r.derived_country, r.stated_country, '{UNKNOWN_COUNTRY}') AS country,
+                   r.platform_category AS category, r.channel, r.reporter_kind AS reporter,
+                   r.owner_agency_id, r.marking
+            FROM report r WHERE r.id IN (SELECT id FROM chunk)
+        ),
+        labelled AS (
+            SELECT b.*, 'all' AS label_kind, '' AS label FROM base b
+            UNION ALL
+            SELECT b.*, 'offence', o.offence_type FROM base b
+                JOIN report_offence o ON o.report_id = b.id
+            UNION ALL
+            SELECT b.*, 'flag', f.flag FROM base b JOIN report_flag f ON f.report_id = b.id
+        )
         INSERT INTO analytics_report_count ({_KEY}, count)
-        SELECT '{grain}', {period}, COALESCE(r.derived_country, r.stated_country, '{UNKNOWN_COUNTRY}'),
-               r.platform_category, r.channel, r.reporter_kind, '{label_kind}', {label},
-               r.owner_agency_id, r.marking, COUNT(*)
-        FROM report r {join}
-        WHERE r.id IN :ids
-        GROUP BY 2, 3, 4, 5, 6, 8, 9, 10
+        SELECT * FROM ({by_grain}) AS counted WHERE true
         ON CONFLICT ({_KEY}) DO UPDATE SET count = analytics_report_count.count + excluded.count
     """
 
@@ -90,14 +113,12 @@ def count_reports(session: Session, report_ids: Sequence[int]) -> None:
     if not report_ids:
         return
     ids = sorted(set(report_ids))
-    session.execute(insert(RolledReport), [{"report_id": i} for i in ids])
     dialect = session.get_bind().dialect.name
-    for grain in _PERIODS:
-        for label_kind in _LABELS:
-            statement = text(_upsert(dialect, grain, label_kind)).bindparams(
-                bindparam("ids", expanding=True)
-            )
-            session.execute(statement, {"ids": ids})
+    values: object = ids if dialect == "postgresql" else json.dumps(ids)
+    session.execute(
+        text(f"INSERT INTO analytics_rolled_report (report_id) {_IDS[dialect]}"), {"ids": values}
+    )
+    session.execute(text(_upsert(dialect)), {"ids": values})
 
 
 def roll_up(database: Database, on_progress: Callable[[int], None] | None = None) -> RollupSummary:

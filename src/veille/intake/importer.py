@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, insert, select
 
 from veille.intake import readers
 from veille.intake.import_child import (
@@ -168,7 +168,7 @@ def import_reports(
                 if fresh and (skip_invalid or summary.rejected == 0):
                     summary.new_report_ids.extend(writer.write(fresh))
                     summary.imported += len(fresh)
-                    statistics.advance(len(fresh), lambda sql: connection.execute(text(sql)))
+                    statistics.advance(len(fresh), connection)
 
             if use_child(path, parallel):
                 lines = events_from_child(path, file_format, owners, on_progress)

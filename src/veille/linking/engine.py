@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, exists, func, select, text, update
+from sqlalchemy import Table, bindparam, delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from veille.core.bulk import insert_rows
@@ -650,7 +650,7 @@ def link_reports(
                 session, chunk, stop, content, finder
             )
             summary.alerts_raised += refresh_alerts(session, grown)
-            statistics.advance(len(chunk), lambda sql: session.execute(text(sql)))
+            statistics.advance(len(chunk), session)
         summary.reports_linked += len(chunk)
         summary.links_recorded += links
         summary.clusters_merged += merges

@@ -335,6 +335,8 @@ class _Upkeep:
         self.now = utcnow()
         self.outcome = Outcome()
         self.new_by_id = {m.media_id: m for m in batch.new}
+        self.founded_clusters: list[dict[str, Any]] = []
+        self.founded_rows: list[dict[str, Any]] = []
 
     def run(self) -> Outcome:
         batch = self.batch
@@ -371,9 +373,37 @@ class _Upkeep:
             known_here = {n[1] for n in nodes if n[0] == "k"}
             if splitting & set(nodes):
                 self._rebuild(existing, new_ids)
+            elif not existing and not rematched_here:
+                self._found(new_ids, bool(known_here))
             else:
                 self._grow(existing, new_ids, rematched_here, bool(known_here))
+        self._write_founded()
         return self.outcome
+
+    def _found(self, new_ids: list[int], is_known: bool) -> None:
+        """A cluster of new media only: its rows are written with the others at the end.
+
+        Most media of a batch are content seen for the first time, each a
+        cluster of its own: writing them together keeps the database round
+        trips per batch constant instead of a few per medium.
+        """
+        members = [self.new_by_id[i] for i in new_ids]
+        cluster_id = new_ids[0]
+        counts = _full_counts(members, self.window)
+        viral = counts["peak_reporters_in_window"] >= self.settings.viral_min_reporters
+        self.founded_clusters.append(
+            {"id": cluster_id, "known": is_known, "viral": viral, "updated_at": self.now, **counts}
+        )
+        for member in members:
+            label = _label(member.media_id, self.batch.known, is_known)
+            self.founded_rows.append(_classification_row(member, label, cluster_id, self.now))
+            self.outcome.cluster_of[member.media_id] = cluster_id
+
+    def _write_founded(self) -> None:
+        for chunk in _chunks(self.founded_clusters):
+            self.session.execute(insert(ContentCluster), list(chunk))
+        for chunk in _chunks(self.founded_rows):
+            self.session.execute(insert(MediaClassification), list(chunk))
 
     def _grow(
         self, existing: list[int], new_ids: list[int], rematched: list[int], has_known: bool

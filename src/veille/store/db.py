@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, TextClause, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
@@ -129,6 +129,12 @@ ANALYZE_FIRST = 5_000
 """Rows a bulk run writes before PostgreSQL's statistics are first refreshed."""
 
 
+class Executes(Protocol):
+    """A session or connection: what runs one statement."""
+
+    def execute(self, statement: TextClause, /) -> object: ...
+
+
 class PlannerStatistics:
     """Keeps PostgreSQL's planner statistics up with a bulk run (import, linking, scoring).
 
@@ -147,14 +153,14 @@ class PlannerStatistics:
         self.done = 0
         self.next = first
 
-    def advance(self, count: int, execute: Callable[[str], object]) -> bool:
-        """Count ``count`` more rows; run ``ANALYZE`` through ``execute`` when due."""
+    def advance(self, count: int, on: Executes) -> bool:
+        """Count ``count`` more rows; run ``ANALYZE`` ``on`` the run's connection when due."""
         if not self.enabled:
             return False
         self.done += count
         if self.done < self.next:
             return False
-        execute("ANALYZE")
+        on.execute(text("ANALYZE"))
         self.next = self.done * 2
         return True
 

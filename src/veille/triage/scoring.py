@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select, text
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from veille.core.bulk import insert_rows
@@ -330,7 +330,7 @@ def score_reports(
                 force=force,
                 policy=policy,
             )
-            statistics.advance(len(chunk), lambda sql: session.execute(text(sql)))
+            statistics.advance(len(chunk), session)
         total.add(part)
         if on_progress is not None:
             on_progress(len(chunk))
