@@ -25,7 +25,7 @@ rebuilds, never with the whole database.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -259,17 +259,66 @@ def _full_counts(members: Sequence[Member], window: timedelta) -> dict[str, Any]
     }
 
 
+@dataclass
+class Present:
+    """Which of the values new members bring a cluster's members already have."""
+
+    sharers: set[str]
+    reports: set[int]
+    countries: set[str]
+
+
+def _new_values(added: Sequence[Member]) -> tuple[set[str], set[int], set[str]]:
+    return (
+        {m.sharer for m in added},
+        {m.report_id for m in added},
+        {m.country for m in added if m.country},
+    )
+
+
+def _present_in(session: Session, cluster_id: int, added: Sequence[Member]) -> Present:
+    c = MediaClassification
+    sharers, reports, countries = _new_values(added)
+    return Present(
+        _present(session, cluster_id, c.sharer, sharers),
+        _present(session, cluster_id, c.report_id, reports),
+        _present(session, cluster_id, c.country, countries),
+    )
+
+
+def _present_in_many(session: Session, added: Mapping[int, Sequence[Member]]) -> dict[int, Present]:
+    """:func:`_present_in` for many clusters, in a few queries per column whatever their number."""
+    c = MediaClassification
+    wanted = {cluster_id: _new_values(members) for cluster_id, members in added.items()}
+    found: dict[int, tuple[set[Any], set[Any], set[Any]]] = {
+        cluster_id: (set(), set(), set()) for cluster_id in added
+    }
+    for position, column in enumerate((c.sharer, c.report_id, c.country)):
+        values: set[Any] = set().union(*(w[position] for w in wanted.values()))
+        if not values:
+            continue
+        for id_chunk in _chunks(sorted(added)):
+            for value_chunk in _chunks(sorted(values)):
+                for cluster_id, value in session.execute(
+                    select(c.cluster_id, column)
+                    .where(c.cluster_id.in_(id_chunk), column.in_(value_chunk))
+                    .distinct()
+                ):
+                    if cluster_id is not None and value in wanted[cluster_id][position]:
+                        found[cluster_id][position].add(value)
+    return {cluster_id: Present(*sets) for cluster_id, sets in found.items()}
+
+
 def _grown_counts(
-    session: Session, cluster: ContentCluster, added: Sequence[Member], window: timedelta
+    session: Session,
+    cluster: ContentCluster,
+    added: Sequence[Member],
+    window: timedelta,
+    present: Present,
 ) -> dict[str, Any]:
     """The counts of ``cluster`` once ``added`` (not yet written) join it."""
-    c = MediaClassification
-    new_reports = {m.report_id for m in added}
-    new_sharers = {m.sharer for m in added}
-    new_countries = {m.country for m in added if m.country}
-    reporter_count = cluster.reporter_count + len(
-        new_sharers - _present(session, cluster.id, c.sharer, new_sharers)
-    )
+    new_sharers, new_reports, new_countries = _new_values(added)
+    reporter_count = cluster.reporter_count + len(new_sharers - present.sharers)
     times = [m.received_at for m in added]
     first = min([cluster.first_received_at, *times] if cluster.first_received_at else times)
     last = max([cluster.last_received_at, *times] if cluster.last_received_at else times)
@@ -285,11 +334,9 @@ def _grown_counts(
         peak = max(cluster.peak_reporters_in_window, peak_reporters(sorted(events), window))
     return {
         "media_count": cluster.media_count + len(added),
-        "report_count": cluster.report_count
-        + len(new_reports - _present(session, cluster.id, c.report_id, new_reports)),
+        "report_count": cluster.report_count + len(new_reports - present.reports),
         "reporter_count": reporter_count,
-        "country_count": cluster.country_count
-        + len(new_countries - _present(session, cluster.id, c.country, new_countries)),
+        "country_count": cluster.country_count + len(new_countries - present.countries),
         "peak_reporters_in_window": peak,
         "first_received_at": first,
         "last_received_at": last,
@@ -364,6 +411,7 @@ class _Upkeep:
                 if known_id in known_cluster:
                     groups.union(("k", known_id), ("c", known_cluster[known_id]))
         splitting = {node(m) for m in batch.lost_known}
+        joining: list[tuple[int, list[int], bool]] = []
         for nodes in groups.components().values():
             existing = sorted({n[1] for n in nodes if n[0] == "c"})
             new_ids = sorted(n[1] for n in nodes if n[0] == "m" and n[1] in self.new_by_id)
@@ -375,10 +423,63 @@ class _Upkeep:
                 self._rebuild(existing, new_ids)
             elif not existing and not rematched_here:
                 self._found(new_ids, bool(known_here))
+            elif len(existing) == 1 and new_ids and not rematched_here:
+                joining.append((existing[0], new_ids, bool(known_here)))
             else:
                 self._grow(existing, new_ids, rematched_here, bool(known_here))
+        self._join(joining)
         self._write_founded()
         return self.outcome
+
+    def _join(self, joining: list[tuple[int, list[int], bool]]) -> None:
+        """New media that join one existing cluster each: what ``_grow`` does, batched.
+
+        The clusters are read, and the values their members already have are
+        looked up, for all of them at once; the new members' rows are written
+        with the new clusters' at the end.
+        """
+        if not joining:
+            return
+        session = self.session
+        clusters: dict[int, ContentCluster] = {}
+        for chunk in _chunks(sorted(cluster_id for cluster_id, _ids, _known in joining)):
+            clusters.update(
+                (c.id, c)
+                for c in session.scalars(select(ContentCluster).where(ContentCluster.id.in_(chunk)))
+            )
+        added = {
+            cluster_id: [self.new_by_id[i] for i in new_ids]
+            for cluster_id, new_ids, _known in joining
+        }
+        present = _present_in_many(session, added)
+        for cluster_id, _new_ids, has_known in joining:
+            cluster, members = clusters[cluster_id], added[cluster_id]
+            was_known, was_viral = cluster.known, cluster.viral
+            is_known = has_known or was_known
+            counts = _grown_counts(session, cluster, members, self.window, present[cluster_id])
+            for name, value in counts.items():
+                setattr(cluster, name, value)
+            cluster.known = is_known
+            cluster.viral = cluster.peak_reporters_in_window >= self.settings.viral_min_reporters
+            cluster.updated_at = self.now
+            for member in members:
+                label = _label(member.media_id, self.batch.known, is_known)
+                self.founded_rows.append(_classification_row(member, label, cluster_id, self.now))
+                self.outcome.cluster_of[member.media_id] = cluster_id
+            if is_known and not was_known:
+                # Its media not known before are new versions now.
+                session.execute(
+                    update(MediaClassification)
+                    .where(
+                        MediaClassification.cluster_id == cluster_id,
+                        MediaClassification.classification == "new",
+                    )
+                    .values(classification="new_version")
+                )
+            if (is_known and not was_known) or (cluster.viral and not was_viral):
+                self.outcome.changed_reports.update(_reports_of_cluster(session, cluster_id))
+                self.outcome.changed_reports.update(m.report_id for m in members)
+        session.flush()
 
     def _found(self, new_ids: list[int], is_known: bool) -> None:
         """A cluster of new media only: its rows are written with the others at the end.
@@ -430,7 +531,13 @@ class _Upkeep:
             counts: dict[str, Any] | None = _full_counts(added, self.window)
         else:
             cluster_id = survivor.id
-            counts = _grown_counts(session, survivor, added, self.window) if added else None
+            counts = (
+                _grown_counts(
+                    session, survivor, added, self.window, _present_in(session, survivor.id, added)
+                )
+                if added
+                else None
+            )
         if merged:
             merged_ids = [c.id for c in merged]
             session.execute(
