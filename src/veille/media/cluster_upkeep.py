@@ -358,6 +358,18 @@ def _classification_row(
     }
 
 
+def _known_now(session: Session, cluster_id: int) -> None:
+    """The cluster holds known content now: its media that were ``new`` are new versions."""
+    session.execute(
+        update(MediaClassification)
+        .where(
+            MediaClassification.cluster_id == cluster_id,
+            MediaClassification.classification == "new",
+        )
+        .values(classification="new_version")
+    )
+
+
 def _reports_of_cluster(session: Session, cluster_id: int) -> set[int]:
     return set(
         session.scalars(
@@ -467,15 +479,7 @@ class _Upkeep:
                 self.founded_rows.append(_classification_row(member, label, cluster_id, self.now))
                 self.outcome.cluster_of[member.media_id] = cluster_id
             if is_known and not was_known:
-                # Its media not known before are new versions now.
-                session.execute(
-                    update(MediaClassification)
-                    .where(
-                        MediaClassification.cluster_id == cluster_id,
-                        MediaClassification.classification == "new",
-                    )
-                    .values(classification="new_version")
-                )
+                _known_now(session, cluster_id)
             if (is_known and not was_known) or (cluster.viral and not was_viral):
                 self.outcome.changed_reports.update(_reports_of_cluster(session, cluster_id))
                 self.outcome.changed_reports.update(m.report_id for m in members)
@@ -590,14 +594,7 @@ class _Upkeep:
             and is_known
             and (not was_known or any(not c.known for c in merged))
         ):
-            session.execute(
-                update(MediaClassification)
-                .where(
-                    MediaClassification.cluster_id == cluster_id,
-                    MediaClassification.classification == "new",
-                )
-                .values(classification="new_version")
-            )
+            _known_now(session, cluster_id)
         if survivor is not None and ((is_known and not was_known) or (viral and not was_viral)):
             self.outcome.changed_reports.update(_reports_of_cluster(session, cluster_id))
         for media_id in [*new_ids, *rematched]:
