@@ -79,6 +79,41 @@ def test_a_yearly_season_is_not_read_as_an_effect() -> None:
     assert wrongly_called <= 2
 
 
+def test_with_trend_a_rise_that_builds_up_is_not_read_as_growth() -> None:
+    """Reports grow 20 % a year; from the restrictions on, a rise builds up to ×3 a year later.
+
+    The trend is the baseline's: each period's ratio is its level at its
+    middle against that growth carried forward. A trend fitted on every week
+    reads much of the rise, which goes on through the year after, as growth.
+    """
+    weeks = _weeks(124)
+    periods = PeriodSet(
+        (
+            Period("baseline", MONDAY, MONDAY + timedelta(days=7 * 60 - 1)),
+            Period(
+                "restrictions", MONDAY + timedelta(days=7 * 60), MONDAY + timedelta(days=7 * 72 - 1)
+            ),
+            Period("after", MONDAY + timedelta(days=7 * 72), MONDAY + timedelta(days=7 * 124 - 1)),
+        )
+    )
+    index = np.arange(124)
+    growth = 1.2 ** (index * 7 / 365.25)
+    rise = np.where(index < 60, 1.0, 3.0 ** ((index - 60) / 63))
+    middle = {"restrictions": 3.0 ** (5.5 / 63), "after": 3.0 ** (37.5 / 63)}
+    covered = {"restrictions": 0, "after": 0}
+    estimates: dict[str, list[float]] = {"restrictions": [], "after": []}
+    for seed in range(40):
+        rng = np.random.default_rng(900 + seed)
+        counts = _over_dispersed(rng, 60 * growth * rise)
+        for c in compare(_result(weeks, counts), periods, trend=True).comparisons:
+            assert c.rate_ratio is not None and c.low is not None and c.high is not None
+            covered[c.period] += c.low <= middle[c.period] <= c.high
+            estimates[c.period].append(c.rate_ratio)
+    for name in ("restrictions", "after"):
+        assert covered[name] >= 34, name  # 95 % intervals: about 38 of 40
+        assert abs(float(np.median(estimates[name])) / middle[name] - 1) < 0.05, name
+
+
 def test_a_series_too_short_says_so() -> None:
     short = PeriodSet(
         (

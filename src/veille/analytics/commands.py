@@ -270,7 +270,11 @@ def trends_compare(
     flag: FlagOption = None,
     by: ByOption = None,
     trend: Annotated[
-        bool, typer.Option("--trend", help="Add a log-linear trend per year to the model.")
+        bool,
+        typer.Option(
+            "--trend",
+            help="Fit the baseline's growth per year and carry it forward; each period has its own slope.",
+        ),
     ] = False,
     pooled: Annotated[
         bool,

@@ -116,7 +116,9 @@ def compare(
 ) -> ComparisonResult:
     """Compare each series of ``result`` (weekly) over ``periods`` with the ``baseline`` period.
 
-    ``trend`` adds a log-linear trend per year to the model. ``pooled`` needs a
+    ``trend`` adds a log-linear trend per year, fitted on the baseline: each
+    compared period has a slope of its own around its middle, and its ratio
+    is its level there against the baseline's trend carried forward. ``pooled`` needs a
     result split by country: the countries of each remaining split are fitted
     together (one level per country, one effect shared), each over its own
     dates, so that dates that differ by country neither blur the effect nor
@@ -245,8 +247,16 @@ def _compare_units(
         columns.append((period_of == c.period).astype(float))
     when = [units[u].weeks[i] for u, i, _p in chosen]
     if trend:
+        # The trend is the baseline's: each compared period has a slope of its own
+        # around its middle, so that a change building up over a period is not read
+        # as growth, and the period's term is its level at its middle against the
+        # baseline's trend carried forward there.
         origin = min(when).toordinal()
-        columns.append(np.array([(w.toordinal() - origin) / 365.25 for w in when]))
+        years = np.array([(w.toordinal() - origin) / 365.25 for w in when])
+        columns.append(years)
+        for c in usable:
+            inside = period_of == c.period
+            columns.append(np.where(inside, years - years[inside].mean(), 0.0))
     seasonal = spans_two_years(sorted(set(when)))
     design = np.column_stack(columns)
     if seasonal:
