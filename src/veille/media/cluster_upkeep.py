@@ -199,22 +199,6 @@ def _clusters_of_known(session: Session, known_ids: Collection[int]) -> dict[int
     return found
 
 
-def _present(session: Session, cluster_id: int, column: Any, values: set[Any]) -> set[Any]:
-    """Which of ``values`` the cluster's members already have in ``column`` (indexed)."""
-    if not values:
-        return set()
-    found: set[Any] = set()
-    for chunk in _chunks(sorted(values)):
-        found.update(
-            session.scalars(
-                select(column)
-                .where(MediaClassification.cluster_id == cluster_id, column.in_(chunk))
-                .distinct()
-            )
-        )
-    return found
-
-
 def _events_between(
     session: Session, cluster_id: int, start: datetime, end: datetime
 ) -> list[tuple[datetime, str]]:
@@ -276,18 +260,11 @@ def _new_values(added: Sequence[Member]) -> tuple[set[str], set[int], set[str]]:
     )
 
 
-def _present_in(session: Session, cluster_id: int, added: Sequence[Member]) -> Present:
-    c = MediaClassification
-    sharers, reports, countries = _new_values(added)
-    return Present(
-        _present(session, cluster_id, c.sharer, sharers),
-        _present(session, cluster_id, c.report_id, reports),
-        _present(session, cluster_id, c.country, countries),
-    )
+def _present_in(session: Session, added: Mapping[int, Sequence[Member]]) -> dict[int, Present]:
+    """For each cluster, the values of ``added`` its members already have (indexed).
 
-
-def _present_in_many(session: Session, added: Mapping[int, Sequence[Member]]) -> dict[int, Present]:
-    """:func:`_present_in` for many clusters, in a few queries per column whatever their number."""
+    A few queries per column for all the clusters, whatever their number.
+    """
     c = MediaClassification
     wanted = {cluster_id: _new_values(members) for cluster_id, members in added.items()}
     found: dict[int, tuple[set[Any], set[Any], set[Any]]] = {
@@ -463,7 +440,7 @@ class _Upkeep:
             cluster_id: [self.new_by_id[i] for i in new_ids]
             for cluster_id, new_ids, _known in joining
         }
-        present = _present_in_many(session, added)
+        present = _present_in(session, added)
         for cluster_id, _new_ids, has_known in joining:
             cluster, members = clusters[cluster_id], added[cluster_id]
             was_known, was_viral = cluster.known, cluster.viral
@@ -474,10 +451,7 @@ class _Upkeep:
             cluster.known = is_known
             cluster.viral = cluster.peak_reporters_in_window >= self.settings.viral_min_reporters
             cluster.updated_at = self.now
-            for member in members:
-                label = _label(member.media_id, self.batch.known, is_known)
-                self.founded_rows.append(_classification_row(member, label, cluster_id, self.now))
-                self.outcome.cluster_of[member.media_id] = cluster_id
+            self._place(members, cluster_id, is_known)
             if is_known and not was_known:
                 _known_now(session, cluster_id)
             if (is_known and not was_known) or (cluster.viral and not was_viral):
@@ -499,6 +473,10 @@ class _Upkeep:
         self.founded_clusters.append(
             {"id": cluster_id, "known": is_known, "viral": viral, "updated_at": self.now, **counts}
         )
+        self._place(members, cluster_id, is_known)
+
+    def _place(self, members: Sequence[Member], cluster_id: int, is_known: bool) -> None:
+        """Queue the new members' rows in ``cluster_id`` (written by :meth:`_write_founded`)."""
         for member in members:
             label = _label(member.media_id, self.batch.known, is_known)
             self.founded_rows.append(_classification_row(member, label, cluster_id, self.now))
@@ -537,7 +515,11 @@ class _Upkeep:
             cluster_id = survivor.id
             counts = (
                 _grown_counts(
-                    session, survivor, added, self.window, _present_in(session, survivor.id, added)
+                    session,
+                    survivor,
+                    added,
+                    self.window,
+                    _present_in(session, {survivor.id: added})[survivor.id],
                 )
                 if added
                 else None
