@@ -227,3 +227,45 @@ def test_a_series_over_centuries_is_refused_before_any_work(database: Database) 
             headers={"X-API-Key": key},
         )
     assert answer.status_code == 422 and answer.json()["detail"][0]["field"] == "since"
+
+
+def test_a_compare_with_a_trend_refuses_too_many_periods_and_a_bad_flag(
+    database: Database, tmp_path: Path
+) -> None:
+    """Each period adds two columns to the model with ``trend``: their number is bounded."""
+    from datetime import date, timedelta
+
+    with database.session() as session:
+        make_agencies(session)
+        _, key = create_api_key(session, "Police FR", ["reports:read"])
+    _import_weeks(database, tmp_path, [3, 4, 5, 6, 7, 8], marking="amber")
+
+    def periods(count: int) -> list[str]:
+        start = date(2018, 1, 1)
+        return [
+            f"p{n}={start + timedelta(weeks=5 * n)}..{start + timedelta(weeks=5 * n + 5, days=-1)}"
+            for n in range(count)
+        ]
+
+    with TestClient(create_app(database)) as client:
+        too_many = client.get(
+            "/api/v1/analytics/compare",
+            params={"period": periods(17), "trend": "true"},
+            headers={"X-API-Key": key},
+        )
+        not_a_flag = client.get(
+            "/api/v1/analytics/compare",
+            params={"period": periods(2), "trend": "perhaps"},
+            headers={"X-API-Key": key},
+        )
+        most = client.get(
+            "/api/v1/analytics/compare",
+            params={"period": periods(16), "trend": "true"},
+            headers={"X-API-Key": key},
+        )
+    assert too_many.status_code == 422 and too_many.json()["detail"][0]["field"].startswith(
+        "query.period"
+    )
+    assert not_a_flag.status_code == 422
+    assert not_a_flag.json()["detail"][0]["field"].startswith("query.trend")
+    assert most.status_code == 200 and len(most.json()["comparisons"]) == 15
