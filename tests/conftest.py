@@ -19,6 +19,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import OperationalError
 
 from veille.config import get_settings
+from veille.core.jobs import jobs_file_of
 from veille.flow import forget_job_systems
 from veille.store import migrate
 from veille.store.db import Database, create_veille_engine
@@ -165,6 +166,12 @@ def database(migrated_database: Database, monkeypatch: pytest.MonkeyPatch) -> It
     # Job systems the test opened (the CLI opens its own database) hold file locks.
     forget_job_systems()
     empty_all_tables(migrated_database)
+    if migrated_database.dialect == "sqlite":
+        # SQLite's job queue is a file beside the database, not one of its tables:
+        # tasks a test left queued would otherwise run in whichever test comes next.
+        jobs = jobs_file_of(migrated_database)
+        for leftover in jobs.parent.glob(f"{jobs.stem}*"):
+            leftover.unlink(missing_ok=True)
     get_settings.cache_clear()
 
 
