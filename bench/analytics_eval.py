@@ -24,7 +24,9 @@ truth except to score the answers afterwards:
 - **reporting gap** (domestic abuse): the estimated shortfall during the
   restrictions against the planted one (reports a baseline-level incidence
   would have brought, minus those that came), and the catch-up after schools
-  reopen against the planted deferred reports.
+  reopen against the planted deferred reports. The countries are fitted
+  together (``reporting_gap(..., pooled=True)``), each over its own dates,
+  and their sum's interval comes from the same fit.
 - **usage**: the share of regular database users that stopped or reduced,
   against the planted share.
 
@@ -33,6 +35,11 @@ Usage::
     python bench/analytics_eval.py --size small --seeds 1,2,3,4,5 --trend
     python bench/analytics_eval.py --size medium --seeds 1,2,3 --trend  # analytics_medium.md
     python bench/analytics_eval.py --size large --seeds 1 --trend      # analytics_large.md
+
+``--database postgresql+psycopg://postgres@127.0.0.1:5432/test`` runs on
+PostgreSQL, each seed in a schema of its own (``bench_aeval_SIZE_SEED``,
+dropped and made again unless ``--reuse-database``); the result goes to
+``analytics_SIZE_postgresql.md``.
 
 ``--reuse-database`` keeps the database an earlier run of a seed left in
 ``--workdir`` (a 2M-report import takes about 20 minutes on two cores) and
@@ -48,6 +55,7 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -55,23 +63,29 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import norm
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import machine_description, markdown_table, write_result
 from veille.analytics.changes import change_points
 from veille.analytics.compare import compare
-from veille.analytics.gap import reporting_gap
+from veille.analytics.gap import ALL_COUNTRIES, reporting_gap
 from veille.analytics.periods import Period, PeriodSet
+from veille.analytics.providers import provider_statistics
 from veille.analytics.rollup import roll_up
 from veille.analytics.series import SeriesQuery, series
+from veille.analytics.survey import ALL_REGIONS, survey_summary
 from veille.analytics.usage import import_usage, read_lines, usage
+from veille.casework.survey import define_questionnaire, import_answers
+from veille.casework.survey_definition import load_definition
+from veille.casework.takedown_import import import_notices
 from veille.intake.importer import import_reports
 from veille.store import migrate
 from veille.store.agencies import ensure_agencies, load_agency_specs
 from veille.store.db import Database, create_veille_engine
 from veille.store.models import Report
+from veille.store.reports import Viewer
 
 SIMPLE_RULE_MARGIN = 0.10
 NO_EFFECT_MARGIN = 0.05
@@ -113,6 +127,8 @@ class SeedResult:
     change_series: int = 0
     gap: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, Any] = field(default_factory=dict)
+    takedowns: dict[str, Any] = field(default_factory=dict)
+    survey: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float | str] = field(default_factory=dict)
 
 
@@ -122,12 +138,45 @@ def generate(folder: Path, size: str, seed: int) -> None:
     generate_scenario(SynthOptions(out=folder, seed=seed, size=size, reports=None, images=0))
 
 
-def fresh_database(workdir: Path, seed: int) -> Database:
-    path = workdir / f"analytics-{seed}.db"
-    path.unlink(missing_ok=True)
-    database = Database(create_veille_engine(f"sqlite:///{path}"))
-    migrate.upgrade(database)
+def seed_database(args: argparse.Namespace, workdir: Path, seed: int, fresh: bool) -> Database:
+    """The seed's database: a SQLite file in the work folder, or a PostgreSQL schema of its own.
+
+    ``fresh`` empties it first; otherwise it is opened as an earlier run left it.
+    """
+    if args.database is None:
+        path = workdir / f"analytics-{seed}.db"
+        if fresh:
+            path.unlink(missing_ok=True)
+        database = Database(create_veille_engine(f"sqlite:///{path}"))
+    else:
+        schema = f"bench_aeval_{args.size}_{seed}"
+        if fresh:
+            engine = create_engine(args.database)
+            with engine.begin() as connection:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+            engine.dispose()
+        separator = "&" if "?" in args.database else "?"
+        database = Database(
+            create_veille_engine(f"{args.database}{separator}options=-csearch_path%3D{schema}")
+        )
+    if fresh:
+        migrate.upgrade(database)
     return database
+
+
+def kept_database(args: argparse.Namespace, workdir: Path, seed: int) -> bool:
+    """Whether an earlier run of this seed left a database with reports in it."""
+    if args.database is None:
+        return (workdir / f"analytics-{seed}.db").exists()
+    engine = create_engine(args.database)
+    schema = f"bench_aeval_{args.size}_{seed}"
+    with engine.connect() as connection:
+        found = connection.scalar(
+            text("SELECT to_regclass(:table) IS NOT NULL"), {"table": f'"{schema}".reports'}
+        )
+    engine.dispose()
+    return bool(found)
 
 
 def periods_from_dates(truth: dict[str, Any]) -> PeriodSet:
@@ -295,16 +344,15 @@ def evaluate_seed(
         generate(folder, args.size, seed)
     generated = time.perf_counter()
     truth = json.loads((folder / "truth.json").read_text())
-    kept = workdir / f"analytics-{seed}.db"
-    if args.reuse_database and kept.exists():
+    if args.reuse_database and kept_database(args, workdir, seed):
         # Filled by an earlier run of this seed: the questions only (times marked "reused").
-        database = Database(create_veille_engine(f"sqlite:///{kept}"))
+        database = seed_database(args, workdir, seed, fresh=False)
         with database.session() as session:
             reports = int(session.scalar(select(func.count()).select_from(Report)) or 0)
         result = SeedResult(seed, reports)
         result.seconds = {"generate": "reused", "import": "reused", "rollup": "reused"}
     else:
-        database = fresh_database(workdir, seed)
+        database = seed_database(args, workdir, seed, fresh=True)
         with database.session() as session:
             ensure_agencies(session, load_agency_specs(folder / "agencies.jsonl"))
         summary = import_reports(database, folder / "reports.jsonl")
@@ -423,18 +471,19 @@ def evaluate_seed(
             found = series(
                 session, SeriesQuery(offences=("domestic_abuse",), by=("country",)), None
             )
-        gaps = reporting_gap(found, catch_up, trend=args.trend)
-        closed = [g for g in gaps.gaps if g.period == "closed" and g.expected is not None]
-        caught = [g for g in gaps.gaps if g.period == "catch_up" and g.expected is not None]
+        # Countries fitted together, each over its own dates; the rows of country
+        # "all" add them up with the covariance of the shared terms.
+        gaps = reporting_gap(found, catch_up, trend=args.trend, pooled=True)
+        closed = next(g for g in gaps.gaps if g.key == (ALL_COUNTRIES,) and g.period == "closed")
+        caught = next(g for g in gaps.gaps if g.key == (ALL_COUNTRIES,) and g.period == "catch_up")
         incidents = abuse["true_incidents_during"]
         deferred = round(incidents * abuse["deferred_to_after_reopening"])
         reported_during = incidents - deferred - abuse["never_reported"]
         planted_shortfall = incidents / abuse["true_incidence_factor_during"] - reported_during
-        estimate = sum(g.gap or 0 for g in closed)
-        # Per-country intervals added as independent (each country's own fit).
-        half = math.sqrt(sum(((g.high or 0) - (g.low or 0)) ** 2 / 4 for g in closed))
-        catch_estimate = sum(g.gap or 0 for g in caught)
-        catch_half = math.sqrt(sum(((g.high or 0) - (g.low or 0)) ** 2 / 4 for g in caught))
+        estimate = closed.gap or 0.0
+        half = ((closed.high or 0.0) - (closed.low or 0.0)) / 2
+        catch_estimate = caught.gap or 0.0
+        catch_half = ((caught.high or 0.0) - (caught.low or 0.0)) / 2
         result.gap = {
             "planted_shortfall": round(planted_shortfall, 1),
             "estimated_shortfall": round(-estimate, 1),
@@ -459,9 +508,84 @@ def evaluate_seed(
         "planted_share": planted_usage["share_stopped_or_reduced"],
         "found_share": used["share_stopped_or_reduced"],
     }
+    result.takedowns = score_takedowns(database, folder, truth)
+    result.survey = score_survey(database, folder, truth)
     result.seconds["analytics"] = round(time.perf_counter() - analysed, 1)
     database.dispose()
     return result
+
+
+def takedown_periods(truth: dict[str, Any]) -> PeriodSet:
+    """Before, during and after each country's restrictions (as the generator's phases)."""
+    first = date.fromisoformat(truth["scenario"]["from"])
+    last = date.fromisoformat(truth["scenario"]["to"])
+    own = {}
+    for c in truth["countries"]:
+        start = date.fromisoformat(c["restrictions"]["start"])
+        end = date.fromisoformat(c["restrictions"]["end"])
+        own[c["code"]] = (
+            Period("before", first, start - timedelta(days=1)),
+            Period("during", start, end - timedelta(days=1)),
+            # Open-ended, as the generator's phase: a notice sent after the last report counts.
+            Period("after", end, last + timedelta(days=366)),
+        )
+    default = own[truth["countries"][0]["code"]]
+    return PeriodSet(default, own)
+
+
+def score_takedowns(database: Database, folder: Path, truth: dict[str, Any]) -> dict[str, Any]:
+    """Median hours to removal per phase, every provider over its own country's dates."""
+    # Both imports leave what is stored already as it is (a reused database).
+    import_notices(database, folder / "takedowns.jsonl", actor="bench")
+    with database.session() as session:
+        rows = provider_statistics(session, Viewer("bench", None), takedown_periods(truth))
+    found = {r["period"]: r["median_hours"] for r in rows if r["provider"] == "all providers"}
+    planted = truth["takedowns"]["median_hours"]
+    return {
+        "notices": sum(r["notices"] for r in rows if r["provider"] == "all providers"),
+        "planted_notices": truth["takedowns"]["notices"],
+        "phases": {
+            phase: (planted.get(phase), found.get(phase)) for phase in ("before", "during", "after")
+        },
+    }
+
+
+def score_survey(database: Database, folder: Path, truth: dict[str, Any]) -> dict[str, Any]:
+    """Countries per answer and question, against a plain count of the answers file."""
+    from veille.synth.questionnaire import QUESTIONS
+
+    definition = load_definition(folder / "questionnaire.json")
+    with database.session() as session:
+        define_questionnaire(session, definition, actor="bench")
+    import_answers(database, folder / "questionnaire-answers.jsonl", actor="bench")
+    with database.session() as session:
+        summary = survey_summary(session, definition.id)
+    # The scenario has one police unit per country: a country's answer is its unit's.
+    counted: dict[str, Counter[str]] = {}
+    for line in read_lines(folder / "questionnaire-answers.jsonl"):
+        for question, answer in json.loads(line)["answers"].items():
+            counted.setdefault(question, Counter())[answer] += 1
+    planted = {
+        question: truth["questionnaire"]["expected_answers"].get(key)
+        for question, _t, key in QUESTIONS
+    }
+    equal = agreeing = questions = 0
+    for row in summary["rows"]:
+        if row["region"] != ALL_REGIONS:
+            continue
+        questions += 1
+        mine = {a: row.get(a, 0) for a in ("increase", "stable", "decrease", "unknown")}
+        equal += mine == {a: counted[row["question"]].get(a, 0) for a in mine}
+        most = max(mine, key=lambda a: mine[a])
+        agreeing += planted.get(row["question"]) == most
+    return {
+        "respondents": summary["countries"],
+        "planted_respondents": truth["questionnaire"]["responses"],
+        "questions": questions,
+        "equal": equal,
+        "agreeing": agreeing,
+        "with_planted": sum(1 for value in planted.values() if value),
+    }
 
 
 def main() -> None:
@@ -478,6 +602,12 @@ def main() -> None:
         "--reuse-database",
         action="store_true",
         help="Keep the database an earlier run of a seed left in --workdir (no import).",
+    )
+    parser.add_argument(
+        "--database",
+        default=None,
+        help="A PostgreSQL URL: each seed gets a schema of its own, bench_aeval_SIZE_SEED "
+        "(default: a SQLite file per seed in --workdir).",
     )
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
@@ -555,6 +685,41 @@ def main() -> None:
             for r in results
         ],
     )
+    takedown_table = markdown_table(
+        [
+            "seed",
+            "notices (planted)",
+            *(f"median h {phase}: planted / found" for phase in ("before", "during", "after")),
+            "equal",
+        ],
+        [
+            [
+                r.seed,
+                f"{r.takedowns['notices']} ({r.takedowns['planted_notices']})",
+                *(f"{a} / {b}" for a, b in r.takedowns["phases"].values()),
+                all(a == b for a, b in r.takedowns["phases"].values())
+                and r.takedowns["notices"] == r.takedowns["planted_notices"],
+            ]
+            for r in results
+        ],
+    )
+    survey_table = markdown_table(
+        [
+            "seed",
+            "countries answering (planted)",
+            "questions whose counts equal the answers file",
+            "questions whose most common answer is the planted one",
+        ],
+        [
+            [
+                r.seed,
+                f"{r.survey['respondents']} ({r.survey['planted_respondents']})",
+                f"{r.survey['equal']}/{r.survey['questions']}",
+                f"{r.survey['agreeing']}/{r.survey['with_planted']}",
+            ]
+            for r in results
+        ],
+    )
     usage_table = markdown_table(
         ["seed", "planted stopped or reduced", "found", "planted share", "found share"],
         [
@@ -574,7 +739,7 @@ def main() -> None:
     )
     body = "\n\n".join(
         [
-            f"Run: `{command}` (SQLite; "
+            f"Run: `{command}` ({'SQLite' if args.database is None else 'PostgreSQL'}; "
             + (
                 "each seed's database reused from an earlier run where one was left"
                 if args.reuse_database
@@ -584,10 +749,14 @@ def main() -> None:
             "### Planted stream effects during the restrictions (every seed)\n\n" + summary,
             "### Each effect\n\n" + effects,
             "### Change points\n\n" + changes,
-            "### Reporting gap (domestic abuse; closed = restrictions start to schools reopening, catch-up = the "
-            f"{args.catch_up_weeks} weeks after)\n\n" + gaps,
+            "### Reporting gap (domestic abuse, every country; closed = restrictions start to schools reopening, catch-up = the "
+            f"{args.catch_up_weeks} weeks after; countries pooled)\n\n" + gaps,
             f"### Database usage (regular: active in ≥ {args.regular_share:.0%} of baseline weeks; reduced: −50 % or more)\n\n"
             + usage_table,
+            "### Take-down notices (median hours to removal, each provider over its own country's dates)\n\n"
+            + takedown_table,
+            "### Questionnaire (countries per answer; the answers carry 20 % noise, as planted)\n\n"
+            + survey_table,
             "### Time\n\n" + timing,
             machine_description(("statsmodels", "ruptures", "sqlalchemy")),
         ]
@@ -596,7 +765,12 @@ def main() -> None:
     if not args.no_write:
         # The small run is the headline; other sizes keep their own file.
         name = "analytics" if args.size == "small" else f"analytics_{args.size}"
-        write_result(name, f"Trend analytics against the planted effects ({args.size})", body)
+        engine = "SQLite"
+        if args.database is not None:
+            name, engine = f"{name}_postgresql", "PostgreSQL"
+        write_result(
+            name, f"Trend analytics against the planted effects ({args.size}, {engine})", body
+        )
 
 
 if __name__ == "__main__":

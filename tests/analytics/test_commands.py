@@ -269,3 +269,53 @@ def test_a_compare_with_a_trend_refuses_too_many_periods_and_a_bad_flag(
     assert not_a_flag.status_code == 422
     assert not_a_flag.json()["detail"][0]["field"].startswith("query.trend")
     assert most.status_code == 200 and len(most.json()["comparisons"]) == 15
+
+
+def test_a_pooled_gap_from_the_command_line_and_the_api(database: Database, tmp_path: Path) -> None:
+    """Two countries fitted together: their own rows, and rows of country ``all`` adding them up."""
+    with database.session() as session:
+        make_agencies(session)
+        _, key = create_api_key(session, "Police FR", ["reports:read"])
+    records = []
+    for country, mean in (("FR", 12.0), ("DE", 6.0)):
+        # Half the reports while closed (weeks 30 to 37).
+        weekly = _weekly(len(records), 30, mean) + _weekly(len(records) + 1, 8, mean / 2)
+        for week, count in enumerate(weekly):
+            day = START + timedelta(days=7 * week + 2)
+            for n in range(count):
+                records.append(
+                    report_record(
+                        len(records),
+                        external_id=f"{country}-{week:03d}-{n:03d}",
+                        received_at=f"{day}T12:00:00Z",
+                        stated_country=country,
+                        identifiers=[],
+                        media=[],
+                        marking="clear",
+                    )
+                )
+    import_reports(database, write_jsonl(tmp_path / "two.jsonl", records))
+    roll_up(database)
+    closed = START + timedelta(days=7 * 30)
+    periods = [
+        f"before={START}..{closed - timedelta(days=1)}",
+        f"closed={closed}..{START + timedelta(days=7 * 38 - 1)}",
+    ]
+    arguments = ["trends", "gap", "--all-agencies", "--json", "--pooled"]
+    for period in periods:
+        arguments += ["--period", period]
+    answer = runner.invoke(app, arguments)
+    assert answer.exit_code == 0, answer.output
+    rows = {row["country"]: row for row in json.loads(answer.output)["gaps"]}
+    assert set(rows) == {"FR", "DE", "all"}
+    assert rows["all"]["observed"] == rows["FR"]["observed"] + rows["DE"]["observed"]
+    # 8 weeks at half of 18 a week: about 72 reports short; the interval says a shortfall.
+    assert rows["all"]["gap_low"] <= -72 <= rows["all"]["gap_high"] < 0
+    with TestClient(create_app(database)) as client:
+        pooled = client.get(
+            "/api/v1/analytics/gap",
+            params={"period": periods, "pooled": "true"},
+            headers={"X-API-Key": key},
+        )
+    assert pooled.status_code == 200, pooled.text
+    assert {row["country"] for row in pooled.json()["gaps"]} == {"FR", "DE", "all"}

@@ -213,6 +213,107 @@ def test_the_reporting_gap_covers_a_planted_shortfall_and_catch_up() -> None:
     assert all(count >= 34 for count in covered.values()), covered
 
 
+def _scenario_shape(weeks: list[date], level: float) -> np.ndarray:
+    # The synthetic scenario's shape: a ±10 % yearly cycle peaking in January, 8 % growth a year.
+    day = np.array([w.timetuple().tm_yday for w in weeks])
+    years = np.arange(len(weeks)) / 52.18
+    return level * (1 + 0.1 * np.cos(2 * np.pi * (day - 15) / 365.25)) * 1.08**years
+
+
+def test_with_a_trend_a_season_is_not_read_as_a_gap() -> None:
+    # Fourteen months of baseline from January, then twelve weeks closed (×0.6) in
+    # spring, when the season falls, and eight weeks of catch-up. A trend fitted
+    # without a yearly term takes the winter's peak for growth and expects too
+    # much: its catch-up intervals cover the planted one in about half the draws.
+    from veille.analytics.gap import reporting_gap
+
+    weeks = _weeks(82)
+    periods = PeriodSet(
+        (
+            Period("baseline", weeks[0], weeks[62] - timedelta(days=1)),
+            Period("closed", weeks[62], weeks[74] - timedelta(days=1)),
+            Period("reopened", weeks[74], weeks[81] + timedelta(days=6)),
+        )
+    )
+    normal = _scenario_shape(weeks, 100.0)
+    means = normal.copy()
+    means[62:74] *= 0.6
+    deferred = 0.3 * normal[62:74].sum()
+    means[74:] += deferred / 8
+    planted = {
+        "closed": means[62:74].sum() - normal[62:74].sum(),
+        "reopened": deferred,
+        "net": means[62:].sum() - normal[62:].sum(),
+    }
+    covered = {"closed": 0, "reopened": 0, "net": 0}
+    for seed in range(40):
+        rng = np.random.default_rng(700 + seed)
+        result = reporting_gap(_result(weeks, _over_dispersed(rng, means)), periods, trend=True)
+        for gap in result.gaps:
+            assert gap.low is not None and gap.high is not None and not gap.note.startswith("no")
+            covered[gap.period] += gap.low <= planted[gap.period] <= gap.high
+    assert all(count >= 34 for count in covered.values()), covered
+
+
+def test_a_pooled_gap_adds_the_countries_up_over_their_own_dates() -> None:
+    # Three countries closed at different dates, each losing 40 % of its reports
+    # while closed; one of them also has a baseline too short to expect from.
+    from veille.analytics.gap import ALL_COUNTRIES, reporting_gap
+
+    weeks = _weeks(90)
+    starts = {"AA": 62, "BB": 66, "CC": 70}
+    own = {
+        code: (
+            Period("closed", weeks[start], weeks[start + 10] - timedelta(days=1)),
+            Period("reopened", weeks[start + 10], weeks[start + 18] - timedelta(days=1)),
+        )
+        for code, start in starts.items()
+    }
+    own["DD"] = (Period("baseline", weeks[0], weeks[1] + timedelta(days=6)),)
+    periods = PeriodSet(
+        (
+            Period("baseline", weeks[0], weeks[62] - timedelta(days=1)),
+            Period("closed", weeks[62], weeks[80] - timedelta(days=1)),
+            Period("reopened", weeks[80], weeks[88] - timedelta(days=1)),
+        ),
+        own,
+    )
+    covered = {"closed": 0, "reopened": 0, "net": 0}
+    for seed in range(40):
+        rng = np.random.default_rng(1_100 + seed)
+        counts, planted = [], {"closed": 0.0, "reopened": 0.0, "net": 0.0}
+        for start in starts.values():
+            normal = _scenario_shape(weeks, 20.0 + 10 * len(counts))
+            means = normal.copy()
+            means[start : start + 10] *= 0.6
+            means[start + 10 : start + 18] += 0.3 * normal[start : start + 10].sum() / 8
+            planted["closed"] -= 0.4 * normal[start : start + 10].sum()
+            planted["reopened"] += 0.3 * normal[start : start + 10].sum()
+            counts.append(_over_dispersed(rng, means))
+        planted["net"] = planted["closed"] + planted["reopened"]
+        counts.append([3] * 90)
+        result = _result(weeks, *counts, by=("country",))
+        for one, code in zip(result.series, ["AA", "BB", "CC", "DD"], strict=True):
+            one.key = (code,)
+        gaps = reporting_gap(result, periods, trend=True, pooled=True).gaps
+        rows = {(g.key, g.period): g for g in gaps}
+        assert {key for key, _period in rows} == {("AA",), ("BB",), ("CC",), ("DD",), ("all",)}
+        assert rows[("DD",), "closed"].expected is None
+        assert "baseline" in rows[("DD",), "closed"].note
+        for period in covered:
+            total = rows[(ALL_COUNTRIES,), period]
+            assert total.low is not None and total.high is not None
+            covered[period] += total.low <= planted[period] <= total.high
+            # The total is the three countries' own rows added up.
+            assert total.observed == sum(rows[(c,), period].observed for c in starts)
+            assert total.expected == pytest.approx(
+                sum(rows[(c,), period].expected or 0 for c in starts)
+            )
+    assert all(count >= 34 for count in covered.values()), covered
+    with pytest.raises(ValueError, match="pooled"):
+        reporting_gap(_result(weeks, [1] * 90), periods, pooled=True)
+
+
 def test_a_gap_without_baseline_weeks_says_so() -> None:
     from veille.analytics.gap import reporting_gap
 

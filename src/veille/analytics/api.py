@@ -211,6 +211,7 @@ def router() -> APIRouter:
         period: _Periods,
         baseline: Annotated[str | None, Query(max_length=64)] = None,
         trend: bool = False,
+        pooled: bool = False,
         country: _Values = None,
         category: _Values = None,
         channel: _Values = None,
@@ -222,10 +223,17 @@ def router() -> APIRouter:
         from veille.analytics.gap import reporting_gap
 
         periods = _api_periods(period)
+        split: list[str] = list(by or ())
+        if pooled and "country" not in split:
+            split.append("country")
         first, last = periods.span
-        query = _query("week", country, category, channel, reporter, offence, flag, first, last, by)
+        query = _query(
+            "week", country, category, channel, reporter, offence, flag, first, last, split
+        )
         try:
-            gaps = reporting_gap(read(database, viewer, query), periods, baseline, trend)
+            gaps = reporting_gap(
+                read(database, viewer, query), periods, baseline, trend, pooled=pooled
+            )
         except ValueError as error:
             field, _, reason = str(error).partition(": ")
             raise problem(422, field, reason) from None

@@ -352,6 +352,13 @@ def trends_gap(
         bool,
         typer.Option("--trend", help="Fit the baseline's growth per year and carry it forward."),
     ] = False,
+    pooled: Annotated[
+        bool,
+        typer.Option(
+            "--pooled",
+            help="Fit the countries together, each over its own dates, and add them up (implies --by country).",
+        ),
+    ] = False,
     country: CountryOption = None,
     category: CategoryOption = None,
     channel: ChannelOption = None,
@@ -368,13 +375,16 @@ def trends_gap(
     from veille.analytics.gap import reporting_gap
 
     periods = _periods(period, periods_file)
+    split = list(by or ())
+    if pooled and "country" not in split:
+        split.append("country")
     first, last = periods.span
     query = _query(
-        "week", country, category, channel, reporter, offence, flag, str(first), str(last), by
+        "week", country, category, channel, reporter, offence, flag, str(first), str(last), split
     )
     result = _read_series(query, as_agency, all_agencies)
     try:
-        gaps = reporting_gap(result, periods, baseline, trend)
+        gaps = reporting_gap(result, periods, baseline, trend, pooled=pooled)
     except ValueError as error:
         fail(f"--{error}", 2)
     if as_json:

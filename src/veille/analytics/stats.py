@@ -30,6 +30,11 @@ def yearly_terms(weeks: Sequence[date]) -> np.ndarray:
     return np.column_stack([np.sin(angle), np.cos(angle)])
 
 
+def spans_a_year(weeks: Sequence[date]) -> bool:
+    """Whether the weeks reach across a whole year (with a trend, enough for a yearly term)."""
+    return bool(weeks) and (weeks[-1].toordinal() - weeks[0].toordinal()) >= 7 * 52
+
+
 def spans_two_years(weeks: Sequence[date]) -> bool:
     return bool(weeks) and (weeks[-1].toordinal() - weeks[0].toordinal()) >= 7 * (
         SEASONAL_MIN_WEEKS - 1
