@@ -340,7 +340,8 @@ def evaluate_seed(
 ) -> SeedResult:
     folder = workdir / f"scenario-{seed}"
     started = time.perf_counter()
-    if not (folder / "truth.json").exists():
+    made = not (folder / "truth.json").exists()
+    if made:
         generate(folder, args.size, seed)
     generated = time.perf_counter()
     truth = json.loads((folder / "truth.json").read_text())
@@ -361,7 +362,8 @@ def evaluate_seed(
         rolled = time.perf_counter()
         result = SeedResult(seed, summary.imported)
         result.seconds = {
-            "generate": round(generated - started, 1),
+            # A scenario an earlier run left in --workdir is read again, not made.
+            "generate": round(generated - started, 1) if made else "reused",
             "import": round(imported - generated, 1),
             "rollup": round(rolled - imported, 1),
         }

@@ -11,8 +11,10 @@ times:
   ``rollup`` step does for reports arriving through the API);
 - one filtered series from the rollups (country × category), median of 20;
 - the full analytics: every ``veille trends`` question once (series by
-  category, content, compare pooled by category, gap by country for domestic
-  abuse, change points by category, the weekly check, usage).
+  category, content, compare pooled by category, the gap for domestic abuse
+  with countries pooled and a trend, change points by category, the weekly
+  check, usage, take-down times per provider and the questionnaire counts,
+  each beside the import of its records where it has one).
 
 Usage::
 
@@ -52,9 +54,14 @@ from veille.analytics.content import content_series
 from veille.analytics.gap import reporting_gap
 from veille.analytics.models import ReportCount, RolledReport
 from veille.analytics.periods import Period, PeriodSet
+from veille.analytics.providers import provider_statistics
 from veille.analytics.rollup import count_reports, roll_up
 from veille.analytics.series import SeriesQuery, series
+from veille.analytics.survey import survey_summary
 from veille.analytics.usage import import_usage, read_lines, usage
+from veille.casework.survey import define_questionnaire, import_answers
+from veille.casework.survey_definition import load_definition
+from veille.casework.takedown_import import import_notices
 from veille.flow import flow_steps
 from veille.intake.importer import import_reports
 from veille.media import match_reports
@@ -62,6 +69,7 @@ from veille.store import migrate
 from veille.store.agencies import ensure_agencies, load_agency_specs
 from veille.store.db import Database, create_veille_engine
 from veille.store.models import Report
+from veille.store.reports import Viewer
 
 
 def open_database(url: str | None, workdir: Path) -> tuple[Database, str, str | None]:
@@ -236,7 +244,7 @@ def main() -> None:
             ),
         )
         step(
-            "gap, domestic abuse by country",
+            "gap, domestic abuse, countries pooled, with trend",
             with_session(
                 lambda s: reporting_gap(
                     series(
@@ -247,6 +255,8 @@ def main() -> None:
                         None,
                     ),
                     periods,
+                    trend=True,
+                    pooled=True,
                 )
             ),
         )
@@ -265,6 +275,23 @@ def main() -> None:
             lambda: import_usage(database, read_lines(folder / "usage-events.jsonl"), "scenario"),
         )
         step("usage", with_session(lambda s: usage(s, periods, "restrictions")))
+        step(
+            "take-down notices import",
+            lambda: import_notices(database, folder / "takedowns.jsonl", actor="bench"),
+        )
+        step(
+            "providers (take-down times)",
+            with_session(lambda s: provider_statistics(s, Viewer("bench", None), periods)),
+        )
+        definition = load_definition(folder / "questionnaire.json")
+
+        def survey_import() -> None:
+            with database.session() as session:
+                define_questionnaire(session, definition, actor="bench")
+            import_answers(database, folder / "questionnaire-answers.jsonl", actor="bench")
+
+        step("questionnaire import", survey_import)
+        step("survey", with_session(lambda s: survey_summary(s, definition.id)))
         total = sum(float(row[1]) for row in steps)
         database.dispose()
         if schema and args.database:
