@@ -136,7 +136,7 @@ def test_a_linked_report_whose_text_states_a_risk_raises_the_others(
         assert linked == [
             {
                 "factor": "linked_to_child_at_risk",
-                "contribution": 25.0,
+                "contribution": 40.0,
                 "detail": "another report of its case cluster states in its text "
                 "ongoing access to a child",
             }

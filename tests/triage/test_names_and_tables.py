@@ -120,7 +120,7 @@ def test_tables_at_80_columns_keep_ids_and_times_whole(
 
 def _values_shown(argv: list[str], cluster: str, ids: dict[str, int]) -> list[str]:
     if argv[:2] == ["triage", "queue"]:
-        return [str(ids["to-fr"]), "2020-04-11T10:00Z", "linked_to_child_at_risk +25"]
+        return [str(ids["to-fr"]), "2020-04-11T10:00Z", "linked_to_child_at_risk +40"]
     if argv[:2] == ["clusters", "list"]:
         return [cluster]
     if argv[:2] == ["clusters", "show"]:

@@ -45,7 +45,7 @@ FACTORS: dict[str, str] = {
     "linked_reports": "linked to other reports: weight × min(others, saturate_at) / saturate_at",
     "several_countries": "its case cluster spans two or more countries",
     "linked_to_child_at_risk": "another report of its case cluster is flagged ongoing_access, "
-    "hands_on_abuse or self_harm_threat, or its summary states a child in danger now",
+    "live_streaming or self_harm_threat, or its summary states a child in danger now",
     "possibly_linked_to_child_at_risk": "a candidate link (a named suspect who may be the same "
     "person, to be confirmed) joins it to such a report; not when its own cluster already does",
     "risk_stated_in_text": "the summary states a child in danger now (ongoing access, abuse "

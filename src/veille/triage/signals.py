@@ -166,8 +166,11 @@ def gather_signals(
     }
 
 
-# Facts about a linked report that make every report of its case urgent.
-RISK_FLAGS = ("ongoing_access", "hands_on_abuse", "self_harm_threat")
+# Facts about a linked report that make every report of its case urgent: a child in
+# danger now (ongoing access, abuse streamed live, a threat of self-harm). Hands-on abuse
+# on a linked report is past abuse: it weighs on that report, not on every other one
+# (with it, one producer's 40 reports all went to P1 ahead of children in danger now).
+RISK_FLAGS = ("ongoing_access", "live_streaming", "self_harm_threat")
 
 
 def _flags_of_linked_reports(session: Session, others: dict[int, set[int]]) -> dict[int, set[str]]:
