@@ -25,23 +25,29 @@ runner = CliRunner()
 START = date(2019, 1, 7)
 
 
-def _import_weeks(database: Database, tmp_path: Path, weekly: list[int], **fields: str) -> None:
-    """``weekly[i]`` clear reports received in week ``i`` from START (FR, p2p)."""
+def _week_records(
+    weekly: list[int], prefix: str = "W", first: int = 0, **fields: str
+) -> list[dict[str, object]]:
+    """``weekly[i]`` clear reports received in week ``i`` from START (FR, p2p unless told)."""
     records = []
     for week, count in enumerate(weekly):
         day = START + timedelta(days=7 * week + 2)
         for n in range(count):
             records.append(
                 report_record(
-                    len(records),
-                    external_id=f"W{week:03d}-{n:03d}",
+                    first + len(records),
+                    external_id=f"{prefix}{week:03d}-{n:03d}",
                     received_at=f"{day}T12:00:00Z",
                     identifiers=[],
                     media=[],
                     **{"marking": "clear", **fields},
                 )
             )
-    import_reports(database, write_jsonl(tmp_path / "weeks.jsonl", records))
+    return records
+
+
+def _import_weeks(database: Database, tmp_path: Path, weekly: list[int], **fields: str) -> None:
+    import_reports(database, write_jsonl(tmp_path / "weeks.jsonl", _week_records(weekly, **fields)))
     roll_up(database)
 
 
@@ -276,24 +282,11 @@ def test_a_pooled_gap_from_the_command_line_and_the_api(database: Database, tmp_
     with database.session() as session:
         make_agencies(session)
         _, key = create_api_key(session, "Police FR", ["reports:read"])
-    records = []
+    records: list[dict[str, object]] = []
     for country, mean in (("FR", 12.0), ("DE", 6.0)):
         # Half the reports while closed (weeks 30 to 37).
         weekly = _weekly(len(records), 30, mean) + _weekly(len(records) + 1, 8, mean / 2)
-        for week, count in enumerate(weekly):
-            day = START + timedelta(days=7 * week + 2)
-            for n in range(count):
-                records.append(
-                    report_record(
-                        len(records),
-                        external_id=f"{country}-{week:03d}-{n:03d}",
-                        received_at=f"{day}T12:00:00Z",
-                        stated_country=country,
-                        identifiers=[],
-                        media=[],
-                        marking="clear",
-                    )
-                )
+        records += _week_records(weekly, f"{country}-", len(records), stated_country=country)
     import_reports(database, write_jsonl(tmp_path / "two.jsonl", records))
     roll_up(database)
     closed = START + timedelta(days=7 * 30)
