@@ -80,6 +80,25 @@ def test_removal_times_per_period_and_what_each_agency_sees(
     assert during["median_hours_with_open"] == 70.0
     # Hotline FR sent the odd-numbered notices: it sees those only.
     assert sum(r["notices"] for r in hotline if r["provider"] == "all providers") == 3
+    chart = tmp_path / "providers.png"
+    drawn = runner.invoke(
+        app,
+        [
+            "trends",
+            "providers",
+            "--all-agencies",
+            "--json",
+            "--period",
+            "before=2020-01-01..2020-02-29",
+            "--period",
+            "during=2020-03-01..2020-05-31",
+            "--chart",
+            str(chart),
+        ],
+    )
+    assert drawn.exit_code == 0, drawn.output
+    assert len(json.loads(drawn.stdout)) == len(every)
+    assert chart.read_bytes().startswith(b"\x89PNG")
 
 
 def test_n_of_m_countries_report_an_increase(database: Database, tmp_path: Path) -> None:
@@ -104,9 +123,14 @@ def test_n_of_m_countries_report_an_increase(database: Database, tmp_path: Path)
     import_answers(database, write_jsonl(tmp_path / "answers.jsonl", answers), actor="t")
     regions = tmp_path / "regions.yaml"
     regions.write_text("FR: Western Europe\nDE: Central Europe\n")
-    result = runner.invoke(app, ["trends", "survey", "Q-TEST", "--regions", str(regions), "--json"])
+    chart = tmp_path / "survey.svg"
+    result = runner.invoke(
+        app,
+        ["trends", "survey", "Q-TEST", "--regions", str(regions), "--json", "--chart", str(chart)],
+    )
     assert result.exit_code == 0, result.output
-    rows = {(r["question"], r["region"]): r for r in json.loads(result.output)["rows"]}
+    assert "<svg" in chart.read_text()
+    rows = {(r["question"], r["region"]): r for r in json.loads(result.stdout)["rows"]}
     overall = rows[("p2p_sharing", "all regions")]
     # Two French units count as one country.
     assert (overall["countries"], overall["increase"], overall["stable"]) == (2, 1, 1)

@@ -297,13 +297,17 @@ def test_a_pooled_gap_from_the_command_line_and_the_api(database: Database, tmp_
     arguments = ["trends", "gap", "--all-agencies", "--json", "--pooled"]
     for period in periods:
         arguments += ["--period", period]
-    answer = runner.invoke(app, arguments)
+    chart = tmp_path / "gap.png"
+    answer = runner.invoke(app, [*arguments, "--chart", str(chart)])
     assert answer.exit_code == 0, answer.output
-    rows = {row["country"]: row for row in json.loads(answer.output)["gaps"]}
+    assert chart.read_bytes().startswith(b"\x89PNG")
+    rows = {row["country"]: row for row in json.loads(answer.stdout)["gaps"]}
     assert set(rows) == {"FR", "DE", "all"}
     assert rows["all"]["observed"] == rows["FR"]["observed"] + rows["DE"]["observed"]
     # 8 weeks at half of 18 a week: about 72 reports short; the interval says a shortfall.
     assert rows["all"]["gap_low"] <= -72 <= rows["all"]["gap_high"] < 0
+    wrong = runner.invoke(app, [*arguments, "--chart", str(tmp_path / "gap.gif")])
+    assert wrong.exit_code == 2 and "--chart" in wrong.output
     with TestClient(create_app(database)) as client:
         pooled = client.get(
             "/api/v1/analytics/gap",

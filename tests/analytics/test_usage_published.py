@@ -77,6 +77,7 @@ def test_stopped_reduced_and_continued_users(database: Database, tmp_path: Path)
     status = {a["agency"]: a["status"] for a in result["agencies"]}
     assert status == {"Police FR": "stopped", "Hotline FR": "continued", "Police DE": "reduced"}
     assert (result["regular_users"], result["stopped_or_reduced"]) == (3, 2)
+    chart = tmp_path / "usage.svg"
     own = runner.invoke(
         app,
         [
@@ -85,13 +86,16 @@ def test_stopped_reduced_and_continued_users(database: Database, tmp_path: Path)
             "--as",
             "Police DE",
             "--json",
+            "--chart",
+            str(chart),
             "--period",
             f"baseline={MONDAY}..{MONDAY + timedelta(days=55)}",
             "--period",
             f"restrictions={MONDAY + timedelta(days=56)}..{MONDAY + timedelta(days=83)}",
         ],
     )
-    assert [a["agency"] for a in json.loads(own.output)["agencies"]] == ["Police DE"]
+    assert [a["agency"] for a in json.loads(own.stdout)["agencies"]] == ["Police DE"]
+    assert "<svg" in chart.read_text()
 
 
 def test_a_bad_usage_file_writes_nothing_and_names_line_and_field(

@@ -1,4 +1,5 @@
-"""Charts of series, comparisons and change points (matplotlib, no display needed).
+"""Charts of every trends answer: series, content, comparisons, change points, gaps,
+take-down times, database use and questionnaires (matplotlib, no display needed).
 
 Colours come from the Okabe–Ito palette, which people with the common forms
 of colour blindness tell apart; every chart has a title and labelled axes,
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from veille.analytics.changes import SeriesChanges
 from veille.analytics.compare import ComparisonResult
 from veille.analytics.content import ContentSeries
+from veille.analytics.gap import ALL_COUNTRIES, GapResult
 from veille.analytics.series import SeriesResult
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -180,4 +183,158 @@ def content_chart(result: ContentSeries, path: Path) -> Path:
     axes.set_ylabel(f"count per {grain}")
     axes.legend(fontsize=8)
     axes.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def _check(path: Path) -> None:
+    if path.suffix.lower() not in FORMATS:
+        raise ChartError(f"--chart: {path.name} must end in {' or '.join(FORMATS)}")
+
+
+def gap_chart(result: GapResult, path: Path) -> Path:
+    """Observed minus expected reports per period, with the 95 % interval; zero is no gap."""
+    _check(path)
+    # The rows that add every country up come first (a pooled gap), then each series.
+    rows = sorted(
+        (g for g in result.gaps if g.gap is not None), key=lambda g: ALL_COUNTRIES not in g.key
+    )[:40]
+    figure, axes = _figure(9.0, max(2.5, 0.3 * len(rows) + 1.5))
+    periods = sorted({g.period for g in rows})
+    for index, g in enumerate(rows):
+        assert g.gap is not None and g.low is not None and g.high is not None
+        place = periods.index(g.period)
+        axes.errorbar(
+            [g.gap],
+            [index],
+            xerr=[[g.gap - g.low], [g.high - g.gap]],
+            fmt=MARKERS[place % len(MARKERS)],
+            color=PALETTE[place % len(PALETTE)],
+            capsize=3,
+        )
+    axes.set_yticks(
+        range(len(rows)), [f"{_label(result.by, g.key)} — {g.period}" for g in rows], fontsize=8
+    )
+    axes.axvline(0.0, color="#555555", linewidth=1, linestyle="--")
+    axes.invert_yaxis()
+    axes.set_xlabel(
+        f"reports observed − expected from {result.baseline} (95 % interval; below 0: a shortfall)"
+    )
+    axes.set_title(f"Reporting gap against {result.baseline}: {result.filter}")
+    axes.grid(alpha=0.3, axis="x")
+    return _save(figure, path)
+
+
+def providers_chart(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Median hours to removal per provider and period (bars), the 90th percentile as a tick."""
+    _check(path)
+    providers = list(dict.fromkeys(r["provider"] for r in rows))[:MAX_LINES]
+    periods = list(dict.fromkeys(r["period"] for r in rows))
+    figure, axes = _figure(9.0, max(2.5, 0.5 * len(providers) * max(1, len(periods)) / 2 + 1.5))
+    height = 0.8 / max(1, len(periods))
+    cells = {(r["provider"], r["period"]): r for r in rows}
+    for p, period in enumerate(periods):
+        places = [i + p * height for i in range(len(providers))]
+        medians = [(cells.get((name, period)) or {}).get("median_hours") for name in providers]
+        tops = [(cells.get((name, period)) or {}).get("p90_hours") for name in providers]
+        axes.barh(
+            places,
+            [m or 0 for m in medians],
+            height=height,
+            color=PALETTE[p % len(PALETTE)],
+            hatch=("", "//", "..", "xx")[p % 4],
+            label=period,
+        )
+        shown = [(y, t) for y, t in zip(places, tops, strict=True) if t is not None]
+        if shown:
+            axes.plot(
+                [t for _y, t in shown],
+                [y for y, _t in shown],
+                linestyle="none",
+                marker="|",
+                markersize=10,
+                color="#000000",
+            )
+    axes.set_yticks([i + height * (len(periods) - 1) / 2 for i in range(len(providers))], providers)
+    axes.invert_yaxis()
+    axes.set_xlabel("hours from notice to removal: median (bar), 90th percentile (tick)")
+    axes.set_title("Take-down response per provider and period")
+    axes.legend(fontsize=8)
+    axes.grid(alpha=0.3, axis="x")
+    return _save(figure, path)
+
+
+def usage_chart(data: dict[str, Any], path: Path) -> Path:
+    """Each regular user's use in the period against the baseline, coloured by its status."""
+    _check(path)
+    drop = float(data["drop"])
+    rows = [a for a in data["agencies"] if a.get("regular") and a.get("ratio") is not None][:40]
+    figure, axes = _figure(9.0, max(2.5, 0.3 * len(rows) + 1.5))
+    statuses = sorted({a["status"] for a in rows})
+    for s, status in enumerate(statuses):
+        chosen = [(i, a) for i, a in enumerate(rows) if a["status"] == status]
+        axes.barh(
+            [i for i, _a in chosen],
+            [a["ratio"] for _i, a in chosen],
+            color=PALETTE[s % len(PALETTE)],
+            hatch=("", "//", "..", "xx")[s % 4],
+            label=status,
+        )
+        # A use that stopped has no bar to see: a cross at zero.
+        zero = [i for i, a in chosen if a["ratio"] == 0]
+        if zero:
+            axes.plot(
+                [0.0] * len(zero),
+                zero,
+                linestyle="none",
+                marker="X",
+                color=PALETTE[s % len(PALETTE)],
+            )
+    axes.set_yticks(range(len(rows)), [a["agency"] for a in rows], fontsize=8)
+    axes.axvline(1.0, color="#555555", linewidth=1, linestyle="--")
+    axes.axvline(1.0 - drop, color="#D55E00", linewidth=1, linestyle=":")
+    axes.invert_yaxis()
+    axes.set_xlabel(
+        f"use per week in {data['period']} ÷ use per week in {data['baseline']} "
+        f"(dotted: the {drop:.0%} drop that counts as reduced)"
+    )
+    axes.set_title(
+        f"Database use of regular users: {data['stopped_or_reduced']} of "
+        f"{data['regular_users']} stopped or reduced"
+    )
+    if statuses:
+        axes.legend(fontsize=8)
+    axes.grid(alpha=0.3, axis="x")
+    return _save(figure, path)
+
+
+SURVEY_ANSWERS = ("increase", "stable", "decrease", "unknown", "mixed")
+
+
+def survey_chart(summary: dict[str, Any], path: Path) -> Path:
+    """Countries per answer for each closed question (all regions), stacked."""
+    _check(path)
+    rows = [r for r in summary["rows"] if r["region"] == "all regions"][:40]
+    figure, axes = _figure(9.0, max(2.5, 0.35 * len(rows) + 1.5))
+    left = [0] * len(rows)
+    for a, answer in enumerate(SURVEY_ANSWERS):
+        counts = [int(r.get(answer, 0) or 0) for r in rows]
+        if not any(counts):
+            continue
+        axes.barh(
+            range(len(rows)),
+            counts,
+            left=left,
+            color=PALETTE[a % len(PALETTE)],
+            hatch=("", "//", "..", "xx", "--")[a % 5],
+            label=answer,
+        )
+        left = [x + c for x, c in zip(left, counts, strict=True)]
+    axes.set_yticks(range(len(rows)), [r["question"] for r in rows], fontsize=8)
+    axes.invert_yaxis()
+    axes.set_xlabel("countries")
+    axes.set_title(f"{summary['title']}: answers per question")
+    axes.legend(
+        fontsize=8, ncols=len(SURVEY_ANSWERS), loc="upper center", bbox_to_anchor=(0.5, -0.12)
+    )
+    axes.grid(alpha=0.3, axis="x")
     return _save(figure, path)

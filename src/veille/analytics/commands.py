@@ -18,7 +18,14 @@ from veille.core.cli_options import (
     parse_day,
     ready,
 )
-from veille.output import console, counting_progress, fail, print_json, print_table
+from veille.output import (
+    console,
+    counting_progress,
+    error_console,
+    fail,
+    print_json,
+    print_table,
+)
 
 trends_app = typer.Typer(
     help="Threat and trend analytics: series, comparisons, change points, alerts.",
@@ -126,7 +133,8 @@ def _chart(draw: Any, *args: Any) -> None:
         path = draw(*args)
     except ChartError as error:
         fail(str(error), 2)
-    console.print(f"chart written to {path}", style="dim", highlight=False)
+    # On standard error, so that --json and --csv output stays machine-readable.
+    error_console.print(f"chart written to {path}", style="dim", highlight=False)
 
 
 @trends_app.command("series")
@@ -370,6 +378,7 @@ def trends_gap(
     all_agencies: AllOption = False,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
+    chart: ChartOption = None,
 ) -> None:
     """Reports expected from the baseline against reports observed, per period, with 95 % intervals."""
     from veille.analytics.gap import reporting_gap
@@ -387,6 +396,10 @@ def trends_gap(
         gaps = reporting_gap(result, periods, baseline, trend, pooled=pooled)
     except ValueError as error:
         fail(f"--{error}", 2)
+    if chart is not None:
+        from veille.analytics.charts import gap_chart
+
+        _chart(gap_chart, gaps, chart)
     if as_json:
         print_json(gaps.as_dict())
         return
@@ -464,6 +477,7 @@ def trends_usage(
     all_agencies: AllOption = False,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
+    chart: ChartOption = None,
 ) -> None:
     """Database use per agency: the share of regular users that stopped or reduced their use."""
     from veille.analytics.usage import usage
@@ -487,6 +501,10 @@ def trends_usage(
         except ValueError as error:
             fail(f"--{error}", 2)
     data = result.as_dict()
+    if chart is not None:
+        from veille.analytics.charts import usage_chart
+
+        _chart(usage_chart, data, chart)
     if as_json:
         print_json(data)
         return
@@ -593,6 +611,7 @@ def trends_providers(
     all_agencies: AllOption = False,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
+    chart: ChartOption = None,
 ) -> None:
     """Take-down response per provider and period: time to removal, shares removed, overdue."""
     from veille.analytics.providers import provider_statistics
@@ -602,6 +621,10 @@ def trends_providers(
     with database.session() as session:
         viewer = agency_viewer(session, as_agency, all_agencies)
         rows = provider_statistics(session, viewer, periods, provider, overdue_days)
+    if chart is not None:
+        from veille.analytics.charts import providers_chart
+
+        _chart(providers_chart, rows, chart)
     if as_json:
         print_json(rows)
         return
@@ -643,6 +666,7 @@ def trends_survey(
     ] = None,
     as_json: JsonOption = False,
     as_csv: CsvOption = False,
+    chart: ChartOption = None,
 ) -> None:
     """Questionnaire answers as "N of M countries report an increase in ...", per question and region."""
     from veille.analytics.survey import SurveyError, load_regions, survey_summary
@@ -654,6 +678,10 @@ def trends_survey(
             summary = survey_summary(session, questionnaire, mapping)
     except SurveyError as error:
         fail(str(error), 2 if "regions" in str(error) else 1)
+    if chart is not None:
+        from veille.analytics.charts import survey_chart
+
+        _chart(survey_chart, summary, chart)
     if as_json:
         print_json(summary)
         return
