@@ -6,6 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.casework.helpers import make_world
@@ -17,8 +18,10 @@ from veille.casework.survey import define_questionnaire, import_answers
 from veille.casework.survey_definition import load_definition
 from veille.casework.takedown_import import import_notices
 from veille.cli import app
+from veille.intake.credentials import create_api_key
 from veille.store.db import Database
 from veille.store.reports import Viewer
+from veille.web import create_app
 
 runner = CliRunner()
 PERIODS = PeriodSet(
@@ -99,6 +102,17 @@ def test_removal_times_per_period_and_what_each_agency_sees(
     assert drawn.exit_code == 0, drawn.output
     assert len(json.loads(drawn.stdout)) == len(every)
     assert chart.read_bytes().startswith(b"\x89PNG")
+    # Through the API, the key's agency sees what it sees here.
+    with database.session() as session:
+        _, key = create_api_key(session, "Hotline FR", ["reports:read"])
+    with TestClient(create_app(database)) as client:
+        answer = client.get(
+            "/api/v1/analytics/providers",
+            params={"period": ["before=2020-01-01..2020-02-29", "during=2020-03-01..2020-05-31"]},
+            headers={"X-API-Key": key},
+        )
+    assert answer.status_code == 200, answer.text
+    assert sum(r["notices"] for r in answer.json() if r["provider"] == "all providers") == 3
 
 
 def test_n_of_m_countries_report_an_increase(database: Database, tmp_path: Path) -> None:
@@ -138,3 +152,11 @@ def test_n_of_m_countries_report_an_increase(database: Database, tmp_path: Path)
     assert rows[("p2p_sharing", "Western Europe")]["increase"] == 1
     missing = runner.invoke(app, ["trends", "survey", "Q-NONE"])
     assert missing.exit_code == 1 and "Q-NONE" in missing.output
+    with database.session() as session:
+        _, key = create_api_key(session, "Police DE", ["reports:read"])
+    with TestClient(create_app(database)) as client:
+        found = client.get("/api/v1/analytics/survey/Q-TEST", headers={"X-API-Key": key})
+        unknown = client.get("/api/v1/analytics/survey/Q-NONE", headers={"X-API-Key": key})
+    assert found.status_code == 200, found.text
+    assert found.json()["countries"] == 2
+    assert unknown.status_code == 404 and unknown.json()["detail"][0]["field"] == "questionnaire"

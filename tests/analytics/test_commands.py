@@ -209,12 +209,15 @@ def test_the_api_counts_what_the_key_may_see(database: Database, tmp_path: Path)
             params={"period": ["a=2019-01-07..2019-01-13"]},
             headers={"X-API-Key": police_fr},
         )
+        content = client.get("/api/v1/analytics/content", headers={"X-API-Key": police_fr})
         anonymous = client.get("/api/v1/analytics/series")
     assert own.status_code == 200 and own.json()["series"][0]["total"] == 12
     assert own.json()["marking"] == "amber"
     assert other.status_code == 200 and all(s["total"] == 0 for s in other.json()["series"])
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"].startswith("query.by")
     assert compared.status_code == 422 and "period" in compared.json()["detail"][0]["field"]
+    assert content.status_code == 200 and content.json()["marking"] == "amber"
+    assert sum(r["reports"] for r in content.json()["rows"]) == 12
     assert anonymous.status_code == 401
 
 

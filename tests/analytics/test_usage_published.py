@@ -6,6 +6,7 @@ import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -14,9 +15,11 @@ from veille.analytics.models import PublishedCount, UsageEvent
 from veille.analytics.periods import Period, PeriodSet
 from veille.analytics.usage import usage
 from veille.cli import app
+from veille.intake.credentials import create_api_key
 from veille.intake.importer import import_reports
 from veille.store.db import Database
 from veille.store.models import AuditEvent
+from veille.web import create_app
 
 runner = CliRunner()
 MONDAY = date(2020, 1, 6)
@@ -96,6 +99,25 @@ def test_stopped_reduced_and_continued_users(database: Database, tmp_path: Path)
     )
     assert [a["agency"] for a in json.loads(own.stdout)["agencies"]] == ["Police DE"]
     assert "<svg" in chart.read_text()
+    with database.session() as session:
+        _, key = create_api_key(session, "Police DE", ["reports:read"])
+    periods = [
+        f"baseline={MONDAY}..{MONDAY + timedelta(days=55)}",
+        f"restrictions={MONDAY + timedelta(days=56)}..{MONDAY + timedelta(days=83)}",
+    ]
+    with TestClient(create_app(database)) as client:
+        answer = client.get(
+            "/api/v1/analytics/usage", params={"period": periods}, headers={"X-API-Key": key}
+        )
+        wrong = client.get(
+            "/api/v1/analytics/usage",
+            params={"period": periods, "compare": "holidays"},
+            headers={"X-API-Key": key},
+        )
+    assert answer.status_code == 200, answer.text
+    # The same answer as the command line's, for the same periods and agency.
+    assert answer.json()["agencies"] == json.loads(own.stdout)["agencies"]
+    assert wrong.status_code == 422 and wrong.json()["detail"][0]["field"] == "compare"
 
 
 def test_a_bad_usage_file_writes_nothing_and_names_line_and_field(

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from veille.core.api import DatabaseDep, ReaderDep, problem, problem_responses
@@ -266,6 +266,98 @@ def router() -> APIRouter:
                 rows.append({**key, "week": None, "note": one.note or "no change point"})
             rows.extend({**key, **p.as_dict(), "note": ""} for p in one.points)
         return {"filter": query.describe(), "marking": result.marking, "changes": rows}
+
+    @routes.get(
+        "/analytics/content",
+        summary="Reports against unique and new content per period, and the viral share",
+    )
+    def get_content(
+        database: DatabaseDep,
+        viewer: ReaderDep,
+        interval: Annotated[str, Query(pattern="^(week|month)$")] = "week",
+        country: _Values = None,
+        category: _Values = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> dict[str, Any]:
+        from veille.analytics.content import content_series
+
+        query = _query(interval, country, category, None, None, None, None, since, until, None)
+        with database.session() as session:
+            try:
+                result = content_series(session, query, viewer.agency_id)
+            except SeriesError as error:
+                field, _, reason = str(error).partition(": ")
+                raise problem(422, field, reason) from None
+        return result.as_dict()
+
+    @routes.get(
+        "/analytics/providers",
+        summary="Take-down response per provider and period: time to removal, overdue",
+    )
+    def get_providers(
+        database: DatabaseDep,
+        viewer: ReaderDep,
+        period: _Periods,
+        provider: Annotated[str | None, Query(max_length=200)] = None,
+        overdue_days: Annotated[float, Query(gt=0, le=3650)] = 7.0,
+    ) -> list[dict[str, Any]]:
+        from veille.analytics.providers import provider_statistics
+
+        periods = _api_periods(period)
+        with database.session() as session:
+            return provider_statistics(session, viewer, periods, provider, overdue_days)
+
+    @routes.get(
+        "/analytics/usage",
+        summary="Database use per agency: regular users that stopped or reduced their use",
+    )
+    def get_usage(
+        database: DatabaseDep,
+        viewer: ReaderDep,
+        period: _Periods,
+        compare: Annotated[str | None, Query(max_length=64)] = None,
+        regular_share: Annotated[float, Query(gt=0, le=1)] = 0.5,
+        drop: Annotated[float, Query(gt=0, le=1)] = 0.5,
+        sources: Annotated[str, Query(pattern="^(all|imported|audit)$")] = "all",
+    ) -> dict[str, Any]:
+        from veille.analytics.usage import usage
+
+        periods = _api_periods(period)
+        with database.session() as session:
+            try:
+                result = usage(
+                    session,
+                    periods,
+                    compare,
+                    regular_share=regular_share,
+                    drop=drop,
+                    sources=sources,
+                    agency_id=viewer.agency_id,
+                )
+            except ValueError as error:
+                field, _, reason = str(error).partition(": ")
+                raise problem(422, field, reason) from None
+        return result.as_dict()
+
+    @routes.get(
+        "/analytics/survey/{questionnaire}",
+        summary='Questionnaire answers as "N of M countries report an increase", per question',
+        responses=problem_responses(404),
+    )
+    def get_survey(
+        database: DatabaseDep,
+        viewer: ReaderDep,
+        questionnaire: Annotated[str, Path(max_length=64)],
+    ) -> dict[str, Any]:
+        from veille.analytics.survey import SurveyError, survey_summary
+
+        with database.session() as session:
+            try:
+                return survey_summary(session, questionnaire)
+            except SurveyError as error:
+                field, _, reason = str(error).partition(": ")
+                raise problem(404, field, reason) from None
 
     @routes.get(
         "/analytics/alerts",

@@ -313,7 +313,7 @@ def usage(
     compared = compared or periods.names[1]
     if compared not in periods.names or compared == base_name:
         raise ValueError(
-            f"period: {compared!r} is not a period other than the baseline ({', '.join(periods.names[1:])})"
+            f"compare: {compared!r} is not a period other than the baseline ({', '.join(periods.names[1:])})"
         )
     if not 0 < regular_share <= 1:
         raise ValueError("regular-share: expected a share above 0 and at most 1")
