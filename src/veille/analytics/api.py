@@ -102,8 +102,13 @@ def _query(
             interval, country, category, channel, reporter, offence, flag, since, until, by
         )
     except SeriesError as error:
-        field, _, reason = str(error).partition(": ")
-        raise problem(422, field, reason) from None
+        raise _refused(error) from None
+
+
+def _refused(error: Exception, status: int = 422) -> Any:
+    """The one error shape from a ``"field: reason"`` message."""
+    field, _, reason = str(error).partition(": ")
+    return problem(status, field, reason)
 
 
 def _api_periods(period: list[str]) -> Any:
@@ -128,8 +133,7 @@ def router() -> APIRouter:
             try:
                 result = series(session, query, viewer.agency_id)
             except SeriesError as error:
-                field, _, reason = str(error).partition(": ")
-                raise problem(422, field, reason) from None
+                raise _refused(error) from None
             record_event(
                 session,
                 actor=viewer.actor,
@@ -196,8 +200,7 @@ def router() -> APIRouter:
                 read(database, viewer, query), periods, baseline, trend=trend, pooled=pooled
             )
         except ValueError as error:
-            field, _, reason = str(error).partition(": ")
-            raise problem(422, field, reason) from None
+            raise _refused(error) from None
         return compared.as_dict()
 
     @routes.get(
@@ -235,8 +238,7 @@ def router() -> APIRouter:
                 read(database, viewer, query), periods, baseline, trend, pooled=pooled
             )
         except ValueError as error:
-            field, _, reason = str(error).partition(": ")
-            raise problem(422, field, reason) from None
+            raise _refused(error) from None
         return gaps.as_dict()
 
     @routes.get("/analytics/changes", response_model=ChangesOut, summary="Change points per series")
@@ -287,8 +289,7 @@ def router() -> APIRouter:
             try:
                 result = content_series(session, query, viewer.agency_id)
             except SeriesError as error:
-                field, _, reason = str(error).partition(": ")
-                raise problem(422, field, reason) from None
+                raise _refused(error) from None
         return result.as_dict()
 
     @routes.get(
@@ -330,14 +331,13 @@ def router() -> APIRouter:
                     session,
                     periods,
                     compare,
-                    regular_share=regular_share,
-                    drop=drop,
-                    sources=sources,
                     agency_id=viewer.agency_id,
+                    sources=sources,
+                    drop=drop,
+                    regular_share=regular_share,
                 )
             except ValueError as error:
-                field, _, reason = str(error).partition(": ")
-                raise problem(422, field, reason) from None
+                raise _refused(error) from None
         return result.as_dict()
 
     @routes.get(
@@ -356,8 +356,7 @@ def router() -> APIRouter:
             try:
                 return survey_summary(session, questionnaire)
             except SurveyError as error:
-                field, _, reason = str(error).partition(": ")
-                raise problem(404, field, reason) from None
+                raise _refused(error, 404) from None
 
     @routes.get(
         "/analytics/alerts",
