@@ -118,6 +118,13 @@ def test_stopped_reduced_and_continued_users(database: Database, tmp_path: Path)
     # The same answer as the command line's, for the same periods and agency.
     assert answer.json()["agencies"] == json.loads(own.stdout)["agencies"]
     assert wrong.status_code == 422 and wrong.json()["detail"][0]["field"] == "compare"
+    with TestClient(create_app(database)) as client:
+        centuries = client.get(
+            "/api/v1/analytics/usage",
+            params={"period": ["long=0001-01-01..9999-12-31", periods[1]]},
+            headers={"X-API-Key": key},
+        )
+    assert centuries.status_code == 422 and centuries.json()["detail"][0]["field"] == "period"
 
 
 def test_a_bad_usage_file_writes_nothing_and_names_line_and_field(

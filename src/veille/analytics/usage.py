@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from veille.analytics.models import UsageEvent
 from veille.analytics.periods import Period, PeriodSet
+from veille.analytics.series import MAX_PERIODS
 from veille.store.db import Database
 from veille.store.models import Agency
 
@@ -315,6 +316,14 @@ def usage(
         raise ValueError(
             f"compare: {compared!r} is not a period other than the baseline ({', '.join(periods.names[1:])})"
         )
+    every = [*periods.periods, *(p for own in periods.by_country.values() for p in own)]
+    for period in every:
+        # Each agency's use is counted week by week: a period of centuries would be millions.
+        if (period.end - period.start).days > 7 * MAX_PERIODS:
+            raise ValueError(
+                f"period: {period.name} ({period.start} to {period.end}) spans more than "
+                f"{MAX_PERIODS} weeks"
+            )
     if not 0 < regular_share <= 1:
         raise ValueError("regular-share: expected a share above 0 and at most 1")
     if not 0 < drop <= 1:
